@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Boot and shutdown of the datapath: EAL, ports, workers, graphs.
+ */
+#include <errno.h>
+#include <numa.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_graph.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include "core/ctl.h"
+#include "core/init.h"
+#include "core/log.h"
+
+struct tern_ctl tern_ctl;
+
+static int
+eal_start(const char *prog)
+{
+	char *argv[TERN_MAX_EAL_ARGS + 2];
+	int argc = 0, rc;
+
+	argv[argc++] = (char *)(uintptr_t)prog;
+	for (int i = 0; i < tern_ctl.eal_argc; i++)
+		argv[argc++] = tern_ctl.eal_argv[i];
+	argv[argc] = NULL;
+	rc = rte_eal_init(argc, argv);
+	if (rc < 0) {
+		LOG_ERR("EAL init failed: %s", rte_strerror(rte_errno));
+		return -rte_errno ? -rte_errno : -EINVAL;
+	}
+	tern_ctl.eal_up = true;
+	return 0;
+}
+
+/* Workers default to every EAL lcore but the main one. */
+static int
+workers_resolve(void)
+{
+	unsigned main_lcore = rte_get_main_lcore(), lcore;
+
+	if (tern_ctl.nb_workers == 0) {
+		RTE_LCORE_FOREACH_WORKER(lcore) {
+			if (tern_ctl.nb_workers == TERN_MAX_WORKERS)
+				break;
+			tern_ctl.worker_lcore[tern_ctl.nb_workers++] = lcore;
+		}
+		if (tern_ctl.nb_workers == 0) {
+			LOG_ERR("no worker lcore: give EAL at least two lcores (eal -l 0-1)");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	for (unsigned i = 0; i < tern_ctl.nb_workers; i++) {
+		lcore = tern_ctl.worker_lcore[i];
+		if (lcore == main_lcore) {
+			LOG_ERR("workers: lcore %u is the main (control) lcore", lcore);
+			return -EINVAL;
+		}
+		if (lcore >= RTE_MAX_LCORE || !rte_lcore_is_enabled(lcore)) {
+			LOG_ERR("workers: lcore %u is not enabled by EAL (see its -l option)",
+				lcore);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int
+workers_create(void)
+{
+	size_t sz = rte_rcu_qsbr_get_memsize(tern_ctl.nb_workers);
+	uint64_t tsc_per_ms = rte_get_tsc_hz() / 1000;
+
+	tern_ctl.qsbr = rte_zmalloc("tern_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	if (tern_ctl.qsbr == NULL || rte_rcu_qsbr_init(tern_ctl.qsbr, tern_ctl.nb_workers) < 0)
+		return -ENOMEM;
+
+	for (unsigned i = 0; i < tern_ctl.nb_workers; i++) {
+		unsigned lcore = tern_ctl.worker_lcore[i];
+		int socket = (int)rte_lcore_to_socket_id(lcore);
+		struct tern_worker *w;
+		char name[RTE_RING_NAMESIZE];
+
+		w = rte_zmalloc_socket("tern_worker", sizeof(*w), RTE_CACHE_LINE_SIZE, socket);
+		if (w == NULL)
+			return -ENOMEM;
+		tern_ctl.worker[i] = w;
+		w->id = i;
+		w->lcore = lcore;
+		w->qsbr = tern_ctl.qsbr;
+		w->dp_ptr = &tern_ctl.dp;
+		w->dp = atomic_load(&tern_ctl.dp);
+		w->tsc_per_ms = tsc_per_ms;
+		w->now_tsc = rte_rdtsc();
+		w->now_ms = w->now_tsc / tsc_per_ms;
+		tern_wheel_init(&w->wheel, w->now_ms);
+		snprintf(w->graph_name, sizeof(w->graph_name), "tern-w%u", i);
+		snprintf(name, sizeof(name), "tern_calls%u", i);
+		w->calls = rte_ring_create(name, 64, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (w->calls == NULL)
+			return -ENOMEM;
+		if (rte_rcu_qsbr_thread_register(tern_ctl.qsbr, i) < 0)
+			return -EINVAL;
+		if (numa_available() >= 0 && numa_num_configured_nodes() > 1)
+			LOG_INFO("worker %u: lcore %u on NUMA node %d", i, lcore,
+				 numa_node_of_cpu((int)rte_lcore_to_cpu_id((int)lcore)));
+	}
+
+	/* Queue q of each port belongs to worker q % workers; each worker has
+	 * TX queue number (worker id) on every port. */
+	for (unsigned pi = 0; pi < tern_ctl.nb_ports; pi++) {
+		struct tern_port *p = &tern_ctl.port[pi];
+
+		for (uint16_t q = 0; q < p->nb_rxq; q++) {
+			struct tern_worker *w = tern_ctl.worker[q % tern_ctl.nb_workers];
+
+			if (w->nb_rxq == TERN_MAX_RXQ)
+				return -ENOSPC;
+			w->rxq[w->nb_rxq].port_id = p->port_id;
+			w->rxq[w->nb_rxq].queue_id = q;
+			w->nb_rxq++;
+			if (p->socket >= 0 && (int)rte_lcore_to_socket_id(w->lcore) != p->socket)
+				LOG_WARN("port %s: rxq %u served by lcore %u on another NUMA socket",
+					 p->name, q, w->lcore);
+		}
+		for (unsigned i = 0; i < tern_ctl.nb_workers; i++)
+			tern_ctl.worker[i]->txq[p->port_id] = (uint16_t)i;
+	}
+	return 0;
+}
+
+static int
+graphs_create(void)
+{
+	/* Other nodes join each graph by being reachable from port_rx. */
+	const char *patterns[] = {"port_rx"};
+
+	for (unsigned i = 0; i < tern_ctl.nb_workers; i++) {
+		struct tern_worker *w = tern_ctl.worker[i];
+		struct rte_graph_param gp = {
+			.socket_id = (int)rte_lcore_to_socket_id(w->lcore),
+			.nb_node_patterns = RTE_DIM(patterns),
+			.node_patterns = patterns,
+		};
+
+		w->graph_id = rte_graph_create(w->graph_name, &gp);
+		if (w->graph_id == RTE_GRAPH_ID_INVALID) {
+			LOG_ERR("graph %s: %s", w->graph_name, rte_strerror(rte_errno));
+			return -rte_errno ? -rte_errno : -EINVAL;
+		}
+		w->graph = rte_graph_lookup(w->graph_name);
+	}
+	return 0;
+}
+
+static int
+dp_create(void)
+{
+	struct tern_dp *dp = rte_zmalloc("tern_dp", sizeof(*dp), RTE_CACHE_LINE_SIZE);
+
+	if (dp == NULL)
+		return -ENOMEM;
+	for (unsigned i = 0; i < RTE_MAX_ETHPORTS; i++)
+		dp->port[i].xconnect = TERN_PORT_NONE;
+	for (unsigned i = 0; i < tern_ctl.nb_ports; i++) {
+		struct tern_port *p = &tern_ctl.port[i];
+		dp->port[p->port_id].mac = p->mac;
+		dp->port[p->port_id].mtu = p->mtu;
+		dp->port[p->port_id].up = true;
+	}
+	atomic_store(&tern_ctl.dp, dp);
+	return 0;
+}
+
+int
+tern_start(const char *prog)
+{
+	int rc;
+
+	if ((rc = eal_start(prog)) < 0)
+		return rc;
+	if ((rc = workers_resolve()) < 0)
+		return rc;
+	if (tern_ctl.nb_ports == 0)
+		LOG_WARN("no port configured (port add NAME DEVARGS)");
+	for (unsigned i = 0; i < tern_ctl.nb_ports; i++)
+		if ((rc = tern_port_setup(&tern_ctl.port[i])) < 0)
+			return rc;
+	if ((rc = dp_create()) < 0)
+		return rc;
+	if ((rc = workers_create()) < 0) {
+		LOG_ERR("workers: %s", strerror(-rc));
+		return rc;
+	}
+	if ((rc = tern_init_run()) < 0)
+		return rc;
+	if ((rc = graphs_create()) < 0)
+		return rc;
+	for (unsigned i = 0; i < tern_ctl.nb_ports; i++)
+		if ((rc = tern_port_start(&tern_ctl.port[i])) < 0)
+			return rc;
+	tern_ctl.node_base_stride = rte_node_max_count();
+	tern_ctl.node_base = calloc((size_t)tern_ctl.nb_workers * tern_ctl.node_base_stride,
+				    sizeof(*tern_ctl.node_base));
+	if (tern_ctl.node_base == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Launch the workers once the runtime part of the config is applied. */
+int
+tern_launch(void)
+{
+	for (unsigned i = 0; i < tern_ctl.nb_workers; i++) {
+		struct tern_worker *w = tern_ctl.worker[i];
+		int rc = rte_eal_remote_launch(tern_worker_main, w, w->lcore);
+		if (rc < 0) {
+			LOG_ERR("worker %u: launch on lcore %u: %s", i, w->lcore, strerror(-rc));
+			return rc;
+		}
+		while (!atomic_load(&w->running))
+			rte_pause();
+		LOG_INFO("worker %u running on lcore %u, %u rx queues", i, w->lcore, w->nb_rxq);
+	}
+	tern_ctl.started = true;
+	return 0;
+}
+
+void
+tern_stop(void)
+{
+	for (unsigned i = 0; i < tern_ctl.nb_workers; i++)
+		if (tern_ctl.worker[i] != NULL)
+			atomic_store(&tern_ctl.worker[i]->stop, true);
+	if (tern_ctl.eal_up)
+		rte_eal_mp_wait_lcore();
+	for (unsigned i = 0; i < tern_ctl.nb_ports; i++)
+		tern_port_teardown(&tern_ctl.port[i]);
+	for (unsigned i = 0; i < tern_ctl.nb_workers; i++) {
+		struct tern_worker *w = tern_ctl.worker[i];
+		if (w == NULL)
+			continue;
+		if (w->graph != NULL)
+			rte_graph_destroy(w->graph_id);
+		rte_ring_free(w->calls);
+		rte_free(w);
+		tern_ctl.worker[i] = NULL;
+	}
+	rte_free((void *)(uintptr_t)atomic_exchange(&tern_ctl.dp, NULL));
+	rte_free(tern_ctl.qsbr);
+	tern_ctl.qsbr = NULL;
+	free(tern_ctl.node_base);
+	tern_ctl.node_base = NULL;
+	if (tern_ctl.eal_up) {
+		rte_eal_cleanup();
+		tern_ctl.eal_up = false;
+	}
+	tern_ctl.started = false;
+}

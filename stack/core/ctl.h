@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Control-plane state of ternd: the boot configuration read from the config
+ * file, the ports, the workers.  Owned by the control thread (the EAL main
+ * lcore); workers never touch it.  What workers need reaches them through
+ * struct tern_dp (RCU) or tern_worker_call() (per-worker ring).
+ */
+#ifndef TERN_CORE_CTL_H
+#define TERN_CORE_CTL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+
+#include "core/dp.h"
+#include "core/worker.h"
+
+#define TERN_NAME_SIZE 32
+#define TERN_MAX_PORTS 32
+#define TERN_MAX_EAL_ARGS 64
+#define TERN_DEFAULT_RXD 1024
+#define TERN_DEFAULT_TXD 1024
+
+struct tern_port {
+	/* From `port add`. 0 means "choose a default". */
+	char name[TERN_NAME_SIZE];
+	char devargs[256];
+	uint16_t req_rxq, req_txq, req_mtu;
+	uint32_t req_mbufs;
+
+	/* Set when the port is brought up. */
+	bool probed, started;
+	uint16_t port_id;
+	int socket;
+	uint16_t nb_rxq, nb_txq;
+	uint16_t mtu;
+	uint32_t nb_mbufs;
+	struct rte_ether_addr mac;
+	char driver[32];
+	struct rte_mempool *pool;
+};
+
+struct tern_ctl {
+	/* Boot configuration. */
+	char *eal_argv[TERN_MAX_EAL_ARGS];
+	int eal_argc;
+	char workers_spec[64];
+	unsigned worker_lcore[TERN_MAX_WORKERS];
+	unsigned nb_workers; /* 0: every lcore but the main one */
+	struct tern_port port[TERN_MAX_PORTS];
+	unsigned nb_ports;
+
+	/* Runtime. */
+	bool eal_up;
+	bool started;
+	atomic_bool shutdown;
+	struct tern_worker *worker[TERN_MAX_WORKERS];
+	struct rte_rcu_qsbr *qsbr;
+	_Atomic(const struct tern_dp *) dp;
+	const char *sock_path;
+
+	/* `stats clear` baselines, indexed [worker][node id]. */
+	uint64_t (*node_base)[2];
+	unsigned node_base_stride;
+	uint64_t worker_base[TERN_MAX_WORKERS][3]; /* loops, busy, tsc */
+};
+
+extern struct tern_ctl tern_ctl;
+
+/* Port by name, or NULL. */
+struct tern_port *tern_port_lookup(const char *name);
+/* Port by DPDK port id, or NULL. */
+struct tern_port *tern_port_by_id(uint16_t port_id);
+
+/* Bring up EAL, ports, workers and graphs from the boot configuration. */
+int tern_start(const char *prog);
+/* Stop workers and ports, free everything, clean up EAL. */
+/* Launch the workers on their lcores. */
+int tern_launch(void);
+void tern_stop(void);
+
+/* Per-port device setup (port.c). */
+int tern_port_setup(struct tern_port *p);
+int tern_port_start(struct tern_port *p);
+void tern_port_teardown(struct tern_port *p);
+
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The datapath's view of the configuration.
+ *
+ * The control thread owns it.  To change it, the control thread copies the
+ * current version, edits the copy, publishes it with one atomic pointer
+ * store, waits for an RCU grace period (rte_rcu_qsbr: every worker reports a
+ * quiescent state once per loop) and frees the old version.  Workers load
+ * the pointer once per loop and read it without locks; a version never
+ * changes once published.
+ */
+#ifndef TERN_CORE_DP_H
+#define TERN_CORE_DP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+
+#define TERN_PORT_NONE UINT16_MAX
+
+struct tern_dp_port {
+	struct rte_ether_addr mac;
+	uint16_t mtu;
+	uint16_t xconnect; /* peer port id, or TERN_PORT_NONE */
+	bool up;	   /* configured and started */
+};
+
+struct tern_dp {
+	struct tern_dp_port port[RTE_MAX_ETHPORTS];
+};
+
+/* The version workers see now (control thread only). */
+const struct tern_dp *tern_dp_current(void);
+
+/* A private copy of the current version, to edit then publish. NULL: ENOMEM. */
+struct tern_dp *tern_dp_copy(void);
+
+/* Publish `next`, wait for the grace period and free the old version. */
+void tern_dp_publish(struct tern_dp *next);
+
+#endif

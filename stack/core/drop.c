@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
+#include <rte_graph.h>
+#include <rte_mbuf.h>
+
+#include "core/drop.h"
+
+static uint16_t
+drop_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
+{
+	rte_pktmbuf_free_bulk((struct rte_mbuf **)objs, nb);
+	return nb;
+}
+
+#define X(id, str, desc)                                                                        \
+	static struct rte_node_register drop_##id##_node = {                                     \
+		.name = TERN_DROP_NODE(str),                                                    \
+		.process = drop_process,                                                         \
+	};                                                                                       \
+	RTE_NODE_REGISTER(drop_##id##_node);
+TERN_DROP_REASONS(X)
+#undef X
+
+static const struct {
+	const char *name;
+	const char *desc;
+} drop_info[] = {
+#define X(id, str, desc) {TERN_DROP_NODE(str), desc},
+	TERN_DROP_REASONS(X)
+#undef X
+};
+
+const char *
+tern_drop_describe(const char *node_name)
+{
+	for (unsigned i = 0; i < TERN_DROP_MAX; i++)
+		if (strcmp(drop_info[i].name, node_name) == 0)
+			return drop_info[i].desc;
+	return NULL;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Helpers every node uses, so every node has the same shape:
+ *
+ *	for each packet: pick its edge (a protocol edge or a drop edge);
+ *	tern_node_enqueue(): send the burst on, in one place.
+ *
+ * A node's context (16 bytes in rte_node) holds a pointer to the worker
+ * that runs the graph, set by tern_node_ctx_init() in the node's init.
+ */
+#ifndef TERN_CORE_NODE_H
+#define TERN_CORE_NODE_H
+
+#include <rte_graph.h>
+#include <rte_graph_worker.h>
+
+#include "core/worker.h"
+
+/* Packets a node classifies per pass; streams can be longer than a burst. */
+#define TERN_NODE_CHUNK RTE_GRAPH_BURST_SIZE
+
+static inline struct tern_worker *
+tern_node_worker(const struct rte_node *node)
+{
+	return *(struct tern_worker *const *)node->ctx;
+}
+
+/* Node init callback: binds the node to its graph's worker. */
+int tern_node_ctx_init(const struct rte_graph *graph, struct rte_node *node);
+
+/*
+ * Send objs[0..n) along next[0..n).  When the whole stream agrees (the common
+ * case) it moves in one go with no copy; otherwise runs of packets with the
+ * same edge are enqueued together.
+ */
+static inline void
+tern_node_enqueue(struct rte_graph *graph, struct rte_node *node, void **objs,
+		  const rte_edge_t *next, uint16_t n, bool whole_stream)
+{
+	uint16_t i, start = 0;
+
+	if (n == 0)
+		return;
+	for (i = 1; i < n; i++) {
+		if (unlikely(next[i] != next[start])) {
+			rte_node_enqueue(graph, node, next[start], &objs[start], i - start);
+			start = i;
+		}
+	}
+	if (start == 0 && whole_stream)
+		rte_node_next_stream_move(graph, node, next[0]);
+	else
+		rte_node_enqueue(graph, node, next[start], &objs[start], n - start);
+}
+
+#endif

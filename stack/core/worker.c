@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_graph_worker.h>
+#include <rte_lcore.h>
+#include <rte_ring.h>
+
+#include "core/ctl.h"
+#include "core/node.h"
+#include "core/worker.h"
+
+struct tern_call {
+	tern_worker_fn fn;
+	void *arg;
+	int rc;
+	atomic_bool done;
+};
+
+struct tern_worker *
+tern_worker_by_graph(const char *graph_name)
+{
+	for (unsigned i = 0; i < tern_ctl.nb_workers; i++) {
+		struct tern_worker *w = tern_ctl.worker[i];
+		if (w != NULL && strcmp(w->graph_name, graph_name) == 0)
+			return w;
+	}
+	return NULL;
+}
+
+int
+tern_node_ctx_init(const struct rte_graph *graph, struct rte_node *node)
+{
+	struct tern_worker *w = tern_worker_by_graph(graph->name);
+
+	RTE_BUILD_BUG_ON(sizeof(w) > RTE_NODE_CTX_SZ);
+	if (w == NULL)
+		return -ENOENT;
+	memcpy(node->ctx, &w, sizeof(w));
+	return 0;
+}
+
+static void
+worker_poll_calls(struct tern_worker *w)
+{
+	struct tern_call *c;
+
+	while (rte_ring_sc_dequeue(w->calls, (void **)&c) == 0) {
+		c->rc = c->fn(w, c->arg);
+		atomic_store_explicit(&c->done, true, memory_order_release);
+	}
+}
+
+int
+tern_worker_main(void *arg)
+{
+	struct tern_worker *w = arg;
+	uint64_t end;
+
+	rte_rcu_qsbr_thread_online(w->qsbr, w->id);
+	w->start_tsc = rte_rdtsc();
+	atomic_store(&w->running, true);
+	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
+		/* The clock and the config version are read once per loop. */
+		w->now_tsc = rte_rdtsc();
+		w->now_ms = w->now_tsc / w->tsc_per_ms;
+		w->dp = atomic_load_explicit(w->dp_ptr, memory_order_acquire);
+		w->rx_this_loop = 0;
+
+		rte_graph_walk(w->graph);
+		tern_wheel_advance(&w->wheel, w->now_ms, TERN_TIMER_BUDGET);
+
+		end = rte_rdtsc();
+		if (w->rx_this_loop != 0)
+			__atomic_store_n(&w->busy_cycles, w->busy_cycles + (end - w->now_tsc),
+					 __ATOMIC_RELAXED);
+		__atomic_store_n(&w->loops, w->loops + 1, __ATOMIC_RELAXED);
+		if ((w->loops & TERN_CALL_POLL_MASK) == 0)
+			worker_poll_calls(w);
+		/* This worker holds no reference to any dp version past here. */
+		rte_rcu_qsbr_quiescent(w->qsbr, w->id);
+	}
+	worker_poll_calls(w);
+	rte_rcu_qsbr_thread_offline(w->qsbr, w->id);
+	atomic_store(&w->running, false);
+	return 0;
+}
+
+int
+tern_worker_call(struct tern_worker *w, tern_worker_fn fn, void *arg)
+{
+	struct tern_call *c;
+	int rc;
+
+	if (!atomic_load(&w->running))
+		return fn(w, arg);
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	c->fn = fn;
+	c->arg = arg;
+	if (rte_ring_sp_enqueue(w->calls, c) != 0) {
+		free(c);
+		return -EBUSY;
+	}
+	/* A worker polls its ring every TERN_CALL_POLL_MASK+1 loops: microseconds. */
+	for (unsigned i = 0; i < 100000; i++) {
+		if (atomic_load_explicit(&c->done, memory_order_acquire)) {
+			rc = c->rc;
+			free(c);
+			return rc;
+		}
+		usleep(10);
+	}
+	/* The worker may still run it later: leak `c` rather than free it under it. */
+	return -ETIMEDOUT;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_graph.h>
+#include <rte_graph_worker.h>
+
+#include "core/drop.h"
+#include "core/node.h"
+#include "eth/eth.h"
+
+/* Written by TERN_INIT hooks before any graph exists, then read-only. */
+static struct {
+	rte_be16_t type;
+	rte_edge_t edge;
+} eth_types[ETH_INPUT_MAX_TYPES];
+static unsigned nb_eth_types;
+
+int
+eth_input_register(uint16_t ethertype, const char *next_node)
+{
+	rte_node_t id = rte_node_from_name("eth_input");
+	const char *names[1] = {next_node};
+
+	if (id == RTE_NODE_ID_INVALID || rte_node_from_name(next_node) == RTE_NODE_ID_INVALID)
+		return -ENOENT;
+	if (nb_eth_types == ETH_INPUT_MAX_TYPES)
+		return -ENOSPC;
+	for (unsigned i = 0; i < nb_eth_types; i++)
+		if (eth_types[i].type == rte_cpu_to_be_16(ethertype))
+			return -EEXIST;
+	if (rte_node_edge_update(id, RTE_EDGE_ID_INVALID, names, 1) != 1)
+		return -ENOMEM;
+	eth_types[nb_eth_types].type = rte_cpu_to_be_16(ethertype);
+	eth_types[nb_eth_types].edge = rte_node_edge_count(id) - 1;
+	nb_eth_types++;
+	return 0;
+}
+
+rte_edge_t
+eth_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eh;
+	rte_be16_t type;
+
+	if (unlikely(rte_pktmbuf_data_len(m) < sizeof(*eh)))
+		return ETH_INPUT_NEXT_RUNT;
+	eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	if (unlikely(!rte_is_same_ether_addr(&eh->dst_addr, &dp->port[m->port].mac))) {
+		if (rte_is_multicast_ether_addr(&eh->dst_addr)) {
+			if (!rte_is_broadcast_ether_addr(&eh->dst_addr))
+				return ETH_INPUT_NEXT_MULTICAST;
+		} else {
+			return ETH_INPUT_NEXT_OTHER_HOST;
+		}
+	}
+	type = eh->ether_type;
+	if (unlikely(type == RTE_BE16(RTE_ETHER_TYPE_VLAN) ||
+		     type == RTE_BE16(RTE_ETHER_TYPE_QINQ)))
+		return ETH_INPUT_NEXT_VLAN;
+	for (unsigned i = 0; i < nb_eth_types; i++) {
+		if (eth_types[i].type == type) {
+			m->l2_len = sizeof(*eh);
+			rte_pktmbuf_adj(m, sizeof(*eh));
+			return eth_types[i].edge;
+		}
+	}
+	return ETH_INPUT_NEXT_UNKNOWN_TYPE;
+}
+
+static uint16_t
+eth_input_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
+{
+	const struct tern_dp *dp = tern_node_worker(node)->dp;
+	rte_edge_t next[TERN_NODE_CHUNK];
+
+	for (uint16_t base = 0; base < nb; base += TERN_NODE_CHUNK) {
+		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK);
+
+		for (uint16_t i = 0; i < n; i++)
+			next[i] = eth_input_classify(dp, objs[base + i]);
+		tern_node_enqueue(graph, node, &objs[base], next, n, nb <= TERN_NODE_CHUNK);
+	}
+	return nb;
+}
+
+static struct rte_node_register eth_input_node = {
+	.name = "eth_input",
+	.process = eth_input_process,
+	.init = tern_node_ctx_init,
+	.nb_edges = ETH_INPUT_NEXT_FIRST_PROTO,
+	.next_nodes =
+		{
+			[ETH_INPUT_NEXT_RUNT] = TERN_DROP_NODE("eth_runt"),
+			[ETH_INPUT_NEXT_OTHER_HOST] = TERN_DROP_NODE("eth_other_host"),
+			[ETH_INPUT_NEXT_MULTICAST] = TERN_DROP_NODE("eth_multicast"),
+			[ETH_INPUT_NEXT_VLAN] = TERN_DROP_NODE("eth_vlan"),
+			[ETH_INPUT_NEXT_UNKNOWN_TYPE] = TERN_DROP_NODE("eth_unknown_type"),
+		},
+};
+RTE_NODE_REGISTER(eth_input_node);

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Command handlers, one group per module.  The table that binds them to
+ * their words and arity is commands.c.
+ */
+#ifndef TERN_MGMT_CLI_H
+#define TERN_MGMT_CLI_H
+
+#include "mgmt/cmd.h"
+
+/* core */
+int cli_eal(struct cmd_ctx *c, int argc, char **argv);
+int cli_workers(struct cmd_ctx *c, int argc, char **argv);
+int cli_stats_show(struct cmd_ctx *c, int argc, char **argv);
+int cli_stats_clear(struct cmd_ctx *c, int argc, char **argv);
+int cli_running_config(struct cmd_ctx *c, int argc, char **argv);
+int cli_help(struct cmd_ctx *c, int argc, char **argv);
+int cli_version(struct cmd_ctx *c, int argc, char **argv);
+int cli_shutdown(struct cmd_ctx *c, int argc, char **argv);
+int cli_log_level(struct cmd_ctx *c, int argc, char **argv);
+
+/* port */
+int cli_port_add(struct cmd_ctx *c, int argc, char **argv);
+int cli_port_xconnect(struct cmd_ctx *c, int argc, char **argv);
+int cli_link_show(struct cmd_ctx *c, int argc, char **argv);
+
+/* Each module appends its part of `show running-config`. */
+void port_running_config(struct tern_out *o);
+
+#endif

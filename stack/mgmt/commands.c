@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The command table: every command ternctl and the config file know.
+ * Arity is checked here, centrally (cmd_exec); handlers check values.
+ */
+#include "mgmt/cli.h"
+
+const struct cmd_def tern_commands[] = {
+	/* Boot-only: read from the config file before anything starts. */
+	{"eal", 1, -1, cli_eal, CMD_BOOT, "ARGS...", "DPDK EAL arguments (e.g. -l 0-1 --in-memory)"},
+	{"workers", 1, 1, cli_workers, CMD_BOOT, "LCORELIST",
+	 "lcores that run the datapath (default: all EAL lcores but the main one)"},
+	{"port add", 2, 10, cli_port_add, CMD_BOOT, "NAME DEVARGS [rxq N] [txq N] [mtu N] [mbufs N]",
+	 "a port from a PCI address or vdev string"},
+
+	/* Runtime: from ternctl or the config file. */
+	{"port xconnect", 2, 2, cli_port_xconnect, 0, "A B|none",
+	 "L2 cross-connect: frames in on A go out on B and back"},
+	{"log level", 1, 1, cli_log_level, 0, "error|warning|info|debug", "ternd's log level"},
+
+	/* Operator only. */
+	{"link show", 0, 1, cli_link_show, CMD_NOCONFIG, "[NAME]",
+	 "ports: driver, MAC, MTU, link, counters"},
+	{"stats show", 0, 0, cli_stats_show, CMD_NOCONFIG, "",
+	 "per-node packets and calls, drops by reason, worker load, mempools"},
+	{"stats clear", 0, 0, cli_stats_clear, CMD_NOCONFIG, "", "zero the node and port counters"},
+	{"show running-config", 0, 0, cli_running_config, CMD_NOCONFIG, "",
+	 "the configuration as a file ternd can boot from"},
+	{"help", 0, 8, cli_help, CMD_NOCONFIG, "[COMMAND...]", "list commands"},
+	{"version", 0, 0, cli_version, CMD_NOCONFIG, "", "ternd and DPDK versions"},
+	{"shutdown", 0, 0, cli_shutdown, CMD_NOCONFIG, "", "stop ternd cleanly"},
+	{0},
+};

@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mgmt/out.h"
+
+static void append(struct tern_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int grow(struct tern_out *o, size_t more);
+
+void
+out_init(struct tern_out *o, bool json)
+{
+	memset(o, 0, sizeof(*o));
+	o->json = json;
+	if (json)
+		append(o, "{");
+}
+
+void
+out_free(struct tern_out *o)
+{
+	free(o->buf);
+	o->buf = NULL;
+	o->len = o->cap = 0;
+}
+
+void
+out_reset(struct tern_out *o)
+{
+	bool json = o->json;
+	char *buf = o->buf;
+	size_t cap = o->cap;
+
+	memset(o, 0, sizeof(*o));
+	o->json = json;
+	o->buf = buf;
+	o->cap = cap;
+	if (json)
+		append(o, "{");
+}
+
+static int
+grow(struct tern_out *o, size_t more)
+{
+	size_t cap = o->cap ? o->cap : 1024;
+	char *b;
+
+	if (o->len + more + 1 <= o->cap)
+		return 0;
+	while (cap < o->len + more + 1)
+		cap *= 2;
+	b = realloc(o->buf, cap);
+	if (b == NULL) {
+		o->nomem = true;
+		return -1;
+	}
+	o->buf = b;
+	o->cap = cap;
+	return 0;
+}
+
+static void
+vappend(struct tern_out *o, const char *fmt, va_list ap)
+{
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0 || grow(o, (size_t)n) < 0)
+		return;
+	vsnprintf(o->buf + o->len, (size_t)n + 1, fmt, ap);
+	o->len += (size_t)n;
+}
+
+static void
+append(struct tern_out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vappend(o, fmt, ap);
+	va_end(ap);
+}
+
+static void
+append_json_string(struct tern_out *o, const char *s)
+{
+	append(o, "\"");
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			append(o, "\\%c", ch);
+		else if (ch == '\n')
+			append(o, "\\n");
+		else if (ch == '\t')
+			append(o, "\\t");
+		else if (ch < 0x20 || ch >= 0x7f)
+			append(o, "\\u%04x", ch);
+		else
+			append(o, "%c", ch);
+	}
+	append(o, "\"");
+}
+
+static void
+indent(struct tern_out *o)
+{
+	for (unsigned i = 0; i < o->ind[o->depth]; i++)
+		append(o, "  ");
+}
+
+/* Emit the separator and the key for a new member at the current depth. */
+static void
+member(struct tern_out *o, const char *key)
+{
+	bool in_list = o->list[o->depth];
+
+	if (o->json) {
+		if (o->n[o->depth] > 0)
+			append(o, ",");
+		if (!in_list) {
+			append_json_string(o, key ? key : "");
+			append(o, ":");
+		}
+	} else {
+		indent(o);
+		if (!in_list && key != NULL)
+			append(o, "%s: ", key);
+	}
+	o->n[o->depth]++;
+}
+
+static void
+open_container(struct tern_out *o, const char *key, bool list)
+{
+	unsigned ind = o->ind[o->depth];
+
+	if (o->depth + 1 >= OUT_MAX_DEPTH) {
+		o->nomem = true;
+		return;
+	}
+	if (o->json) {
+		member(o, key);
+		append(o, list ? "[" : "{");
+	} else if (o->list[o->depth]) {
+		/* elements of a list: a blank line between them */
+		if (o->n[o->depth] > 0)
+			append(o, "\n");
+		o->n[o->depth]++;
+	} else {
+		indent(o);
+		append(o, "%s:\n", key ? key : "");
+		o->n[o->depth]++;
+		ind++;
+	}
+	o->depth++;
+	o->list[o->depth] = list;
+	o->n[o->depth] = 0;
+	o->ind[o->depth] = ind;
+}
+
+static void
+close_container(struct tern_out *o)
+{
+	if (o->depth == 0)
+		return;
+	if (o->json)
+		append(o, o->list[o->depth] ? "]" : "}");
+	o->depth--;
+}
+
+const char *
+out_finish(struct tern_out *o, size_t *len)
+{
+	while (o->depth > 0)
+		close_container(o);
+	if (o->json && !o->finished) {
+		append(o, "}\n");
+		o->finished = true;
+	}
+	if (grow(o, 0) == 0)
+		o->buf[o->len] = '\0';
+	*len = o->len;
+	return o->buf ? o->buf : "";
+}
+
+void
+out_obj_open(struct tern_out *o, const char *key)
+{
+	open_container(o, key, false);
+}
+
+void
+out_obj_close(struct tern_out *o)
+{
+	close_container(o);
+}
+
+void
+out_list_open(struct tern_out *o, const char *key)
+{
+	open_container(o, key, true);
+}
+
+void
+out_list_close(struct tern_out *o)
+{
+	close_container(o);
+}
+
+static void
+scalar_prologue(struct tern_out *o, const char *key)
+{
+	member(o, key);
+}
+
+void
+out_str(struct tern_out *o, const char *key, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		o->nomem = true;
+		return;
+	}
+	scalar_prologue(o, key);
+	if (o->json)
+		append_json_string(o, s);
+	else
+		append(o, "%s\n", s);
+	free(s);
+}
+
+void
+out_u64(struct tern_out *o, const char *key, uint64_t v)
+{
+	scalar_prologue(o, key);
+	append(o, o->json ? "%" PRIu64 : "%" PRIu64 "\n", v);
+}
+
+void
+out_i64(struct tern_out *o, const char *key, int64_t v)
+{
+	scalar_prologue(o, key);
+	append(o, o->json ? "%" PRId64 : "%" PRId64 "\n", v);
+}
+
+void
+out_bool(struct tern_out *o, const char *key, bool v)
+{
+	scalar_prologue(o, key);
+	if (o->json)
+		append(o, "%s", v ? "true" : "false");
+	else
+		append(o, "%s\n", v ? "yes" : "no");
+}
+
+void
+out_double(struct tern_out *o, const char *key, double v, int decimals)
+{
+	scalar_prologue(o, key);
+	append(o, o->json ? "%.*f" : "%.*f\n", decimals, v);
+}
+
+void
+out_text(struct tern_out *o, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		o->nomem = true;
+		return;
+	}
+	if (o->json) {
+		/* Successive text chunks are joined into one "text" member. */
+		out_str(o, "text", "%s", s);
+	} else {
+		append(o, "%s", s);
+	}
+	free(s);
+}
+
+int
+out_err(struct tern_out *o, int err, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	out_reset(o);
+	if (n >= 0) {
+		if (o->json)
+			out_str(o, "error", "%s", s);
+		else
+			append(o, "%s\n", s);
+	}
+	free(s);
+	return -err;
+}

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Port bring-up: probe the device from its devargs, give it a mempool on its
+ * own NUMA socket, one RX and one TX queue per worker (RSS across them when
+ * the device can), and start it.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "core/ctl.h"
+#include "core/log.h"
+#include "core/mbuf.h"
+
+struct tern_port *
+tern_port_lookup(const char *name)
+{
+	for (unsigned i = 0; i < tern_ctl.nb_ports; i++)
+		if (strcmp(tern_ctl.port[i].name, name) == 0)
+			return &tern_ctl.port[i];
+	return NULL;
+}
+
+struct tern_port *
+tern_port_by_id(uint16_t port_id)
+{
+	for (unsigned i = 0; i < tern_ctl.nb_ports; i++)
+		if (tern_ctl.port[i].probed && tern_ctl.port[i].port_id == port_id)
+			return &tern_ctl.port[i];
+	return NULL;
+}
+
+/*
+ * Find the ethdev for p->devargs, probing it if EAL has not already (PCI
+ * devices are probed at EAL init, vdevs given with --vdev too).  A probe may
+ * name its ethdev differently from the devargs, so the port that appeared
+ * during the probe is taken when there is exactly one.
+ */
+static int
+port_probe(struct tern_port *p)
+{
+	char name[RTE_DEV_NAME_MAX_LEN];
+	bool before[RTE_MAX_ETHPORTS] = {0};
+	uint16_t pid, found = RTE_MAX_ETHPORTS;
+	unsigned nnew = 0;
+	int rc;
+
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(p->devargs, ","), p->devargs);
+	if (rte_eth_dev_get_port_by_name(name, &pid) == 0)
+		goto done;
+	RTE_ETH_FOREACH_DEV(pid)
+	before[pid] = true;
+	rc = rte_dev_probe(p->devargs);
+	if (rc < 0) {
+		LOG_ERR("port %s: cannot probe '%s': %s", p->name, p->devargs, strerror(-rc));
+		return rc;
+	}
+	RTE_ETH_FOREACH_DEV(pid) {
+		if (!before[pid]) {
+			found = pid;
+			nnew++;
+		}
+	}
+	if (nnew == 1) {
+		pid = found;
+		goto done;
+	}
+	if (rte_eth_dev_get_port_by_name(name, &pid) == 0)
+		goto done;
+	LOG_ERR("port %s: '%s' probed but no single ethdev appeared", p->name, p->devargs);
+	return -ENODEV;
+done:
+	for (unsigned i = 0; i < tern_ctl.nb_ports; i++) {
+		if (&tern_ctl.port[i] != p && tern_ctl.port[i].probed &&
+		    tern_ctl.port[i].port_id == pid) {
+			LOG_ERR("port %s: device already used by port %s", p->name,
+				tern_ctl.port[i].name);
+			return -EEXIST;
+		}
+	}
+	p->port_id = pid;
+	p->probed = true;
+	return 0;
+}
+
+static uint32_t
+default_mbufs(const struct tern_port *p, uint16_t rxd, uint16_t txd)
+{
+	uint32_t n = (uint32_t)p->nb_rxq * rxd + (uint32_t)p->nb_txq * txd +
+		     tern_ctl.nb_workers * (TERN_RX_BURST + RTE_MEMPOOL_CACHE_MAX_SIZE) + 1024;
+	uint32_t pow = 1;
+
+	/* A power of two minus one is the mempool's most efficient size. */
+	while (pow - 1 < n)
+		pow <<= 1;
+	return pow - 1;
+}
+
+int
+tern_port_setup(struct tern_port *p)
+{
+	struct rte_eth_conf conf = {0};
+	struct rte_eth_dev_info info;
+	char pool_name[RTE_MEMPOOL_NAMESIZE];
+	uint16_t rxd = TERN_DEFAULT_RXD, txd = TERN_DEFAULT_TXD, mtu;
+	unsigned nw = tern_ctl.nb_workers;
+	uint32_t room;
+	int rc;
+
+	if ((rc = port_probe(p)) < 0)
+		return rc;
+	if ((rc = rte_eth_dev_info_get(p->port_id, &info)) < 0) {
+		LOG_ERR("port %s: dev_info: %s", p->name, strerror(-rc));
+		return rc;
+	}
+	snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
+	p->nb_rxq = p->req_rxq ? p->req_rxq : nw;
+	p->nb_txq = p->req_txq ? p->req_txq : nw;
+	if (p->nb_rxq > info.max_rx_queues) {
+		/* Fewer RX queues than workers is fine: some workers skip it. */
+		if (p->req_rxq) {
+			LOG_ERR("port %s: rxq %u but %s supports at most %u", p->name, p->nb_rxq,
+				p->driver, info.max_rx_queues);
+			return -EINVAL;
+		}
+		p->nb_rxq = info.max_rx_queues;
+	}
+	if (p->nb_txq < nw || p->nb_txq > info.max_tx_queues) {
+		/* Every worker owns a TX queue on every port: no TX locks. */
+		LOG_ERR("port %s: %u workers need %u TX queues but %s supports %u%s", p->name, nw,
+			nw, p->driver, info.max_tx_queues,
+			p->nb_txq < nw ? " (txq set below the worker count)" : "");
+		return -EINVAL;
+	}
+	if (p->nb_rxq > 1 && info.flow_type_rss_offloads != 0) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf =
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
+			info.flow_type_rss_offloads;
+	}
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	if ((rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf)) < 0) {
+		LOG_ERR("port %s: configure: %s", p->name, strerror(-rc));
+		return rc;
+	}
+	if (p->req_mtu && (rc = rte_eth_dev_set_mtu(p->port_id, p->req_mtu)) < 0) {
+		LOG_ERR("port %s: mtu %u: %s", p->name, p->req_mtu, strerror(-rc));
+		return rc;
+	}
+	if (rte_eth_dev_get_mtu(p->port_id, &mtu) < 0)
+		mtu = RTE_ETHER_MTU;
+	p->mtu = mtu;
+	rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &rxd, &txd);
+
+	/* SOCKET_ID_ANY (-1) for vdevs: the queues and pool go anywhere. */
+	p->socket = rte_eth_dev_socket_id(p->port_id);
+	p->nb_mbufs = p->req_mbufs ? p->req_mbufs : default_mbufs(p, rxd, txd);
+	if (p->nb_mbufs < (uint32_t)p->nb_rxq * rxd + 512) {
+		LOG_ERR("port %s: mbufs %u too few; its RX rings alone need %u", p->name,
+			p->nb_mbufs, p->nb_rxq * rxd + 512);
+		return -EINVAL;
+	}
+	room = RTE_MAX((uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE,
+		       (uint32_t)(RTE_PKTMBUF_HEADROOM + p->mtu + RTE_ETHER_HDR_LEN +
+				  RTE_ETHER_CRC_LEN + 2 * RTE_VLAN_HLEN));
+	snprintf(pool_name, sizeof(pool_name), "tern_mb%u", p->port_id);
+	p->pool = rte_pktmbuf_pool_create(pool_name, p->nb_mbufs, RTE_MEMPOOL_CACHE_MAX_SIZE,
+					  sizeof(struct tern_mbuf_priv), (uint16_t)room,
+					  p->socket < 0 ? SOCKET_ID_ANY : p->socket);
+	if (p->pool == NULL) {
+		LOG_ERR("port %s: mempool of %u mbufs on socket %d: %s", p->name, p->nb_mbufs,
+			p->socket, rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	for (uint16_t q = 0; q < p->nb_rxq; q++) {
+		rc = rte_eth_rx_queue_setup(p->port_id, q, rxd, (unsigned)p->socket, NULL,
+					    p->pool);
+		if (rc < 0) {
+			LOG_ERR("port %s: rxq %u: %s", p->name, q, strerror(-rc));
+			return rc;
+		}
+	}
+	for (uint16_t q = 0; q < p->nb_txq; q++) {
+		rc = rte_eth_tx_queue_setup(p->port_id, q, txd, (unsigned)p->socket, NULL);
+		if (rc < 0) {
+			LOG_ERR("port %s: txq %u: %s", p->name, q, strerror(-rc));
+			return rc;
+		}
+	}
+	rte_eth_macaddr_get(p->port_id, &p->mac);
+	return 0;
+}
+
+int
+tern_port_start(struct tern_port *p)
+{
+	int rc = rte_eth_dev_start(p->port_id);
+
+	if (rc < 0) {
+		LOG_ERR("port %s: start: %s", p->name, strerror(-rc));
+		return rc;
+	}
+	p->started = true;
+	LOG_INFO("port %s: %s id %u mac " RTE_ETHER_ADDR_PRT_FMT " mtu %u rxq %u txq %u "
+		 "mbufs %u socket %d",
+		 p->name, p->driver, p->port_id, RTE_ETHER_ADDR_BYTES(&p->mac), p->mtu, p->nb_rxq,
+		 p->nb_txq, p->nb_mbufs, p->socket);
+	return 0;
+}
+
+void
+tern_port_teardown(struct tern_port *p)
+{
+	if (p->started) {
+		rte_eth_dev_stop(p->port_id);
+		p->started = false;
+	}
+	if (p->probed) {
+		rte_eth_dev_close(p->port_id);
+		p->probed = false;
+	}
+	if (p->pool) {
+		rte_mempool_free(p->pool);
+		p->pool = NULL;
+	}
+}

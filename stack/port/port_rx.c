@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * port_rx: the graph's source node.  Polls the RX queues this worker owns
+ * and hands each burst to eth_input, or straight to xconnect when the port
+ * is cross-connected.  Bursts are received directly into the next node's
+ * stream, so nothing is copied.  The PMD sets mbuf->port (the ingress port).
+ */
+#include <rte_ethdev.h>
+#include <rte_graph.h>
+#include <rte_graph_worker.h>
+
+#include "core/node.h"
+
+enum {
+	PORT_RX_NEXT_ETH_INPUT,
+	PORT_RX_NEXT_XCONNECT,
+	PORT_RX_NEXT_MAX,
+};
+
+static uint16_t
+port_rx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
+{
+	struct tern_worker *w = tern_node_worker(node);
+	const struct tern_dp *dp = w->dp;
+	uint16_t total = 0;
+
+	for (uint16_t i = 0; i < w->nb_rxq; i++) {
+		const struct tern_rxq *q = &w->rxq[i];
+		rte_edge_t next = dp->port[q->port_id].xconnect != TERN_PORT_NONE
+					  ? PORT_RX_NEXT_XCONNECT
+					  : PORT_RX_NEXT_ETH_INPUT;
+		void **to = rte_node_next_stream_get(graph, node, next, TERN_RX_BURST);
+		uint16_t n = rte_eth_rx_burst(q->port_id, q->queue_id, (struct rte_mbuf **)to,
+					      TERN_RX_BURST);
+
+		if (n == 0)
+			continue;
+		rte_node_next_stream_put(graph, node, next, n);
+		total += n;
+	}
+	w->rx_this_loop += total;
+	return total;
+}
+
+static struct rte_node_register port_rx_node = {
+	.name = "port_rx",
+	.flags = RTE_NODE_SOURCE_F,
+	.process = port_rx_process,
+	.init = tern_node_ctx_init,
+	.nb_edges = PORT_RX_NEXT_MAX,
+	.next_nodes =
+		{
+			[PORT_RX_NEXT_ETH_INPUT] = "eth_input",
+			[PORT_RX_NEXT_XCONNECT] = "xconnect",
+		},
+};
+RTE_NODE_REGISTER(port_rx_node);

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * xconnect: L2 cross-connect (`port xconnect A B`).  Every frame received on
+ * A leaves on B untouched, and the other way round.  It exists so that the
+ * forwarding path can be measured without any protocol work.
+ */
+#include <rte_graph.h>
+#include <rte_graph_worker.h>
+
+#include "core/drop.h"
+#include "core/mbuf.h"
+#include "core/node.h"
+
+enum {
+	XCONNECT_NEXT_PORT_TX,
+	XCONNECT_NEXT_NO_PEER,
+	XCONNECT_NEXT_MAX,
+};
+
+static uint16_t
+xconnect_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
+{
+	const struct tern_dp *dp = tern_node_worker(node)->dp;
+	rte_edge_t next[TERN_NODE_CHUNK];
+
+	for (uint16_t base = 0; base < nb; base += TERN_NODE_CHUNK) {
+		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK);
+
+		for (uint16_t i = 0; i < n; i++) {
+			struct rte_mbuf *m = objs[base + i];
+			uint16_t peer = dp->port[m->port].xconnect;
+
+			tern_mbuf_priv(m)->tx_port = peer;
+			next[i] = peer == TERN_PORT_NONE ? XCONNECT_NEXT_NO_PEER
+							 : XCONNECT_NEXT_PORT_TX;
+		}
+		tern_node_enqueue(graph, node, &objs[base], next, n, nb <= TERN_NODE_CHUNK);
+	}
+	return nb;
+}
+
+static struct rte_node_register xconnect_node = {
+	.name = "xconnect",
+	.process = xconnect_process,
+	.init = tern_node_ctx_init,
+	.nb_edges = XCONNECT_NEXT_MAX,
+	.next_nodes =
+		{
+			[XCONNECT_NEXT_PORT_TX] = "port_tx",
+			[XCONNECT_NEXT_NO_PEER] = TERN_DROP_NODE("xconnect_no_peer"),
+		},
+};
+RTE_NODE_REGISTER(xconnect_node);
