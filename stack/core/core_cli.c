@@ -78,6 +78,8 @@ cli_workers(struct cmd_ctx *c, int argc, char **argv)
 	memcpy(tern_ctl.worker_lcore, lcores, n * sizeof(lcores[0]));
 	tern_ctl.nb_workers = n;
 	snprintf(tern_ctl.workers_spec, sizeof(tern_ctl.workers_spec), "%s", argv[0]);
+	snprintf(tern_ctl.workers_where, sizeof(tern_ctl.workers_where), "%s:%d",
+		 c->file ? c->file : "", c->line);
 	return 0;
 bad:
 	return out_err(c->out, EINVAL, "lcore list '%s': expected e.g. 1 or 1-3 or 1,3,5-6 (below %d)",

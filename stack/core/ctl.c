@@ -60,12 +60,13 @@ workers_resolve(void)
 	for (unsigned i = 0; i < tern_ctl.nb_workers; i++) {
 		lcore = tern_ctl.worker_lcore[i];
 		if (lcore == main_lcore) {
-			LOG_ERR("workers: lcore %u is the main (control) lcore", lcore);
+			LOG_ERR("%s: workers: lcore %u is the main (control) lcore", tern_ctl.workers_where,
+				lcore);
 			return -EINVAL;
 		}
 		if (lcore >= RTE_MAX_LCORE || !rte_lcore_is_enabled(lcore)) {
-			LOG_ERR("workers: lcore %u is not enabled by EAL (see its -l option)",
-				lcore);
+			LOG_ERR("%s: workers: lcore %u is not enabled by EAL (see its -l option)",
+				tern_ctl.workers_where, lcore);
 			return -EINVAL;
 		}
 	}

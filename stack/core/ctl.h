@@ -31,6 +31,7 @@ struct tern_port {
 	char devargs[256];
 	uint16_t req_rxq, req_txq, req_mtu;
 	uint32_t req_mbufs;
+	char where[300]; /* "FILE:LINE" of its `port add`, for boot errors */
 
 	/* Set when the port is brought up. */
 	bool probed, started;
@@ -49,6 +50,7 @@ struct tern_ctl {
 	char *eal_argv[TERN_MAX_EAL_ARGS];
 	int eal_argc;
 	char workers_spec[64];
+	char workers_where[300];
 	unsigned worker_lcore[TERN_MAX_WORKERS];
 	unsigned nb_workers; /* 0: every lcore but the main one */
 	struct tern_port port[TERN_MAX_PORTS];

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <ctype.h>
+#include <stdio.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -85,6 +86,25 @@ cmd_lookup(int argc, char **argv, int *nwords)
 	return best;
 }
 
+/* "stats" alone: name the commands it starts, or say it is unknown. */
+static int
+incomplete(struct cmd_ctx *c, const char *word)
+{
+	char list[512];
+	size_t n = 0, len = strlen(word);
+
+	list[0] = '\0';
+	for (const struct cmd_def *d = tern_commands; d->name; d++) {
+		if (strncmp(d->name, word, len) == 0 && d->name[len] == ' ' &&
+		    n + strlen(d->name) + 3 < sizeof(list))
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "",
+					      d->name);
+	}
+	if (n == 0)
+		return out_err(c->out, ENOENT, "unknown command '%s' (try 'help')", word);
+	return out_err(c->out, EINVAL, "usage: %s ... (one of: %s)", word, list);
+}
+
 int
 cmd_exec(struct cmd_ctx *c, int argc, char **argv)
 {
@@ -95,7 +115,7 @@ cmd_exec(struct cmd_ctx *c, int argc, char **argv)
 		return out_err(c->out, EINVAL, "empty command");
 	d = cmd_lookup(argc, argv, &nw);
 	if (d == NULL)
-		return out_err(c->out, ENOENT, "unknown command '%s' (try 'help')", argv[0]);
+		return incomplete(c, argv[0]);
 	nargs = argc - nw;
 	if (nargs < d->min_args || (d->max_args >= 0 && nargs > d->max_args)) {
 		/* A partial match such as "link" alone reads better as unknown. */

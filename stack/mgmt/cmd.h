@@ -27,6 +27,8 @@ struct cmd_ctx {
 	struct tern_out *out;
 	bool dry_run; /* validate only */
 	bool boot;    /* from the config file: boot-only commands allowed */
+	const char *file; /* config file and line, for later error messages */
+	int line;
 };
 
 typedef int (*cmd_fn)(struct cmd_ctx *c, int argc, char **argv);

@@ -85,7 +85,7 @@ tern_server_open(struct tern_server **srvp, const char *path)
 	}
 	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0660) < 0 ||
-	    listen(fd, TERN_MAX_CLIENTS) < 0) {
+	    listen(fd, 512) < 0) {
 		rc = -errno;
 		LOG_ERR("%s: %s", path, strerror(errno));
 		close(fd);
@@ -242,14 +242,15 @@ client_read(struct client *cl)
 	return 0;
 }
 
-static void
+/* Accept one client; false when the backlog is empty. */
+static bool
 server_accept(struct tern_server *srv)
 {
 	int fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	unsigned i;
 
 	if (fd < 0)
-		return;
+		return false;
 	for (i = 0; i < TERN_MAX_CLIENTS && srv->client[i] != NULL; i++)
 		;
 	if (i == TERN_MAX_CLIENTS) {
@@ -260,14 +261,15 @@ server_accept(struct tern_server *srv)
 		LOG_WARN("management: too many clients, refusing one");
 		(void)!send(fd, busy, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		close(fd);
-		return;
+		return true;
 	}
 	srv->client[i] = calloc(1, sizeof(struct client));
 	if (srv->client[i] == NULL) {
 		close(fd);
-		return;
+		return true;
 	}
 	srv->client[i]->fd = fd;
+	return true;
 }
 
 void
@@ -318,8 +320,10 @@ tern_server_run(struct tern_server *srv, int sigfd, int (*stop)(void))
 			if (rc < 0 || (cl->closing && cl->outlen == cl->outoff))
 				client_drop(srv, i);
 		}
+		/* Drain the backlog, so a burst of clients is answered at once. */
 		if (pfd[0].revents & POLLIN)
-			server_accept(srv);
+			while (server_accept(srv))
+				;
 	}
 	/* Let the reply to `shutdown` reach its client. */
 	for (unsigned i = 0; i < TERN_MAX_CLIENTS; i++)

@@ -17,6 +17,9 @@
 #include "core/log.h"
 #include "core/mbuf.h"
 
+/* Boot errors name the config line that declared the port. */
+#define PORT_ERR(p, fmt, ...) LOG_ERR("%s: port %s: " fmt, (p)->where, (p)->name, ##__VA_ARGS__)
+
 struct tern_port *
 tern_port_lookup(const char *name)
 {
@@ -57,7 +60,7 @@ port_probe(struct tern_port *p)
 	before[pid] = true;
 	rc = rte_dev_probe(p->devargs);
 	if (rc < 0) {
-		LOG_ERR("port %s: cannot probe '%s': %s", p->name, p->devargs, strerror(-rc));
+		PORT_ERR(p, "cannot probe '%s': %s", p->devargs, strerror(-rc));
 		return rc;
 	}
 	RTE_ETH_FOREACH_DEV(pid) {
@@ -72,14 +75,13 @@ port_probe(struct tern_port *p)
 	}
 	if (rte_eth_dev_get_port_by_name(name, &pid) == 0)
 		goto done;
-	LOG_ERR("port %s: '%s' probed but no single ethdev appeared", p->name, p->devargs);
+	PORT_ERR(p, "'%s' probed but no single ethdev appeared", p->devargs);
 	return -ENODEV;
 done:
 	for (unsigned i = 0; i < tern_ctl.nb_ports; i++) {
 		if (&tern_ctl.port[i] != p && tern_ctl.port[i].probed &&
 		    tern_ctl.port[i].port_id == pid) {
-			LOG_ERR("port %s: device already used by port %s", p->name,
-				tern_ctl.port[i].name);
+			PORT_ERR(p, "device already used by port %s", tern_ctl.port[i].name);
 			return -EEXIST;
 		}
 	}
@@ -115,7 +117,7 @@ tern_port_setup(struct tern_port *p)
 	if ((rc = port_probe(p)) < 0)
 		return rc;
 	if ((rc = rte_eth_dev_info_get(p->port_id, &info)) < 0) {
-		LOG_ERR("port %s: dev_info: %s", p->name, strerror(-rc));
+		PORT_ERR(p, "dev_info: %s", strerror(-rc));
 		return rc;
 	}
 	snprintf(p->driver, sizeof(p->driver), "%s", info.driver_name);
@@ -124,7 +126,7 @@ tern_port_setup(struct tern_port *p)
 	if (p->nb_rxq > info.max_rx_queues) {
 		/* Fewer RX queues than workers is fine: some workers skip it. */
 		if (p->req_rxq) {
-			LOG_ERR("port %s: rxq %u but %s supports at most %u", p->name, p->nb_rxq,
+			PORT_ERR(p, "rxq %u but %s supports at most %u", p->nb_rxq,
 				p->driver, info.max_rx_queues);
 			return -EINVAL;
 		}
@@ -132,7 +134,7 @@ tern_port_setup(struct tern_port *p)
 	}
 	if (p->nb_txq < nw || p->nb_txq > info.max_tx_queues) {
 		/* Every worker owns a TX queue on every port: no TX locks. */
-		LOG_ERR("port %s: %u workers need %u TX queues but %s supports %u%s", p->name, nw,
+		PORT_ERR(p, "%u workers need %u TX queues but %s supports %u%s", nw,
 			nw, p->driver, info.max_tx_queues,
 			p->nb_txq < nw ? " (txq set below the worker count)" : "");
 		return -EINVAL;
@@ -146,11 +148,11 @@ tern_port_setup(struct tern_port *p)
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 	if ((rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf)) < 0) {
-		LOG_ERR("port %s: configure: %s", p->name, strerror(-rc));
+		PORT_ERR(p, "configure: %s", strerror(-rc));
 		return rc;
 	}
 	if (p->req_mtu && (rc = rte_eth_dev_set_mtu(p->port_id, p->req_mtu)) < 0) {
-		LOG_ERR("port %s: mtu %u: %s", p->name, p->req_mtu, strerror(-rc));
+		PORT_ERR(p, "mtu %u: %s", p->req_mtu, strerror(-rc));
 		return rc;
 	}
 	if (rte_eth_dev_get_mtu(p->port_id, &mtu) < 0)
@@ -162,8 +164,7 @@ tern_port_setup(struct tern_port *p)
 	p->socket = rte_eth_dev_socket_id(p->port_id);
 	p->nb_mbufs = p->req_mbufs ? p->req_mbufs : default_mbufs(p, rxd, txd);
 	if (p->nb_mbufs < (uint32_t)p->nb_rxq * rxd + 512) {
-		LOG_ERR("port %s: mbufs %u too few; its RX rings alone need %u", p->name,
-			p->nb_mbufs, p->nb_rxq * rxd + 512);
+		PORT_ERR(p, "mbufs %u too few; its RX rings alone need %u", p->nb_mbufs, p->nb_rxq * rxd + 512);
 		return -EINVAL;
 	}
 	room = RTE_MAX((uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE,
@@ -174,7 +175,7 @@ tern_port_setup(struct tern_port *p)
 					  sizeof(struct tern_mbuf_priv), (uint16_t)room,
 					  p->socket < 0 ? SOCKET_ID_ANY : p->socket);
 	if (p->pool == NULL) {
-		LOG_ERR("port %s: mempool of %u mbufs on socket %d: %s", p->name, p->nb_mbufs,
+		PORT_ERR(p, "mempool of %u mbufs on socket %d: %s", p->nb_mbufs,
 			p->socket, rte_strerror(rte_errno));
 		return -rte_errno;
 	}
@@ -182,14 +183,14 @@ tern_port_setup(struct tern_port *p)
 		rc = rte_eth_rx_queue_setup(p->port_id, q, rxd, (unsigned)p->socket, NULL,
 					    p->pool);
 		if (rc < 0) {
-			LOG_ERR("port %s: rxq %u: %s", p->name, q, strerror(-rc));
+			PORT_ERR(p, "rxq %u: %s", q, strerror(-rc));
 			return rc;
 		}
 	}
 	for (uint16_t q = 0; q < p->nb_txq; q++) {
 		rc = rte_eth_tx_queue_setup(p->port_id, q, txd, (unsigned)p->socket, NULL);
 		if (rc < 0) {
-			LOG_ERR("port %s: txq %u: %s", p->name, q, strerror(-rc));
+			PORT_ERR(p, "txq %u: %s", q, strerror(-rc));
 			return rc;
 		}
 	}
@@ -203,7 +204,7 @@ tern_port_start(struct tern_port *p)
 	int rc = rte_eth_dev_start(p->port_id);
 
 	if (rc < 0) {
-		LOG_ERR("port %s: start: %s", p->name, strerror(-rc));
+		PORT_ERR(p, "start: %s", strerror(-rc));
 		return rc;
 	}
 	p->started = true;

@@ -52,6 +52,7 @@ cli_port_add(struct cmd_ctx *c, int argc, char **argv)
 		if (strcmp(tern_ctl.port[i].devargs, argv[1]) == 0)
 			return out_err(c->out, EEXIST, "devargs '%s' already used by port '%s'",
 				       argv[1], tern_ctl.port[i].name);
+	snprintf(p.where, sizeof(p.where), "%s:%d", c->file ? c->file : "", c->line);
 	snprintf(p.name, sizeof(p.name), "%s", argv[0]);
 	snprintf(p.devargs, sizeof(p.devargs), "%s", argv[1]);
 	if ((argc - 2) % 2 != 0)

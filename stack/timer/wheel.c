@@ -10,24 +10,23 @@
  * never dereferenced.  A timer is the last of its slot iff its next is odd,
  * and the marker tells which slot's tail and bitmap bit to fix.
  *
- * Filing.  At clock n, a timer expiring at e is filed at the lowest level k
- * whose digits satisfy (e >> 8k) - (n >> 8k) < 256, in slot (e >> 8k) & 255.
- * Comparing digits rather than e - n means that slot first becomes current
- * at tick (e >> 8k) << 8k, which is > n and <= e, and that the timer then
- * re-files strictly lower; it also makes the level a function of e and n
- * alone, which the FIFO argument below needs.  When no level fits, the timer
- * is clamped into level 3 slot ((e >> 24) + 1) & 255: that slot cascades at
- * the first level-3 boundary b from which (e >> 24) - (b >> 24) is 255 mod
- * 256, so the timer either fits level 3 exactly when it first can, or is
- * clamped again into the same slot 2^32 ms later.
+ * Filing.  At clock n, a timer expiring at e > n goes to the lowest level k
+ * with e - n < 2^(8(k+1)), in slot (e >> 8k) & 255; an overdue one (e <= n)
+ * goes to the current level-0 slot, which runs next.  That slot of level k
+ * next becomes current at tick (e >> 8k) << 8k, which is > n and <= e, and
+ * the timer then re-files strictly lower.  Level 3 also takes every e - n >=
+ * 2^32, in the slot of its digit (the clamp): that slot comes round every
+ * 2^32 ms, and a timer still too far away just goes back in for another turn.
  *
  * FIFO across levels.  Two timers with the same expiry can sit on different
  * levels: one started long ago is still on a high level while one started
- * recently went straight to a low one.  Since the level is monotone in the
- * clock, the timer on the higher level is always the older one, so when a
- * slot cascades its timers are put at the head of their new slots, ahead of
- * anything of the same expiry already there, in their own order.  Levels
- * cascade lowest first, for the same reason.
+ * recently went straight to a low one.  The level only falls as the clock
+ * advances and the slot is a function of expiry and level, so of two timers
+ * with the same expiry the one on the higher level is the older, and on the
+ * same level they share a slot.  Hence starting appends to a slot, while a
+ * cascade puts its timers, in their own order, at the head of their new
+ * slots, ahead of the younger ones already there; and levels cascade lowest
+ * first.
  */
 #include <string.h>
 
@@ -103,16 +102,12 @@ slot_index(const struct tern_wheel *w, uint64_t e)
 	uint64_t n = w->now;
 	unsigned k;
 
-	/* Overdue timers join the current slot, which runs next. */
 	if (e <= n)
 		return n & SLOT_MASK;
-	for (k = 0; k < LEVELS; k++) {
-		unsigned shift = k * SLOT_BITS;
-
-		if ((e >> shift) - (n >> shift) < SLOTS)
-			return k * SLOTS + ((e >> shift) & SLOT_MASK);
-	}
-	return (LEVELS - 1) * SLOTS + (((e >> ((LEVELS - 1) * SLOT_BITS)) + 1) & SLOT_MASK);
+	for (k = 0; k < LEVELS - 1; k++)
+		if ((e - n) >> ((k + 1) * SLOT_BITS) == 0)
+			break;
+	return k * SLOTS + ((e >> (k * SLOT_BITS)) & SLOT_MASK);
 }
 
 static void
