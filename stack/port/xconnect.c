@@ -10,12 +10,16 @@
 #include "core/drop.h"
 #include "core/mbuf.h"
 #include "core/node.h"
+#include "port/port.h"
 
-enum {
-	XCONNECT_NEXT_PORT_TX,
-	XCONNECT_NEXT_NO_PEER,
-	XCONNECT_NEXT_MAX,
-};
+rte_edge_t
+xconnect_classify(const struct tern_dp *dp, struct rte_mbuf *m)
+{
+	uint16_t peer = dp->port[m->port].xconnect;
+
+	tern_mbuf_priv(m)->tx_port = peer;
+	return peer == TERN_PORT_NONE ? XCONNECT_NEXT_NO_PEER : XCONNECT_NEXT_PORT_TX;
+}
 
 static uint16_t
 xconnect_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
@@ -26,14 +30,8 @@ xconnect_process(struct rte_graph *graph, struct rte_node *node, void **objs, ui
 	for (uint16_t base = 0; base < nb; base += TERN_NODE_CHUNK) {
 		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK);
 
-		for (uint16_t i = 0; i < n; i++) {
-			struct rte_mbuf *m = objs[base + i];
-			uint16_t peer = dp->port[m->port].xconnect;
-
-			tern_mbuf_priv(m)->tx_port = peer;
-			next[i] = peer == TERN_PORT_NONE ? XCONNECT_NEXT_NO_PEER
-							 : XCONNECT_NEXT_PORT_TX;
-		}
+		for (uint16_t i = 0; i < n; i++)
+			next[i] = xconnect_classify(dp, objs[base + i]);
 		tern_node_enqueue(graph, node, &objs[base], next, n, nb <= TERN_NODE_CHUNK);
 	}
 	return nb;

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Command layer: tokenizer, table lookup, central arity checks, replies. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/ctl.h"
+#include "mgmt/cmd.h"
+#include "mgmt/server.h"
+
+static int
+tok(const char *in, char **argv, char *buf)
+{
+	const char *err;
+	strcpy(buf, in);
+	return cmd_tokenize(buf, argv, CMD_MAX_WORDS, &err);
+}
+
+static void
+test_tokenize_words(void **state)
+{
+	char buf[256], *argv[CMD_MAX_WORDS];
+
+	assert_int_equal(tok("  link   show\tp0  \r\n", argv, buf), 3);
+	assert_string_equal(argv[0], "link");
+	assert_string_equal(argv[1], "show");
+	assert_string_equal(argv[2], "p0");
+	assert_int_equal(tok("", argv, buf), 0);
+	assert_int_equal(tok("   # only a comment", argv, buf), 0);
+	assert_int_equal(tok("version # trailing", argv, buf), 1);
+}
+
+static void
+test_tokenize_quotes(void **state)
+{
+	char buf[256], *argv[CMD_MAX_WORDS];
+	const char *err;
+
+	assert_int_equal(tok("port add p0 \"net_pcap0,rx_pcap=/a b.pcap\" mtu 9000", argv, buf), 6);
+	assert_string_equal(argv[3], "net_pcap0,rx_pcap=/a b.pcap");
+	assert_int_equal(tok("x \"a\\\"b\\\\c\" \"\"", argv, buf), 3);
+	assert_string_equal(argv[1], "a\"b\\c");
+	assert_string_equal(argv[2], "");
+	assert_int_equal(tok("x pre\"mid dle\"post", argv, buf), 2);
+	assert_string_equal(argv[1], "premid dlepost");
+	strcpy(buf, "x \"open");
+	assert_int_equal(cmd_tokenize(buf, argv, CMD_MAX_WORDS, &err), -EINVAL);
+	assert_string_equal(err, "unterminated quote");
+}
+
+static void
+test_tokenize_too_many(void **state)
+{
+	char buf[1024] = "", *argv[4];
+	const char *err;
+
+	strcpy(buf, "a b c d e");
+	assert_int_equal(cmd_tokenize(buf, argv, 4, &err), -E2BIG);
+}
+
+static int
+exec_line(const char *line, bool boot, bool json, char **reply)
+{
+	char buf[1024], *argv[CMD_MAX_WORDS];
+	struct tern_out out;
+	struct cmd_ctx c = {.out = &out, .boot = boot, .dry_run = boot};
+	size_t len;
+	int argc = tok(line, argv, buf), rc;
+
+	out_init(&out, json);
+	rc = cmd_exec(&c, argc, argv);
+	*reply = strdup(out_finish(&out, &len));
+	out_free(&out);
+	return rc;
+}
+
+static void
+test_lookup_longest_match(void **state)
+{
+	char *argv[] = {"port", "xconnect", "a", "b"};
+	int nw;
+	const struct cmd_def *d = cmd_lookup(4, argv, &nw);
+
+	assert_non_null(d);
+	assert_string_equal(d->name, "port xconnect");
+	assert_int_equal(nw, 2);
+	argv[1] = "add";
+	assert_string_equal(cmd_lookup(4, argv, &nw)->name, "port add");
+	argv[0] = "nope";
+	assert_null(cmd_lookup(4, argv, &nw));
+}
+
+static void
+test_exec_errors(void **state)
+{
+	char *r;
+
+	assert_int_equal(exec_line("frob", false, false, &r), -ENOENT);
+	assert_non_null(strstr(r, "unknown command 'frob'"));
+	free(r);
+	/* A first word that starts commands lists them. */
+	assert_int_equal(exec_line("stats", false, false, &r), -EINVAL);
+	assert_non_null(strstr(r, "stats show, stats clear"));
+	free(r);
+	/* Arity is checked centrally, with the usage in the message. */
+	assert_int_equal(exec_line("link show a b", false, false, &r), -EINVAL);
+	assert_string_equal(r, "usage: link show [NAME]\n");
+	free(r);
+	assert_int_equal(exec_line("version extra", false, false, &r), -EINVAL);
+	free(r);
+	assert_int_equal(exec_line("port add p0 net_null0", false, false, &r), -EPERM);
+	assert_non_null(strstr(r, "boot-only"));
+	free(r);
+	assert_int_equal(exec_line("shutdown", true, false, &r), -EINVAL);
+	free(r);
+	assert_int_equal(exec_line("", false, false, &r), -EINVAL);
+	free(r);
+}
+
+static void
+test_exec_json_error(void **state)
+{
+	char *r;
+
+	assert_int_equal(exec_line("frob", false, true, &r), -ENOENT);
+	assert_string_equal(r, "{\"error\":\"unknown command 'frob' (try 'help')\"}\n");
+	free(r);
+}
+
+static void
+test_parse_u64(void **state)
+{
+	struct tern_out out;
+	struct cmd_ctx c = {.out = &out};
+	uint64_t v = 0;
+
+	out_init(&out, false);
+	assert_int_equal(cmd_parse_u64(&c, "mtu", "1500", 68, 9600, &v), 0);
+	assert_int_equal(v, 1500);
+	assert_int_equal(cmd_parse_u64(&c, "mtu", "0x40", 0, 100, &v), 0);
+	assert_int_equal(v, 64);
+	assert_int_equal(cmd_parse_u64(&c, "mtu", "67", 68, 9600, &v), -EINVAL);
+	assert_int_equal(cmd_parse_u64(&c, "mtu", "-1", 0, 9600, &v), -EINVAL);
+	assert_int_equal(cmd_parse_u64(&c, "mtu", "12x", 0, 9600, &v), -EINVAL);
+	assert_int_equal(cmd_parse_u64(&c, "mtu", "99999999999999999999999", 0, UINT64_MAX, &v),
+			 -EINVAL);
+	assert_int_equal(cmd_parse_u64(&c, "mtu", "", 0, 9600, &v), -EINVAL);
+	out_free(&out);
+}
+
+static void
+test_out_text_and_json(void **state)
+{
+	struct tern_out o;
+	size_t len;
+
+	for (int json = 0; json <= 1; json++) {
+		out_init(&o, json);
+		out_str(&o, "name", "p%d", 0);
+		out_list_open(&o, "ports");
+		out_obj_open(&o, NULL);
+		out_u64(&o, "rx", 5);
+		out_bool(&o, "up", true);
+		out_obj_close(&o);
+		out_obj_open(&o, NULL);
+		out_i64(&o, "rx", -1);
+		out_obj_open(&o, "inner");
+		out_double(&o, "ratio", 0.25, 2);
+		out_obj_close(&o);
+		out_obj_close(&o);
+		out_list_close(&o);
+		out_str(&o, "quote", "a\"b\n");
+		const char *s = out_finish(&o, &len);
+		if (json)
+			assert_string_equal(s, "{\"name\":\"p0\",\"ports\":[{\"rx\":5,\"up\":true},"
+					       "{\"rx\":-1,\"inner\":{\"ratio\":0.25}}],"
+					       "\"quote\":\"a\\\"b\\n\"}\n");
+		else
+			assert_string_equal(s, "name: p0\nports:\n  rx: 5\n  up: yes\n\n  rx: -1\n"
+					       "  inner:\n    ratio: 0.25\nquote: a\"b\n\n");
+		assert_int_equal(len, strlen(s));
+		out_free(&o);
+	}
+}
+
+static void
+test_server_request_framing(void **state)
+{
+	char line[64], *reply;
+	size_t len;
+	int status;
+
+	strcpy(line, "-j version");
+	status = tern_server_request(line, strlen(line), &reply, &len);
+	assert_int_equal(status, 0);
+	assert_non_null(strstr(reply, "\"version\":"));
+	free(reply);
+	memcpy(line, "ver\0sion", 8);
+	status = tern_server_request(line, 8, &reply, &len);
+	assert_int_equal(status, EINVAL);
+	assert_non_null(strstr(reply, "binary data"));
+	free(reply);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tokenize_words),
+		cmocka_unit_test(test_tokenize_quotes),
+		cmocka_unit_test(test_tokenize_too_many),
+		cmocka_unit_test(test_lookup_longest_match),
+		cmocka_unit_test(test_exec_errors),
+		cmocka_unit_test(test_exec_json_error),
+		cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_out_text_and_json),
+		cmocka_unit_test(test_server_request_framing),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

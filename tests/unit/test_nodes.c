@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Nodes, fed fake mbufs (no EAL, no mempool): each test asserts the edge a
+ * crafted frame takes, i.e. the next node or the drop reason.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <rte_ether.h>
+#include <rte_graph.h>
+#include <rte_mbuf.h>
+
+#include "core/dp.h"
+#include "core/mbuf.h"
+#include "eth/eth.h"
+#include "port/port.h"
+
+#define ROOM 2048
+
+static const struct rte_ether_addr port_mac = {{0x02, 0, 0, 0, 0, 0x01}};
+static const struct rte_ether_addr peer_mac = {{0x02, 0, 0, 0, 0, 0x02}};
+static const struct rte_ether_addr other_mac = {{0x02, 0, 0, 0, 0, 0x03}};
+static const struct rte_ether_addr bcast = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+static const struct rte_ether_addr mcast = {{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}};
+
+/* A mbuf laid out like a pool's: header, private area, headroom, data. */
+static struct rte_mbuf *
+fake_mbuf(uint16_t port, const void *data, uint16_t len)
+{
+	uint16_t priv = sizeof(struct tern_mbuf_priv);
+	struct rte_mbuf *m = calloc(1, sizeof(*m) + priv + RTE_PKTMBUF_HEADROOM + ROOM);
+
+	m->buf_addr = (char *)m + sizeof(*m) + priv;
+	m->buf_len = RTE_PKTMBUF_HEADROOM + ROOM;
+	m->priv_size = priv;
+	m->data_off = RTE_PKTMBUF_HEADROOM;
+	m->nb_segs = 1;
+	m->port = port;
+	m->data_len = len;
+	m->pkt_len = len;
+	memcpy(rte_pktmbuf_mtod(m, void *), data, len);
+	return m;
+}
+
+static struct rte_mbuf *
+frame(const struct rte_ether_addr *dst, uint16_t type, uint16_t payload)
+{
+	uint8_t buf[1514] = {0};
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)buf;
+
+	eh->dst_addr = *dst;
+	eh->src_addr = peer_mac;
+	eh->ether_type = rte_cpu_to_be_16(type);
+	return fake_mbuf(0, buf, sizeof(*eh) + payload);
+}
+
+static struct tern_dp dp;
+
+static int
+setup(void **state)
+{
+	memset(&dp, 0, sizeof(dp));
+	for (unsigned i = 0; i < RTE_MAX_ETHPORTS; i++)
+		dp.port[i].xconnect = TERN_PORT_NONE;
+	dp.port[0].mac = port_mac;
+	dp.port[0].up = true;
+	dp.port[1].mac = peer_mac;
+	dp.port[1].up = true;
+	return 0;
+}
+
+/* A stand-in upper layer for eth_input_register(). */
+static uint16_t
+sink_process(struct rte_graph *g, struct rte_node *n, void **objs, uint16_t nb)
+{
+	return nb;
+}
+static struct rte_node_register test_sink_node = {.name = "test_sink", .process = sink_process};
+RTE_NODE_REGISTER(test_sink_node);
+
+static void
+test_eth_input_runt(void **state)
+{
+	uint8_t short_frame[13] = {0};
+	struct rte_mbuf *m = fake_mbuf(0, short_frame, sizeof(short_frame));
+
+	assert_int_equal(eth_input_classify(&dp, m), ETH_INPUT_NEXT_RUNT);
+	free(m);
+}
+
+static void
+test_eth_input_other_host(void **state)
+{
+	struct rte_mbuf *m = frame(&other_mac, RTE_ETHER_TYPE_IPV4, 20);
+
+	assert_int_equal(eth_input_classify(&dp, m), ETH_INPUT_NEXT_OTHER_HOST);
+	free(m);
+}
+
+static void
+test_eth_input_multicast(void **state)
+{
+	struct rte_mbuf *m = frame(&mcast, RTE_ETHER_TYPE_IPV4, 20);
+
+	assert_int_equal(eth_input_classify(&dp, m), ETH_INPUT_NEXT_MULTICAST);
+	free(m);
+}
+
+static void
+test_eth_input_vlan(void **state)
+{
+	struct rte_mbuf *m = frame(&port_mac, RTE_ETHER_TYPE_VLAN, 4);
+	struct rte_mbuf *q = frame(&bcast, RTE_ETHER_TYPE_QINQ, 4);
+
+	assert_int_equal(eth_input_classify(&dp, m), ETH_INPUT_NEXT_VLAN);
+	assert_int_equal(eth_input_classify(&dp, q), ETH_INPUT_NEXT_VLAN);
+	free(m);
+	free(q);
+}
+
+static void
+test_eth_input_unknown_type(void **state)
+{
+	struct rte_mbuf *m = frame(&port_mac, 0x88b6, 10);
+	struct rte_mbuf *b = frame(&bcast, 0x88b6, 10);
+
+	assert_int_equal(eth_input_classify(&dp, m), ETH_INPUT_NEXT_UNKNOWN_TYPE);
+	/* Broadcast is accepted: it reaches the EtherType dispatch. */
+	assert_int_equal(eth_input_classify(&dp, b), ETH_INPUT_NEXT_UNKNOWN_TYPE);
+	/* Nothing was stripped from a frame that was not delivered. */
+	assert_int_equal(rte_pktmbuf_data_len(m), RTE_ETHER_HDR_LEN + 10);
+	free(m);
+	free(b);
+}
+
+static void
+test_eth_input_registered_type(void **state)
+{
+	struct rte_mbuf *m = frame(&port_mac, 0x88b5, 10);
+	struct rte_mbuf *b = frame(&bcast, 0x88b5, 10);
+	rte_edge_t e;
+
+	assert_int_equal(eth_input_register(0x88b5, "test_sink"), 0);
+	assert_int_equal(eth_input_register(0x88b5, "test_sink"), -EEXIST);
+	assert_int_equal(eth_input_register(0x88b7, "no_such_node"), -ENOENT);
+	e = eth_input_classify(&dp, m);
+	assert_true(e >= ETH_INPUT_NEXT_FIRST_PROTO);
+	/* The upper layer gets its header, with the Ethernet header stripped. */
+	assert_int_equal(rte_pktmbuf_data_len(m), 10);
+	assert_int_equal(m->l2_len, RTE_ETHER_HDR_LEN);
+	assert_int_equal(eth_input_classify(&dp, b), e);
+	free(m);
+	free(b);
+}
+
+static void
+test_eth_output_prepends_header(void **state)
+{
+	uint8_t payload[20] = {0x45};
+	struct rte_mbuf *m = fake_mbuf(1, payload, sizeof(payload));
+	struct tern_mbuf_priv *p = tern_mbuf_priv(m);
+	const struct rte_ether_hdr *eh;
+
+	p->tx_port = 0;
+	p->l2_dst = peer_mac;
+	p->l2_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	assert_int_equal(eth_output_prepare(&dp, m), ETH_OUTPUT_NEXT_PORT_TX);
+	assert_int_equal(rte_pktmbuf_data_len(m), RTE_ETHER_HDR_LEN + sizeof(payload));
+	eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	assert_true(rte_is_same_ether_addr(&eh->dst_addr, &peer_mac));
+	/* The source is the egress port's MAC, not the ingress one's. */
+	assert_true(rte_is_same_ether_addr(&eh->src_addr, &port_mac));
+	assert_int_equal(eh->ether_type, rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4));
+	free(m);
+}
+
+static void
+test_eth_output_no_headroom(void **state)
+{
+	uint8_t payload[20] = {0};
+	struct rte_mbuf *m = fake_mbuf(0, payload, sizeof(payload));
+
+	m->data_off = 4; /* less than an Ethernet header of headroom */
+	assert_int_equal(eth_output_prepare(&dp, m), ETH_OUTPUT_NEXT_NO_ROOM);
+	free(m);
+}
+
+static void
+test_xconnect_peer(void **state)
+{
+	struct rte_mbuf *m = frame(&other_mac, RTE_ETHER_TYPE_IPV4, 20);
+
+	dp.port[0].xconnect = 1;
+	dp.port[1].xconnect = 0;
+	assert_int_equal(xconnect_classify(&dp, m), XCONNECT_NEXT_PORT_TX);
+	assert_int_equal(tern_mbuf_priv(m)->tx_port, 1);
+	m->port = 1;
+	assert_int_equal(xconnect_classify(&dp, m), XCONNECT_NEXT_PORT_TX);
+	assert_int_equal(tern_mbuf_priv(m)->tx_port, 0);
+	free(m);
+}
+
+static void
+test_xconnect_removed(void **state)
+{
+	struct rte_mbuf *m = frame(&other_mac, RTE_ETHER_TYPE_IPV4, 20);
+
+	/* A packet in flight while the cross-connect is removed is dropped. */
+	assert_int_equal(xconnect_classify(&dp, m), XCONNECT_NEXT_NO_PEER);
+	free(m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_eth_input_runt, setup),
+		cmocka_unit_test_setup(test_eth_input_other_host, setup),
+		cmocka_unit_test_setup(test_eth_input_multicast, setup),
+		cmocka_unit_test_setup(test_eth_input_vlan, setup),
+		cmocka_unit_test_setup(test_eth_input_unknown_type, setup),
+		cmocka_unit_test_setup(test_eth_input_registered_type, setup),
+		cmocka_unit_test_setup(test_eth_output_prepends_header, setup),
+		cmocka_unit_test_setup(test_eth_output_no_headroom, setup),
+		cmocka_unit_test_setup(test_xconnect_peer, setup),
+		cmocka_unit_test_setup(test_xconnect_removed, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
