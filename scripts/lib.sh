@@ -33,12 +33,12 @@ tern_install_deps() {
 	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# tern_build [werror]: configure once, then build; `true` turns on -Werror.
 tern_build() {
-	local werror=${1:-false}
 	if [ ! -f "$TERN_BUILD/build.ninja" ]; then
-		meson setup "$TERN_BUILD" "$TERN_TOP" -Dwerror="$werror" >/dev/null
-	else
-		meson configure "$TERN_BUILD" -Dwerror="$werror" >/dev/null
+		meson setup "$TERN_BUILD" "$TERN_TOP" -Dwerror="${1:-false}" >/dev/null || return 1
+	elif [ -n "${1:-}" ]; then
+		meson configure "$TERN_BUILD" -Dwerror="$1" >/dev/null || return 1
 	fi
 	ninja -C "$TERN_BUILD" >/dev/null
 }
