@@ -217,16 +217,15 @@ bitmap_find(const uint64_t bm[WORDS], unsigned start)
 		}
 		if (n == WORDS)
 			return -1;
+		/* Back at the first word, its bits from `start` on are known clear. */
 		word = bm[(wi + n + 1) % WORDS];
-		/* Back at the first word: only the bits before `start` are new. */
-		if (n + 1 == WORDS)
-			word &= ~(UINT64_MAX << (start % 64));
 	}
 }
 
 /*
  * The first tick after w->now at which an occupied level-0 slot comes due
- * or an occupied higher slot cascades; UINT64_MAX if there is none.
+ * or an occupied higher slot cascades; UINT64_MAX if there is none.  The
+ * current level-0 slot must be empty: it would read as a full turn away.
  */
 static uint64_t
 next_tick(const struct tern_wheel *w)

@@ -104,7 +104,8 @@ struct harness {
 	size_t nlog;
 	size_t cap;
 	uint64_t seq;
-	uint64_t wrong_time; /* callbacks that ran off their tick */
+	uint64_t wrong_time;		/* callbacks that ran off their tick */
+	void (*on_fire)(struct rec *r); /* optional check, before anything changes */
 };
 
 static void
@@ -115,6 +116,8 @@ rec_cb(struct tern_timer *t, void *arg)
 
 	assert_ptr_equal(t, &r->t);
 	assert_false(tern_timer_pending(t));
+	if (h->on_fire != NULL)
+		h->on_fire(r);
 	if (h->w->now != r->due)
 		h->wrong_time++;
 	r->pending = false;
@@ -208,10 +211,11 @@ h_check_order(const struct harness *h)
 		const struct fire *a = &h->log[i - 1], *b = &h->log[i];
 
 		if (a->at > b->at || (a->at == b->at && a->seq >= b->seq))
-			fail_msg("fire %zu out of order: id %u at %llu seq %llu, then id %u at %llu "
-				 "seq %llu",
-				 i, a->id, (unsigned long long)a->at, (unsigned long long)a->seq,
-				 b->id, (unsigned long long)b->at, (unsigned long long)b->seq);
+			fail_msg(
+				"fire %zu out of order: id %u at %llu seq %llu, then id %u at %llu "
+				"seq %llu",
+				i, a->id, (unsigned long long)a->at, (unsigned long long)a->seq,
+				b->id, (unsigned long long)b->at, (unsigned long long)b->seq);
 	}
 }
 
@@ -444,7 +448,8 @@ test_fifo_across_levels(void **state)
 	(void)state;
 	rng_state = 40;
 	for (b = 0; b < NBASES; b++) {
-		uint64_t base = bases[b] > UINT64_MAX / 2 ? bases[b] - (UINT64_C(1) << 42) : bases[b];
+		uint64_t base =
+			bases[b] > UINT64_MAX / 2 ? bases[b] - (UINT64_C(1) << 42) : bases[b];
 		uint64_t top = base + (UINT64_C(1) << 42);
 		size_t i;
 
@@ -454,7 +459,8 @@ test_fifo_across_levels(void **state)
 		fifo_staggered(base, top - 0xFFFFFF);
 		fifo_staggered(base, base + (UINT64_C(1) << 33) + (1 << 24));
 		for (i = 0; i < 20; i++)
-			fifo_staggered(base, base + (UINT64_C(1) << 35) + rnd_upto(UINT64_C(1) << 40));
+			fifo_staggered(base,
+				       base + (UINT64_C(1) << 35) + rnd_upto(UINT64_C(1) << 40));
 	}
 }
 
@@ -864,17 +870,14 @@ test_next_event(void **state)
 /* ------------------------------------------------------------------------ */
 /* Randomised, against a reference model */
 
-static struct rec **model_due;
-
-static int
-cmp_due(const void *a, const void *b)
-{
-	const struct rec *x = *(struct rec *const *)a, *y = *(struct rec *const *)b;
-
-	if (x->due != y->due)
-		return x->due < y->due ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
+/*
+ * The model is the harness's own view: which timers are pending, their
+ * expiry, start order and due tick.  Each callback must be for the pending
+ * timer with the smallest (due tick, start order) among those expiring by
+ * the advance() target; once advance() returns short of its cap, none is left.
+ * Callbacks also start and stop random timers, so that the model covers
+ * changes made from inside advance().
+ */
 
 /* Expiry for a new start: overdue, near, each level, beyond 2^32, or a tie. */
 static uint64_t
@@ -926,8 +929,110 @@ model_target(const struct harness *h)
 	}
 }
 
+static uint64_t model_limit;  /* the advance() target */
+static unsigned model_meddle; /* percent of callbacks that start or stop a timer */
+
+/* The timer the model says must fire next, or NULL. */
+static const struct rec *
+model_next(const struct harness *h)
+{
+	const struct rec *best = NULL;
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		const struct rec *r = &h->recs[i];
+
+		if (!r->pending || r->t.expires > model_limit)
+			continue;
+		if (best == NULL || r->due < best->due ||
+		    (r->due == best->due && r->seq < best->seq))
+			best = r;
+	}
+	return best;
+}
+
 static void
-model_run(uint64_t base, size_t n, size_t ops, uint64_t seed)
+model_op(struct harness *h)
+{
+	struct rec *r = &h->recs[rnd_upto(h->n - 1)];
+
+	if (rnd() % 4)
+		h_start(h, r, model_expiry(h));
+	else
+		h_stop(h, r);
+}
+
+/* Before each callback: it must be the one the model says is next. */
+static void
+model_check(struct rec *r)
+{
+	const struct rec *want = model_next(r->h);
+
+	if (want != r)
+		fail_msg("%u ran at %llu, expected %d", r->id, (unsigned long long)r->h->w->now,
+			 want ? (int)want->id : -1);
+}
+
+static void
+model_cb(struct rec *r)
+{
+	if (rnd() % 100 < model_meddle)
+		model_op(r->h);
+}
+
+static void
+model_run(uint64_t base, size_t n, size_t ops, unsigned meddle, uint64_t seed)
+{
+	struct harness *h = h_new(base, n);
+	size_t op, i;
+
+	rng_state = seed;
+	model_meddle = meddle;
+	h->on_fire = model_check;
+	for (i = 0; i < n; i++)
+		h->recs[i].action = model_cb;
+	for (op = 0; op < ops; op++) {
+		if (rnd() % 100 < 60) {
+			model_op(h);
+		} else {
+			uint64_t target = model_target(h), old = h->w->now;
+			unsigned max = rnd() % 4 ? UINT_MAX : (unsigned)rnd_upto(20);
+			unsigned ran;
+
+			model_limit = target;
+			ran = h_advance(h, target, max);
+			if (target < old) {
+				assert_int_equal(ran, 0);
+				assert_int_equal(h->w->now, old);
+			} else if (ran < max) {
+				/* Stopped short of the cap: nothing due is left. */
+				assert_null(model_next(h));
+				assert_int_equal(h->w->now, target);
+			} else {
+				assert_true(h->w->now <= target);
+			}
+		}
+		assert_int_equal(h->wrong_time, 0);
+		h_check_next_event(h);
+	}
+	h_free(h);
+}
+
+/* The same with one advance() call per target, max as drawn, no meddling. */
+static struct rec **model_due;
+
+static int
+cmp_due(const void *a, const void *b)
+{
+	const struct rec *x = *(struct rec *const *)a, *y = *(struct rec *const *)b;
+
+	if (x->due != y->due)
+		return x->due < y->due ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void
+model_run_batch(uint64_t base, size_t n, size_t ops, uint64_t seed)
 {
 	struct harness *h = h_new(base, n);
 	size_t op, i;
@@ -936,17 +1041,12 @@ model_run(uint64_t base, size_t n, size_t ops, uint64_t seed)
 	model_due = calloc(n, sizeof(*model_due));
 	assert_non_null(model_due);
 	for (op = 0; op < ops; op++) {
-		unsigned r = rnd() % 100;
-
-		if (r < 45) {
-			h_start(h, &h->recs[rnd_upto(n - 1)], model_expiry(h));
-		} else if (r < 60) {
-			h_stop(h, &h->recs[rnd_upto(n - 1)]);
+		if (rnd() % 100 < 60) {
+			model_op(h);
 		} else {
-			uint64_t target = model_target(h);
+			uint64_t target = model_target(h), old = h->w->now;
 			unsigned max = rnd() % 4 ? UINT_MAX : (unsigned)rnd_upto(20);
 			size_t ndue = 0, before = h->nlog, expect;
-			uint64_t old = h->w->now;
 			unsigned ran;
 
 			if (target >= old)
@@ -983,8 +1083,11 @@ test_model_random(void **state)
 
 	(void)state;
 	for (b = 0; b < NBASES; b++) {
-		model_run(bases[b], 300, 20000, 100 + b);
-		model_run(bases[b], 20, 20000, 200 + b);
+		model_run_batch(bases[b], 300, 50000, 100 + b);
+		model_run_batch(bases[b], 20, 50000, 200 + b);
+		model_run(bases[b], 300, 50000, 0, 300 + b);
+		model_run(bases[b], 300, 50000, 30, 400 + b);
+		model_run(bases[b], 20, 50000, 60, 500 + b);
 	}
 }
 
