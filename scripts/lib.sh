@@ -6,7 +6,7 @@ TERN_BUILD=${TERN_BUILD:-$TERN_TOP/build}
 
 # Debian packages the build, the tests and the demo need.
 TERN_DEPS=(
-	build-essential pkg-config meson ninja-build
+	build-essential pkg-config meson ninja-build clang-format git
 	libdpdk-dev dpdk dpdk-dev libnuma-dev libpcap-dev libcmocka-dev
 	python3 python3-pytest python3-scapy
 	iproute2 ethtool iputils-ping

@@ -29,6 +29,19 @@ fi
 passed=$((passed + u_pass))
 failed=$((failed + u_fail))
 
+echo "== format (clang-format, .clang-format)"
+if command -v clang-format >/dev/null; then
+	bad=$(cd "$TERN_TOP" && for f in $(git ls-files '*.c' '*.h' 2>/dev/null); do
+		clang-format "$f" | cmp -s - "$f" || echo "$f"; done)
+	if [ -z "$bad" ]; then
+		echo "format: ok"
+		passed=$((passed + 1))
+	else
+		echo "format: not clang-formatted: $bad"
+		failed=$((failed + 1))
+	fi
+fi
+
 echo "== integration tests (pytest)"
 cd "$TERN_TOP/tests/integration" || exit 1
 /usr/bin/python3 -m pytest -p no:cacheprovider -q -rfE --junitxml="$log/pytest.xml" "$@" 2>&1 |

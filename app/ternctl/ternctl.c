@@ -41,11 +41,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TERNCTL_DEFAULT_SOCKET "/run/tern/ternd.sock"
-#define TERNCTL_DEFAULT_TIMEOUT 30	/* seconds */
-#define TERNCTL_REQ_MAX 65536		/* request line, including "\n" */
-#define TERNCTL_HDR_MAX 32		/* reply header, including "\n" */
-#define TERNCTL_JSON_PREFIX "-j "
+#define TERNCTL_DEFAULT_SOCKET  "/run/tern/ternd.sock"
+#define TERNCTL_DEFAULT_TIMEOUT 30    /* seconds */
+#define TERNCTL_REQ_MAX         65536 /* request line, including "\n" */
+#define TERNCTL_HDR_MAX         32    /* reply header, including "\n" */
+#define TERNCTL_JSON_PREFIX     "-j "
 
 enum {
 	TERNCTL_EXIT_OK = 0,
@@ -57,9 +57,9 @@ enum {
 /* One connection to ternd with a small receive buffer. */
 struct conn {
 	int fd;
-	int64_t timeout_ms;	/* per request; < 0 means wait forever */
-	size_t head;		/* next unread byte in buf */
-	size_t tail;		/* end of valid data in buf */
+	int64_t timeout_ms; /* per request; < 0 means wait forever */
+	size_t head;        /* next unread byte in buf */
+	size_t tail;        /* end of valid data in buf */
 	char buf[8192];
 };
 
@@ -67,20 +67,20 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: ternctl [-s SOCKET] [-j] [-t SECONDS] [COMMAND [ARGS...]]\n"
-		"\n"
-		"Send COMMAND to ternd and print its reply.  Without COMMAND, read\n"
-		"commands from standard input, one per line (\"quit\" or EOF ends).\n"
-		"\n"
-		"  -s SOCKET   control socket (default: $TERN_SOCKET, else "
-		TERNCTL_DEFAULT_SOCKET ")\n"
-		"  -j          ask ternd for JSON output\n"
-		"  -t SECONDS  reply timeout, 0 waits forever (default: %d)\n"
-		"  -h          show this help\n"
-		"\n"
-		"Exit status: 0 success, 1 command failed, 2 usage error,\n"
-		"3 cannot talk to ternd.\n",
-		TERNCTL_DEFAULT_TIMEOUT);
+	        "Usage: ternctl [-s SOCKET] [-j] [-t SECONDS] [COMMAND [ARGS...]]\n"
+	        "\n"
+	        "Send COMMAND to ternd and print its reply.  Without COMMAND, read\n"
+	        "commands from standard input, one per line (\"quit\" or EOF ends).\n"
+	        "\n"
+	        "  -s SOCKET   control socket (default: $TERN_SOCKET, else " TERNCTL_DEFAULT_SOCKET
+	        ")\n"
+	        "  -j          ask ternd for JSON output\n"
+	        "  -t SECONDS  reply timeout, 0 waits forever (default: %d)\n"
+	        "  -h          show this help\n"
+	        "\n"
+	        "Exit status: 0 success, 1 command failed, 2 usage error,\n"
+	        "3 cannot talk to ternd.\n",
+	        TERNCTL_DEFAULT_TIMEOUT);
 }
 
 static int64_t
@@ -325,8 +325,7 @@ read_header(struct conn *c, int64_t deadline, int *status, uint64_t *len)
  * starts on its own line.
  */
 static int
-relay_payload(struct conn *c, uint64_t len, FILE *out, const char *prefix,
-	      int64_t deadline)
+relay_payload(struct conn *c, uint64_t len, FILE *out, const char *prefix, int64_t deadline)
 {
 	char last = '\n';
 	int rc = 0;
@@ -403,8 +402,8 @@ report_comm_error(int err, const char *path)
 		fprintf(stderr, "ternctl: malformed reply from ternd\n");
 		break;
 	default:
-		fprintf(stderr, "ternctl: error talking to ternd on %s: %s\n",
-			path, strerror(-err));
+		fprintf(stderr, "ternctl: error talking to ternd on %s: %s\n", path,
+		        strerror(-err));
 		break;
 	}
 }
@@ -453,8 +452,7 @@ word_quote(char *dst, const char *w)
  * string argument at all).  On -E2BIG, *lenp holds the size it would have.
  */
 static int
-build_request(int argc, char **argv, bool json, char **reqp, size_t *lenp,
-	      int *badp)
+build_request(int argc, char **argv, bool json, char **reqp, size_t *lenp, int *badp)
 {
 	size_t len = json ? strlen(TERNCTL_JSON_PREFIX) : 0;
 	char *req, *p;
@@ -465,7 +463,7 @@ build_request(int argc, char **argv, bool json, char **reqp, size_t *lenp,
 			*badp = i;
 			return -EINVAL;
 		}
-		len += word_quoted_len(argv[i]) + 1;	/* separator or "\n" */
+		len += word_quoted_len(argv[i]) + 1; /* separator or "\n" */
 	}
 	*lenp = len;
 	if (len > TERNCTL_REQ_MAX)
@@ -509,11 +507,11 @@ run_oneshot(struct conn *c, const char *path, int argc, char **argv, bool json)
 	rc = build_request(argc, argv, json, &req, &len, &bad);
 	if (rc == -EINVAL) {
 		fprintf(stderr, "ternctl: argument %d contains a newline, which cannot be sent\n",
-			bad + 1);
+		        bad + 1);
 		return TERNCTL_EXIT_USAGE;
 	} else if (rc == -E2BIG) {
-		fprintf(stderr, "ternctl: request too long (%zu bytes, max %d)\n",
-			len, TERNCTL_REQ_MAX);
+		fprintf(stderr, "ternctl: request too long (%zu bytes, max %d)\n", len,
+		        TERNCTL_REQ_MAX);
 		return TERNCTL_EXIT_USAGE;
 	} else if (rc < 0) {
 		fprintf(stderr, "ternctl: %s\n", strerror(-rc));
@@ -623,7 +621,7 @@ run_shell(struct conn *c, const char *path, bool json)
 		}
 		if (plen + len + 1 > TERNCTL_REQ_MAX) {
 			fprintf(stderr, "ternctl: request too long (%zu bytes, max %d), not sent\n",
-				plen + len + 1, TERNCTL_REQ_MAX);
+			        plen + len + 1, TERNCTL_REQ_MAX);
 			code = TERNCTL_EXIT_FAIL;
 			continue;
 		}

@@ -24,10 +24,10 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: ternd -c FILE [-s SOCKET] [-l error|warning|info|debug]\n"
-		   "  -c FILE    config file (ternctl command grammar, one per line)\n"
-		   "  -s SOCKET  management socket (default " TERN_DEFAULT_SOCKET ")\n"
-		   "  -l LEVEL   log level (default info)\n"
-		   "  -V         print the version\n");
+	           "  -c FILE    config file (ternctl command grammar, one per line)\n"
+	           "  -s SOCKET  management socket (default " TERN_DEFAULT_SOCKET ")\n"
+	           "  -l LEVEL   log level (default info)\n"
+	           "  -V         print the version\n");
 }
 
 static int
@@ -99,8 +99,7 @@ main(int argc, char **argv)
 	if (tern_server_open(&srv, sock) < 0)
 		goto out;
 	if (tern_start(argv[0]) < 0) {
-		fprintf(stderr, "%s: cannot start from this configuration (see above)\n",
-			cfg_path);
+		fprintf(stderr, "%s: cannot start from this configuration (see above)\n", cfg_path);
 		status = 2;
 		goto out;
 	}
@@ -112,7 +111,7 @@ main(int argc, char **argv)
 	if (tern_launch() < 0)
 		goto out;
 	LOG_INFO("ready: %u workers, %u ports, management socket %s", tern_ctl.nb_workers,
-		 tern_ctl.nb_ports, sock);
+	         tern_ctl.nb_ports, sock);
 
 	tern_server_run(srv, sigfd, stop_requested);
 	status = 0;

@@ -65,7 +65,7 @@ cli_workers(struct cmd_ctx *c, int argc, char **argv)
 					return out_err(c->out, EINVAL, "lcore %lu listed twice", l);
 			if (n == TERN_MAX_WORKERS)
 				return out_err(c->out, E2BIG, "at most %d workers",
-					       TERN_MAX_WORKERS);
+				               TERN_MAX_WORKERS);
 			lcores[n++] = (unsigned)l;
 		}
 		if (*s == ',')
@@ -79,11 +79,12 @@ cli_workers(struct cmd_ctx *c, int argc, char **argv)
 	tern_ctl.nb_workers = n;
 	snprintf(tern_ctl.workers_spec, sizeof(tern_ctl.workers_spec), "%s", argv[0]);
 	snprintf(tern_ctl.workers_where, sizeof(tern_ctl.workers_where), "%s:%d",
-		 c->file ? c->file : "", c->line);
+	         c->file ? c->file : "", c->line);
 	return 0;
 bad:
-	return out_err(c->out, EINVAL, "lcore list '%s': expected e.g. 1 or 1-3 or 1,3,5-6 (below %d)",
-		       argv[0], RTE_MAX_LCORE);
+	return out_err(c->out, EINVAL,
+	               "lcore list '%s': expected e.g. 1 or 1-3 or 1,3,5-6 (below %d)", argv[0],
+	               RTE_MAX_LCORE);
 }
 
 static uint64_t *
@@ -186,8 +187,8 @@ cli_stats_show(struct cmd_ctx *c, int argc, char **argv)
 		const struct tern_worker *w = tern_ctl.worker[wi];
 		uint64_t loops = __atomic_load_n(&w->loops, __ATOMIC_RELAXED);
 		uint64_t busy = __atomic_load_n(&w->busy_cycles, __ATOMIC_RELAXED);
-		uint64_t since = tern_ctl.worker_base[wi][2] ? tern_ctl.worker_base[wi][2]
-							      : w->start_tsc;
+		uint64_t since =
+		    tern_ctl.worker_base[wi][2] ? tern_ctl.worker_base[wi][2] : w->start_tsc;
 		double span = (double)(now - since);
 
 		out_obj_open(o, NULL);
@@ -195,9 +196,9 @@ cli_stats_show(struct cmd_ctx *c, int argc, char **argv)
 		out_u64(o, "lcore", w->lcore);
 		out_u64(o, "loops", loops - tern_ctl.worker_base[wi][0]);
 		out_double(o, "busy_percent",
-			   span > 0 ? 100.0 * (double)(busy - tern_ctl.worker_base[wi][1]) / span
-				    : 0.0,
-			   1);
+		           span > 0 ? 100.0 * (double)(busy - tern_ctl.worker_base[wi][1]) / span
+		                    : 0.0,
+		           1);
 		if (o->json) {
 			unsigned n = collect(wi, one, max);
 			emit_nodes(o, one, n, true);
@@ -330,7 +331,7 @@ cli_help(struct cmd_ctx *c, int argc, char **argv)
 		out_obj_open(c->out, NULL);
 		out_str(c->out, "command", "%s%s%s", d->name, d->usage[0] ? " " : "", d->usage);
 		out_str(c->out, "help", "%s%s", d->help,
-			(d->flags & CMD_BOOT) ? " (config file only)" : "");
+		        (d->flags & CMD_BOOT) ? " (config file only)" : "");
 		out_obj_close(c->out);
 	}
 	out_list_close(c->out);
@@ -362,7 +363,7 @@ cli_log_level(struct cmd_ctx *c, int argc, char **argv)
 
 	if (l < 0)
 		return out_err(c->out, EINVAL, "log level '%s': error, warning, info or debug",
-			       argv[0]);
+		               argv[0]);
 	if (!c->dry_run)
 		tern_log_set_level((enum tern_log_level)l);
 	return 0;

@@ -46,7 +46,7 @@ workers_resolve(void)
 	unsigned main_lcore = rte_get_main_lcore(), lcore;
 
 	if (tern_ctl.nb_workers == 0) {
-		RTE_LCORE_FOREACH_WORKER(lcore) {
+		RTE_LCORE_FOREACH_WORKER (lcore) {
 			if (tern_ctl.nb_workers == TERN_MAX_WORKERS)
 				break;
 			tern_ctl.worker_lcore[tern_ctl.nb_workers++] = lcore;
@@ -60,13 +60,13 @@ workers_resolve(void)
 	for (unsigned i = 0; i < tern_ctl.nb_workers; i++) {
 		lcore = tern_ctl.worker_lcore[i];
 		if (lcore == main_lcore) {
-			LOG_ERR("%s: workers: lcore %u is the main (control) lcore", tern_ctl.workers_where,
-				lcore);
+			LOG_ERR("%s: workers: lcore %u is the main (control) lcore",
+			        tern_ctl.workers_where, lcore);
 			return -EINVAL;
 		}
 		if (lcore >= RTE_MAX_LCORE || !rte_lcore_is_enabled(lcore)) {
 			LOG_ERR("%s: workers: lcore %u is not enabled by EAL (see its -l option)",
-				tern_ctl.workers_where, lcore);
+			        tern_ctl.workers_where, lcore);
 			return -EINVAL;
 		}
 	}
@@ -111,7 +111,7 @@ workers_create(void)
 			return -EINVAL;
 		if (numa_available() >= 0 && numa_num_configured_nodes() > 1)
 			LOG_INFO("worker %u: lcore %u on NUMA node %d", i, lcore,
-				 numa_node_of_cpu((int)rte_lcore_to_cpu_id((int)lcore)));
+			         numa_node_of_cpu((int)rte_lcore_to_cpu_id((int)lcore)));
 	}
 
 	/* Queue q of each port belongs to worker q % workers; each worker has
@@ -128,8 +128,9 @@ workers_create(void)
 			w->rxq[w->nb_rxq].queue_id = q;
 			w->nb_rxq++;
 			if (p->socket >= 0 && (int)rte_lcore_to_socket_id(w->lcore) != p->socket)
-				LOG_WARN("port %s: rxq %u served by lcore %u on another NUMA socket",
-					 p->name, q, w->lcore);
+				LOG_WARN(
+				    "port %s: rxq %u served by lcore %u on another NUMA socket",
+				    p->name, q, w->lcore);
 		}
 		for (unsigned i = 0; i < tern_ctl.nb_workers; i++)
 			tern_ctl.worker[i]->txq[p->port_id] = (uint16_t)i;
@@ -141,7 +142,7 @@ static int
 graphs_create(void)
 {
 	/* Other nodes join each graph by being reachable from port_rx. */
-	const char *patterns[] = {"port_rx"};
+	const char *patterns[] = { "port_rx" };
 
 	for (unsigned i = 0; i < tern_ctl.nb_workers; i++) {
 		struct tern_worker *w = tern_ctl.worker[i];
@@ -209,7 +210,7 @@ tern_start(const char *prog)
 			return rc;
 	tern_ctl.node_base_stride = rte_node_max_count();
 	tern_ctl.node_base = calloc((size_t)tern_ctl.nb_workers * tern_ctl.node_base_stride,
-				    sizeof(*tern_ctl.node_base));
+	                            sizeof(*tern_ctl.node_base));
 	if (tern_ctl.node_base == NULL)
 		return -ENOMEM;
 	return 0;

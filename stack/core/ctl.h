@@ -19,11 +19,11 @@
 #include "core/dp.h"
 #include "core/worker.h"
 
-#define TERN_NAME_SIZE 32
-#define TERN_MAX_PORTS 32
+#define TERN_NAME_SIZE    32
+#define TERN_MAX_PORTS    32
 #define TERN_MAX_EAL_ARGS 64
-#define TERN_DEFAULT_RXD 1024
-#define TERN_DEFAULT_TXD 1024
+#define TERN_DEFAULT_RXD  1024
+#define TERN_DEFAULT_TXD  1024
 
 struct tern_port {
 	/* From `port add`. 0 means "choose a default". */

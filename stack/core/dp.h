@@ -24,7 +24,7 @@ struct tern_dp_port {
 	struct rte_ether_addr mac;
 	uint16_t mtu;
 	uint16_t xconnect; /* peer port id, or TERN_PORT_NONE */
-	bool up;	   /* configured and started */
+	bool up;           /* configured and started */
 };
 
 struct tern_dp {

@@ -13,11 +13,11 @@ drop_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16
 	return nb;
 }
 
-#define X(id, str, desc)                                                                        \
-	static struct rte_node_register drop_##id##_node = {                                     \
-		.name = TERN_DROP_NODE(str),                                                    \
-		.process = drop_process,                                                         \
-	};                                                                                       \
+#define X(id, str, desc)                                                                           \
+	static struct rte_node_register drop_##id##_node = {                                       \
+		.name = TERN_DROP_NODE(str),                                                       \
+		.process = drop_process,                                                           \
+	};                                                                                         \
 	RTE_NODE_REGISTER(drop_##id##_node);
 TERN_DROP_REASONS(X)
 #undef X
@@ -26,7 +26,7 @@ static const struct {
 	const char *name;
 	const char *desc;
 } drop_info[] = {
-#define X(id, str, desc) {TERN_DROP_NODE(str), desc},
+#define X(id, str, desc) { TERN_DROP_NODE(str), desc },
 	TERN_DROP_REASONS(X)
 #undef X
 };

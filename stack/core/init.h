@@ -17,10 +17,10 @@ void tern_init_register(const char *name, tern_init_fn fn);
 /* Run every hook in registration order; stops at the first error. */
 int tern_init_run(void);
 
-#define TERN_INIT(fn)                                                                            \
-	RTE_INIT(tern_init_##fn)                                                                 \
-	{                                                                                        \
-		tern_init_register(#fn, fn);                                                     \
+#define TERN_INIT(fn)                                                                              \
+	RTE_INIT(tern_init_##fn)                                                                   \
+	{                                                                                          \
+		tern_init_register(#fn, fn);                                                       \
 	}
 
 #endif

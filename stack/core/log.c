@@ -7,7 +7,7 @@
 #include "core/log.h"
 
 static enum tern_log_level log_level = TERN_LOG_INFO;
-static const char *const level_names[] = {"error", "warning", "info", "debug"};
+static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
 void
 tern_log_set_level(enum tern_log_level l)

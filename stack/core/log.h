@@ -12,9 +12,9 @@ void tern_log_set_level(enum tern_log_level l);
 int tern_log_parse_level(const char *s);
 void tern_log(enum tern_log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define LOG_ERR(...) tern_log(TERN_LOG_ERR, __VA_ARGS__)
-#define LOG_WARN(...) tern_log(TERN_LOG_WARN, __VA_ARGS__)
-#define LOG_INFO(...) tern_log(TERN_LOG_INFO, __VA_ARGS__)
+#define LOG_ERR(...)   tern_log(TERN_LOG_ERR, __VA_ARGS__)
+#define LOG_WARN(...)  tern_log(TERN_LOG_WARN, __VA_ARGS__)
+#define LOG_INFO(...)  tern_log(TERN_LOG_INFO, __VA_ARGS__)
 #define LOG_DEBUG(...) tern_log(TERN_LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -11,10 +11,10 @@
 #include <rte_mbuf.h>
 
 struct tern_mbuf_priv {
-	uint16_t tx_port;		/* egress port, set before port_tx */
-	uint16_t l2_type;		/* EtherType for eth_output, network order */
-	struct rte_ether_addr l2_dst;	/* destination MAC for eth_output */
-	uint8_t reserved[52];		/* for later layers; keeps the size at 64 */
+	uint16_t tx_port;             /* egress port, set before port_tx */
+	uint16_t l2_type;             /* EtherType for eth_output, network order */
+	struct rte_ether_addr l2_dst; /* destination MAC for eth_output */
+	uint8_t reserved[52];         /* for later layers; keeps the size at 64 */
 } __rte_aligned(RTE_MBUF_PRIV_ALIGN);
 
 static inline struct tern_mbuf_priv *

@@ -35,7 +35,7 @@ int tern_node_ctx_init(const struct rte_graph *graph, struct rte_node *node);
  */
 static inline void
 tern_node_enqueue(struct rte_graph *graph, struct rte_node *node, void **objs,
-		  const rte_edge_t *next, uint16_t n, bool whole_stream)
+                  const rte_edge_t *next, uint16_t n, bool whole_stream)
 {
 	uint16_t i, start = 0;
 

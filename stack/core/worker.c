@@ -76,7 +76,7 @@ tern_worker_main(void *arg)
 		end = rte_rdtsc();
 		if (w->rx_this_loop != 0)
 			__atomic_store_n(&w->busy_cycles, w->busy_cycles + (end - w->now_tsc),
-					 __ATOMIC_RELAXED);
+			                 __ATOMIC_RELAXED);
 		__atomic_store_n(&w->loops, w->loops + 1, __ATOMIC_RELAXED);
 		if ((w->loops & TERN_CALL_POLL_MASK) == 0)
 			worker_poll_calls(w);

@@ -20,8 +20,8 @@
 #include "timer/wheel.h"
 
 #define TERN_MAX_WORKERS 64
-#define TERN_MAX_RXQ 64
-#define TERN_RX_BURST 32
+#define TERN_MAX_RXQ     64
+#define TERN_RX_BURST    32
 /* Timer callbacks run per loop at most; the rest wait for the next loop. */
 #define TERN_TIMER_BUDGET 64
 /* Loops between two polls of the control-call ring. */
@@ -36,7 +36,7 @@ struct tern_worker {
 	/* Hot: read or written every loop. */
 	struct rte_graph *graph;
 	const struct tern_dp *dp; /* version for this loop */
-	uint64_t now_tsc;	  /* read once per loop */
+	uint64_t now_tsc;         /* read once per loop */
 	uint64_t now_ms;
 	uint32_t rx_this_loop;
 	uint16_t nb_rxq;

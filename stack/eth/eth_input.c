@@ -21,7 +21,7 @@ int
 eth_input_register(uint16_t ethertype, const char *next_node)
 {
 	rte_node_t id = rte_node_from_name("eth_input");
-	const char *names[1] = {next_node};
+	const char *names[1] = { next_node };
 
 	if (id == RTE_NODE_ID_INVALID || rte_node_from_name(next_node) == RTE_NODE_ID_INVALID)
 		return -ENOENT;
@@ -57,7 +57,7 @@ eth_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 	}
 	type = eh->ether_type;
 	if (unlikely(type == RTE_BE16(RTE_ETHER_TYPE_VLAN) ||
-		     type == RTE_BE16(RTE_ETHER_TYPE_QINQ)))
+	             type == RTE_BE16(RTE_ETHER_TYPE_QINQ)))
 		return ETH_INPUT_NEXT_VLAN;
 	for (unsigned i = 0; i < nb_eth_types; i++) {
 		if (eth_types[i].type == type) {

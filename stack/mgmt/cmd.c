@@ -98,7 +98,7 @@ incomplete(struct cmd_ctx *c, const char *word)
 		if (strncmp(d->name, word, len) == 0 && d->name[len] == ' ' &&
 		    n + strlen(d->name) + 3 < sizeof(list))
 			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "",
-					      d->name);
+			                      d->name);
 	}
 	if (n == 0)
 		return out_err(c->out, ENOENT, "unknown command '%s' (try 'help')", word);
@@ -120,12 +120,12 @@ cmd_exec(struct cmd_ctx *c, int argc, char **argv)
 	if (nargs < d->min_args || (d->max_args >= 0 && nargs > d->max_args)) {
 		/* A partial match such as "link" alone reads better as unknown. */
 		return out_err(c->out, EINVAL, "usage: %s%s%s", d->name, d->usage[0] ? " " : "",
-			       d->usage);
+		               d->usage);
 	}
 	if ((d->flags & CMD_BOOT) && !c->boot)
 		return out_err(c->out, EPERM,
-			       "'%s' is boot-only: put it in the config file and restart ternd",
-			       d->name);
+		               "'%s' is boot-only: put it in the config file and restart ternd",
+		               d->name);
 	if ((d->flags & CMD_NOCONFIG) && c->boot)
 		return out_err(c->out, EINVAL, "'%s' cannot be used in a config file", d->name);
 	return d->fn(c, nargs, argv + nw);
@@ -133,7 +133,7 @@ cmd_exec(struct cmd_ctx *c, int argc, char **argv)
 
 int
 cmd_parse_u64(struct cmd_ctx *c, const char *what, const char *s, uint64_t min, uint64_t max,
-	      uint64_t *v)
+              uint64_t *v)
 {
 	char *end;
 	unsigned long long x;
@@ -146,7 +146,7 @@ cmd_parse_u64(struct cmd_ctx *c, const char *what, const char *s, uint64_t min, 
 		goto bad;
 	if (x < min || x > max)
 		return out_err(c->out, EINVAL, "%s '%s' out of range [%" PRIu64 ", %" PRIu64 "]",
-			       what, s, min, max);
+		               what, s, min, max);
 	*v = x;
 	return 0;
 bad:

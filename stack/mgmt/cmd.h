@@ -21,12 +21,12 @@
 #include "mgmt/out.h"
 
 #define CMD_MAX_WORDS 128
-#define CMD_MAX_LINE 65536 /* bytes, newline included */
+#define CMD_MAX_LINE  65536 /* bytes, newline included */
 
 struct cmd_ctx {
 	struct tern_out *out;
-	bool dry_run; /* validate only */
-	bool boot;    /* from the config file: boot-only commands allowed */
+	bool dry_run;     /* validate only */
+	bool boot;        /* from the config file: boot-only commands allowed */
 	const char *file; /* config file and line, for later error messages */
 	int line;
 };
@@ -34,14 +34,14 @@ struct cmd_ctx {
 typedef int (*cmd_fn)(struct cmd_ctx *c, int argc, char **argv);
 
 enum cmd_flags {
-	CMD_BOOT = 1u << 0,	/* config file only: eal, port add, workers */
+	CMD_BOOT = 1u << 0,     /* config file only: eal, port add, workers */
 	CMD_NOCONFIG = 1u << 1, /* operator only: show, stats, shutdown */
 };
 
 struct cmd_def {
 	const char *name; /* its words, e.g. "link show" */
-	int min_args;	  /* arguments after the words */
-	int max_args;	  /* -1: no limit */
+	int min_args;     /* arguments after the words */
+	int max_args;     /* -1: no limit */
 	cmd_fn fn;
 	unsigned flags;
 	const char *usage; /* arguments, e.g. "NAME DEVARGS [rxq N]" */
@@ -65,6 +65,6 @@ const struct cmd_def *cmd_lookup(int argc, char **argv, int *nwords);
 
 /* Argument helpers: on error they fill the reply and return -EINVAL. */
 int cmd_parse_u64(struct cmd_ctx *c, const char *what, const char *s, uint64_t min, uint64_t max,
-		  uint64_t *v);
+                  uint64_t *v);
 
 #endif

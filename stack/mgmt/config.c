@@ -38,7 +38,8 @@ run_line(struct tern_config *cfg, struct tern_config_line *l, bool dry_run)
 {
 	struct tern_out out;
 	struct cmd_ctx c = {
-		.out = &out, .dry_run = dry_run, .boot = true, .file = cfg->path, .line = l->lineno};
+		.out = &out, .dry_run = dry_run, .boot = true, .file = cfg->path, .line = l->lineno
+	};
 	int rc;
 
 	out_init(&out, false);

@@ -21,8 +21,8 @@ struct tern_out {
 	bool finished;
 	int depth;
 	unsigned ind[OUT_MAX_DEPTH]; /* text indent of members at this depth */
-	bool list[OUT_MAX_DEPTH];  /* container at this depth is a list */
-	unsigned n[OUT_MAX_DEPTH]; /* members emitted so far at this depth */
+	bool list[OUT_MAX_DEPTH];    /* container at this depth is a list */
+	unsigned n[OUT_MAX_DEPTH];   /* members emitted so far at this depth */
 };
 
 void out_init(struct tern_out *o, bool json);
@@ -39,7 +39,7 @@ void out_list_open(struct tern_out *o, const char *key);
 void out_list_close(struct tern_out *o);
 
 void out_str(struct tern_out *o, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void out_u64(struct tern_out *o, const char *key, uint64_t v);
 void out_i64(struct tern_out *o, const char *key, int64_t v);
 void out_bool(struct tern_out *o, const char *key, bool v);
@@ -52,6 +52,7 @@ void out_text(struct tern_out *o, const char *fmt, ...) __attribute__((format(pr
  * Replace the reply with an error message and return -err, so handlers can
  * write `return out_err(c->out, EINVAL, "...")`.
  */
-int out_err(struct tern_out *o, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int out_err(struct tern_out *o, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -61,7 +61,7 @@ mkdir_parent(const char *path)
 int
 tern_server_open(struct tern_server **srvp, const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct tern_server *srv;
 	int fd, rc;
 
@@ -141,7 +141,7 @@ client_flush(struct client *cl)
 {
 	while (cl->outoff < cl->outlen) {
 		ssize_t n = send(cl->fd, cl->out + cl->outoff, cl->outlen - cl->outoff,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 0;
@@ -172,7 +172,7 @@ tern_server_request(char *line, size_t len, char **out_reply, size_t *out_len)
 {
 	char *argv[CMD_MAX_WORDS];
 	struct tern_out out;
-	struct cmd_ctx c = {.out = &out};
+	struct cmd_ctx c = { .out = &out };
 	const char *err, *s;
 	bool json = false;
 	int argc, rc;
@@ -182,7 +182,7 @@ tern_server_request(char *line, size_t len, char **out_reply, size_t *out_len)
 		if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f) {
 			out_init(&out, false);
 			rc = out_err(&out, EINVAL, "binary data in request (byte 0x%02x at %zu)",
-				     ch, i);
+			             ch, i);
 			goto done;
 		}
 	}
@@ -281,8 +281,8 @@ tern_server_run(struct tern_server *srv, int sigfd, int (*stop)(void))
 	while (!stop()) {
 		unsigned n = 0;
 
-		pfd[n++] = (struct pollfd){.fd = srv->fd, .events = POLLIN};
-		pfd[n++] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+		pfd[n++] = (struct pollfd){ .fd = srv->fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
 		for (unsigned i = 0; i < TERN_MAX_CLIENTS; i++) {
 			struct client *cl = srv->client[i];
 			if (cl == NULL)
@@ -291,7 +291,7 @@ tern_server_run(struct tern_server *srv, int sigfd, int (*stop)(void))
 			pfd[n++] = (struct pollfd){
 				.fd = cl->fd,
 				.events = (short)((cl->closing ? 0 : POLLIN) |
-						  (cl->outlen > cl->outoff ? POLLOUT : 0)),
+				                  (cl->outlen > cl->outoff ? POLLOUT : 0)),
 			};
 		}
 		if (poll(pfd, n, 100) < 0) {

@@ -12,7 +12,7 @@
 #define TERN_MGMT_SERVER_H
 
 #define TERN_DEFAULT_SOCKET "/run/tern/ternd.sock"
-#define TERN_MAX_CLIENTS 64
+#define TERN_MAX_CLIENTS    64
 
 struct tern_server;
 

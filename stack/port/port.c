@@ -48,7 +48,7 @@ static int
 port_probe(struct tern_port *p)
 {
 	char name[RTE_DEV_NAME_MAX_LEN];
-	bool before[RTE_MAX_ETHPORTS] = {0};
+	bool before[RTE_MAX_ETHPORTS] = { 0 };
 	uint16_t pid, found = RTE_MAX_ETHPORTS;
 	unsigned nnew = 0;
 	int rc;
@@ -56,14 +56,14 @@ port_probe(struct tern_port *p)
 	snprintf(name, sizeof(name), "%.*s", (int)strcspn(p->devargs, ","), p->devargs);
 	if (rte_eth_dev_get_port_by_name(name, &pid) == 0)
 		goto done;
-	RTE_ETH_FOREACH_DEV(pid)
-	before[pid] = true;
+	RTE_ETH_FOREACH_DEV (pid)
+		before[pid] = true;
 	rc = rte_dev_probe(p->devargs);
 	if (rc < 0) {
 		PORT_ERR(p, "cannot probe '%s': %s", p->devargs, strerror(-rc));
 		return rc;
 	}
-	RTE_ETH_FOREACH_DEV(pid) {
+	RTE_ETH_FOREACH_DEV (pid) {
 		if (!before[pid]) {
 			found = pid;
 			nnew++;
@@ -94,7 +94,7 @@ static uint32_t
 default_mbufs(const struct tern_port *p, uint16_t rxd, uint16_t txd)
 {
 	uint32_t n = (uint32_t)p->nb_rxq * rxd + (uint32_t)p->nb_txq * txd +
-		     tern_ctl.nb_workers * (TERN_RX_BURST + RTE_MEMPOOL_CACHE_MAX_SIZE) + 1024;
+	             tern_ctl.nb_workers * (TERN_RX_BURST + RTE_MEMPOOL_CACHE_MAX_SIZE) + 1024;
 	uint32_t pow = 1;
 
 	/* A power of two minus one is the mempool's most efficient size. */
@@ -106,7 +106,7 @@ default_mbufs(const struct tern_port *p, uint16_t rxd, uint16_t txd)
 int
 tern_port_setup(struct tern_port *p)
 {
-	struct rte_eth_conf conf = {0};
+	struct rte_eth_conf conf = { 0 };
 	struct rte_eth_dev_info info;
 	char pool_name[RTE_MEMPOOL_NAMESIZE];
 	uint16_t rxd = TERN_DEFAULT_RXD, txd = TERN_DEFAULT_TXD, mtu;
@@ -126,24 +126,24 @@ tern_port_setup(struct tern_port *p)
 	if (p->nb_rxq > info.max_rx_queues) {
 		/* Fewer RX queues than workers is fine: some workers skip it. */
 		if (p->req_rxq) {
-			PORT_ERR(p, "rxq %u but %s supports at most %u", p->nb_rxq,
-				p->driver, info.max_rx_queues);
+			PORT_ERR(p, "rxq %u but %s supports at most %u", p->nb_rxq, p->driver,
+			         info.max_rx_queues);
 			return -EINVAL;
 		}
 		p->nb_rxq = info.max_rx_queues;
 	}
 	if (p->nb_txq < nw || p->nb_txq > info.max_tx_queues) {
 		/* Every worker owns a TX queue on every port: no TX locks. */
-		PORT_ERR(p, "%u workers need %u TX queues but %s supports %u%s", nw,
-			nw, p->driver, info.max_tx_queues,
-			p->nb_txq < nw ? " (txq set below the worker count)" : "");
+		PORT_ERR(p, "%u workers need %u TX queues but %s supports %u%s", nw, nw, p->driver,
+		         info.max_tx_queues,
+		         p->nb_txq < nw ? " (txq set below the worker count)" : "");
 		return -EINVAL;
 	}
 	if (p->nb_rxq > 1 && info.flow_type_rss_offloads != 0) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf =
-			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
-			info.flow_type_rss_offloads;
+		    (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
+		    info.flow_type_rss_offloads;
 	}
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
@@ -164,24 +164,24 @@ tern_port_setup(struct tern_port *p)
 	p->socket = rte_eth_dev_socket_id(p->port_id);
 	p->nb_mbufs = p->req_mbufs ? p->req_mbufs : default_mbufs(p, rxd, txd);
 	if (p->nb_mbufs < (uint32_t)p->nb_rxq * rxd + 512) {
-		PORT_ERR(p, "mbufs %u too few; its RX rings alone need %u", p->nb_mbufs, p->nb_rxq * rxd + 512);
+		PORT_ERR(p, "mbufs %u too few; its RX rings alone need %u", p->nb_mbufs,
+		         p->nb_rxq * rxd + 512);
 		return -EINVAL;
 	}
 	room = RTE_MAX((uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE,
-		       (uint32_t)(RTE_PKTMBUF_HEADROOM + p->mtu + RTE_ETHER_HDR_LEN +
-				  RTE_ETHER_CRC_LEN + 2 * RTE_VLAN_HLEN));
+	               (uint32_t)(RTE_PKTMBUF_HEADROOM + p->mtu + RTE_ETHER_HDR_LEN +
+	                          RTE_ETHER_CRC_LEN + 2 * RTE_VLAN_HLEN));
 	snprintf(pool_name, sizeof(pool_name), "tern_mb%u", p->port_id);
 	p->pool = rte_pktmbuf_pool_create(pool_name, p->nb_mbufs, RTE_MEMPOOL_CACHE_MAX_SIZE,
-					  sizeof(struct tern_mbuf_priv), (uint16_t)room,
-					  p->socket < 0 ? SOCKET_ID_ANY : p->socket);
+	                                  sizeof(struct tern_mbuf_priv), (uint16_t)room,
+	                                  p->socket < 0 ? SOCKET_ID_ANY : p->socket);
 	if (p->pool == NULL) {
-		PORT_ERR(p, "mempool of %u mbufs on socket %d: %s", p->nb_mbufs,
-			p->socket, rte_strerror(rte_errno));
+		PORT_ERR(p, "mempool of %u mbufs on socket %d: %s", p->nb_mbufs, p->socket,
+		         rte_strerror(rte_errno));
 		return -rte_errno;
 	}
 	for (uint16_t q = 0; q < p->nb_rxq; q++) {
-		rc = rte_eth_rx_queue_setup(p->port_id, q, rxd, (unsigned)p->socket, NULL,
-					    p->pool);
+		rc = rte_eth_rx_queue_setup(p->port_id, q, rxd, (unsigned)p->socket, NULL, p->pool);
 		if (rc < 0) {
 			PORT_ERR(p, "rxq %u: %s", q, strerror(-rc));
 			return rc;
@@ -209,9 +209,9 @@ tern_port_start(struct tern_port *p)
 	}
 	p->started = true;
 	LOG_INFO("port %s: %s id %u mac " RTE_ETHER_ADDR_PRT_FMT " mtu %u rxq %u txq %u "
-		 "mbufs %u socket %d",
-		 p->name, p->driver, p->port_id, RTE_ETHER_ADDR_BYTES(&p->mac), p->mtu, p->nb_rxq,
-		 p->nb_txq, p->nb_mbufs, p->socket);
+	         "mbufs %u socket %d",
+	         p->name, p->driver, p->port_id, RTE_ETHER_ADDR_BYTES(&p->mac), p->mtu, p->nb_rxq,
+	         p->nb_txq, p->nb_mbufs, p->socket);
 	return 0;
 }
 

@@ -27,16 +27,16 @@ check_port_name(struct cmd_ctx *c, const char *name)
 	return 0;
 bad:
 	return out_err(c->out, EINVAL,
-		       "port name '%s': 1-%d letters, digits, '_', '-' or '.', starting with a "
-		       "letter, and not 'none'",
-		       name, TERN_NAME_SIZE - 1);
+	               "port name '%s': 1-%d letters, digits, '_', '-' or '.', starting with a "
+	               "letter, and not 'none'",
+	               name, TERN_NAME_SIZE - 1);
 }
 
 /* port add NAME DEVARGS [rxq N] [txq N] [mtu N] [mbufs N] */
 int
 cli_port_add(struct cmd_ctx *c, int argc, char **argv)
 {
-	struct tern_port p = {0};
+	struct tern_port p = { 0 };
 	uint64_t v;
 	int rc;
 
@@ -51,7 +51,7 @@ cli_port_add(struct cmd_ctx *c, int argc, char **argv)
 	for (unsigned i = 0; i < tern_ctl.nb_ports; i++)
 		if (strcmp(tern_ctl.port[i].devargs, argv[1]) == 0)
 			return out_err(c->out, EEXIST, "devargs '%s' already used by port '%s'",
-				       argv[1], tern_ctl.port[i].name);
+			               argv[1], tern_ctl.port[i].name);
 	snprintf(p.where, sizeof(p.where), "%s:%d", c->file ? c->file : "", c->line);
 	snprintf(p.name, sizeof(p.name), "%s", argv[0]);
 	snprintf(p.devargs, sizeof(p.devargs), "%s", argv[1]);
@@ -72,7 +72,7 @@ cli_port_add(struct cmd_ctx *c, int argc, char **argv)
 			p.req_mbufs = (uint32_t)v;
 		} else {
 			return out_err(c->out, EINVAL,
-				       "unknown option '%s' (rxq, txq, mtu or mbufs)", argv[i]);
+			               "unknown option '%s' (rxq, txq, mtu or mbufs)", argv[i]);
 		}
 		if (rc < 0)
 			return rc;
@@ -102,13 +102,14 @@ cli_port_xconnect(struct cmd_ctx *c, int argc, char **argv)
 	if (c->dry_run)
 		return 0;
 	cur = tern_dp_current();
-	if (b != NULL && (cur->port[a->port_id].xconnect != TERN_PORT_NONE ||
-			  cur->port[b->port_id].xconnect != TERN_PORT_NONE) &&
+	if (b != NULL &&
+	    (cur->port[a->port_id].xconnect != TERN_PORT_NONE ||
+	     cur->port[b->port_id].xconnect != TERN_PORT_NONE) &&
 	    cur->port[a->port_id].xconnect != b->port_id)
 		return out_err(c->out, EBUSY,
-			       "'%s' or '%s' is already cross-connected: 'port xconnect %s none' "
-			       "first",
-			       a->name, b->name, a->name);
+		               "'%s' or '%s' is already cross-connected: 'port xconnect %s none' "
+		               "first",
+		               a->name, b->name, a->name);
 	if ((dp = tern_dp_copy()) == NULL)
 		return out_err(c->out, ENOMEM, "out of memory");
 	old = dp->port[a->port_id].xconnect;
@@ -175,8 +176,8 @@ link_speed(uint32_t speed)
 static void
 link_one(struct tern_out *o, const struct tern_port *p, const struct tern_dp *dp)
 {
-	struct rte_eth_stats st = {0};
-	struct rte_eth_link link = {0};
+	struct rte_eth_stats st = { 0 };
+	struct rte_eth_link link = { 0 };
 	unsigned avail = p->pool ? rte_mempool_avail_count(p->pool) : 0;
 	const struct tern_port *peer = tern_port_by_id(dp->port[p->port_id].xconnect);
 

@@ -27,11 +27,11 @@ port_rx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uin
 	for (uint16_t i = 0; i < w->nb_rxq; i++) {
 		const struct tern_rxq *q = &w->rxq[i];
 		rte_edge_t next = dp->port[q->port_id].xconnect != TERN_PORT_NONE
-					  ? PORT_RX_NEXT_XCONNECT
-					  : PORT_RX_NEXT_ETH_INPUT;
+		                      ? PORT_RX_NEXT_XCONNECT
+		                      : PORT_RX_NEXT_ETH_INPUT;
 		void **to = rte_node_next_stream_get(graph, node, next, TERN_RX_BURST);
 		uint16_t n = rte_eth_rx_burst(q->port_id, q->queue_id, (struct rte_mbuf **)to,
-					      TERN_RX_BURST);
+		                              TERN_RX_BURST);
 
 		if (n == 0)
 			continue;

@@ -51,7 +51,7 @@ port_tx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uin
 			sent = tx_all(port, w->txq[port], &pkts[i], j - i);
 			if (unlikely(sent < j - i))
 				rte_node_enqueue(graph, node, PORT_TX_NEXT_FULL, &objs[i + sent],
-						 j - i - sent);
+				                 j - i - sent);
 		}
 		i = j;
 	}

@@ -32,11 +32,11 @@
 
 #include "timer/wheel.h"
 
-#define LEVELS TERN_WHEEL_LEVELS
-#define SLOTS TERN_WHEEL_SLOTS
+#define LEVELS    TERN_WHEEL_LEVELS
+#define SLOTS     TERN_WHEEL_SLOTS
 #define SLOT_BITS TERN_WHEEL_SLOT_BITS
 #define SLOT_MASK (SLOTS - 1)
-#define WORDS (SLOTS / 64)
+#define WORDS     (SLOTS / 64)
 
 /* The end marker of slot `idx` (level * SLOTS + slot); odd, so never a timer. */
 static inline struct tern_timer *

@@ -44,9 +44,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TERN_WHEEL_LEVELS 4
+#define TERN_WHEEL_LEVELS    4
 #define TERN_WHEEL_SLOT_BITS 8
-#define TERN_WHEEL_SLOTS (1u << TERN_WHEEL_SLOT_BITS)
+#define TERN_WHEEL_SLOTS     (1u << TERN_WHEEL_SLOT_BITS)
 
 struct tern_timer;
 typedef void (*tern_timer_cb)(struct tern_timer *t, void *arg);
@@ -55,7 +55,7 @@ typedef void (*tern_timer_cb)(struct tern_timer *t, void *arg);
 struct tern_timer {
 	struct tern_timer *next;
 	struct tern_timer **pprev; /* NULL when not pending */
-	uint64_t expires;	   /* absolute, in ms */
+	uint64_t expires;          /* absolute, in ms */
 	tern_timer_cb cb;
 	void *arg;
 };

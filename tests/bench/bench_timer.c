@@ -31,8 +31,8 @@
 #include "timer/wheel.h"
 
 #define MS_PER_HOUR (UINT64_C(3600) * 1000)
-#define MS_PER_DAY (24 * MS_PER_HOUR)
-#define MAX_ROUNDS 64
+#define MS_PER_DAY  (24 * MS_PER_HOUR)
+#define MAX_ROUNDS  64
 
 static uint64_t rng_state = 42;
 

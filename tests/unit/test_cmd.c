@@ -69,7 +69,7 @@ exec_line(const char *line, bool boot, bool json, char **reply)
 {
 	char buf[1024], *argv[CMD_MAX_WORDS];
 	struct tern_out out;
-	struct cmd_ctx c = {.out = &out, .boot = boot, .dry_run = boot};
+	struct cmd_ctx c = { .out = &out, .boot = boot, .dry_run = boot };
 	size_t len;
 	int argc = tok(line, argv, buf), rc;
 
@@ -83,7 +83,7 @@ exec_line(const char *line, bool boot, bool json, char **reply)
 static void
 test_lookup_longest_match(void **state)
 {
-	char *argv[] = {"port", "xconnect", "a", "b"};
+	char *argv[] = { "port", "xconnect", "a", "b" };
 	int nw;
 	const struct cmd_def *d = cmd_lookup(4, argv, &nw);
 
@@ -137,7 +137,7 @@ static void
 test_parse_u64(void **state)
 {
 	struct tern_out out;
-	struct cmd_ctx c = {.out = &out};
+	struct cmd_ctx c = { .out = &out };
 	uint64_t v = 0;
 
 	out_init(&out, false);
@@ -149,7 +149,7 @@ test_parse_u64(void **state)
 	assert_int_equal(cmd_parse_u64(&c, "mtu", "-1", 0, 9600, &v), -EINVAL);
 	assert_int_equal(cmd_parse_u64(&c, "mtu", "12x", 0, 9600, &v), -EINVAL);
 	assert_int_equal(cmd_parse_u64(&c, "mtu", "99999999999999999999999", 0, UINT64_MAX, &v),
-			 -EINVAL);
+	                 -EINVAL);
 	assert_int_equal(cmd_parse_u64(&c, "mtu", "", 0, 9600, &v), -EINVAL);
 	out_free(&out);
 }
@@ -179,11 +179,11 @@ test_out_text_and_json(void **state)
 		const char *s = out_finish(&o, &len);
 		if (json)
 			assert_string_equal(s, "{\"name\":\"p0\",\"ports\":[{\"rx\":5,\"up\":true},"
-					       "{\"rx\":-1,\"inner\":{\"ratio\":0.25}}],"
-					       "\"quote\":\"a\\\"b\\n\"}\n");
+			                       "{\"rx\":-1,\"inner\":{\"ratio\":0.25}}],"
+			                       "\"quote\":\"a\\\"b\\n\"}\n");
 		else
 			assert_string_equal(s, "name: p0\nports:\n  rx: 5\n  up: yes\n\n  rx: -1\n"
-					       "  inner:\n    ratio: 0.25\nquote: a\"b\n\n");
+			                       "  inner:\n    ratio: 0.25\nquote: a\"b\n\n");
 		assert_int_equal(len, strlen(s));
 		out_free(&o);
 	}

@@ -60,13 +60,13 @@ static void
 test_good_config_records_boot(void **state)
 {
 	static const char text[] = "# comment\n"
-				   "eal -l 0-1 --no-pci \"--vdev=net_null9,size=64\"\n"
-				   "\n"
-				   "workers 1\n"
-				   "port add a net_null0 rxq 2 mtu 9000 mbufs 8191\n"
-				   "port add b net_null1\n"
-				   "port xconnect a b\n"
-				   "log level debug\n";
+	                           "eal -l 0-1 --no-pci \"--vdev=net_null9,size=64\"\n"
+	                           "\n"
+	                           "workers 1\n"
+	                           "port add a net_null0 rxq 2 mtu 9000 mbufs 8191\n"
+	                           "port add b net_null1\n"
+	                           "port xconnect a b\n"
+	                           "log level debug\n";
 	struct tern_config cfg;
 
 	assert_int_equal(load(text, sizeof(text) - 1, &cfg), 0);
@@ -93,9 +93,9 @@ static void
 test_bad_line_reports_file_line(void **state)
 {
 	static const char text[] = "workers 1\n"
-				   "port add a net_null0\n"
-				   "port xconnect a zz\n"
-				   "port add b net_null1\n";
+	                           "port add a net_null0\n"
+	                           "port xconnect a zz\n"
+	                           "port add b net_null1\n";
 	struct tern_config cfg;
 
 	assert_int_equal(load(text, sizeof(text) - 1, &cfg), -ENODEV);

@@ -23,11 +23,11 @@
 
 #define ROOM 2048
 
-static const struct rte_ether_addr port_mac = {{0x02, 0, 0, 0, 0, 0x01}};
-static const struct rte_ether_addr peer_mac = {{0x02, 0, 0, 0, 0, 0x02}};
-static const struct rte_ether_addr other_mac = {{0x02, 0, 0, 0, 0, 0x03}};
-static const struct rte_ether_addr bcast = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
-static const struct rte_ether_addr mcast = {{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}};
+static const struct rte_ether_addr port_mac = { { 0x02, 0, 0, 0, 0, 0x01 } };
+static const struct rte_ether_addr peer_mac = { { 0x02, 0, 0, 0, 0, 0x02 } };
+static const struct rte_ether_addr other_mac = { { 0x02, 0, 0, 0, 0, 0x03 } };
+static const struct rte_ether_addr bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+static const struct rte_ether_addr mcast = { { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 } };
 
 /* A mbuf laid out like a pool's: header, private area, headroom, data. */
 static struct rte_mbuf *
@@ -51,7 +51,7 @@ fake_mbuf(uint16_t port, const void *data, uint16_t len)
 static struct rte_mbuf *
 frame(const struct rte_ether_addr *dst, uint16_t type, uint16_t payload)
 {
-	uint8_t buf[1514] = {0};
+	uint8_t buf[1514] = { 0 };
 	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)buf;
 
 	eh->dst_addr = *dst;
@@ -81,13 +81,13 @@ sink_process(struct rte_graph *g, struct rte_node *n, void **objs, uint16_t nb)
 {
 	return nb;
 }
-static struct rte_node_register test_sink_node = {.name = "test_sink", .process = sink_process};
+static struct rte_node_register test_sink_node = { .name = "test_sink", .process = sink_process };
 RTE_NODE_REGISTER(test_sink_node);
 
 static void
 test_eth_input_runt(void **state)
 {
-	uint8_t short_frame[13] = {0};
+	uint8_t short_frame[13] = { 0 };
 	struct rte_mbuf *m = fake_mbuf(0, short_frame, sizeof(short_frame));
 
 	assert_int_equal(eth_input_classify(&dp, m), ETH_INPUT_NEXT_RUNT);
@@ -162,7 +162,7 @@ test_eth_input_registered_type(void **state)
 static void
 test_eth_output_prepends_header(void **state)
 {
-	uint8_t payload[20] = {0x45};
+	uint8_t payload[20] = { 0x45 };
 	struct rte_mbuf *m = fake_mbuf(1, payload, sizeof(payload));
 	struct tern_mbuf_priv *p = tern_mbuf_priv(m);
 	const struct rte_ether_hdr *eh;
@@ -183,7 +183,7 @@ test_eth_output_prepends_header(void **state)
 static void
 test_eth_output_no_headroom(void **state)
 {
-	uint8_t payload[20] = {0};
+	uint8_t payload[20] = { 0 };
 	struct rte_mbuf *m = fake_mbuf(0, payload, sizeof(payload));
 
 	m->data_off = 4; /* less than an Ethernet header of headroom */

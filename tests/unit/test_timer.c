@@ -27,7 +27,7 @@
 #include "timer/wheel.h"
 
 #define MS_PER_DAY (UINT64_C(24) * 3600 * 1000)
-#define TWO32 (UINT64_C(1) << 32)
+#define TWO32      (UINT64_C(1) << 32)
 
 /* Bases that put each level's digit, and the 2^32 boundary, close to a wrap. */
 static const uint64_t bases[] = {
@@ -104,7 +104,7 @@ struct harness {
 	size_t nlog;
 	size_t cap;
 	uint64_t seq;
-	uint64_t wrong_time;		/* callbacks that ran off their tick */
+	uint64_t wrong_time;            /* callbacks that ran off their tick */
 	void (*on_fire)(struct rec *r); /* optional check, before anything changes */
 };
 
@@ -212,10 +212,10 @@ h_check_order(const struct harness *h)
 
 		if (a->at > b->at || (a->at == b->at && a->seq >= b->seq))
 			fail_msg(
-				"fire %zu out of order: id %u at %llu seq %llu, then id %u at %llu "
-				"seq %llu",
-				i, a->id, (unsigned long long)a->at, (unsigned long long)a->seq,
-				b->id, (unsigned long long)b->at, (unsigned long long)b->seq);
+			    "fire %zu out of order: id %u at %llu seq %llu, then id %u at %llu "
+			    "seq %llu",
+			    i, a->id, (unsigned long long)a->at, (unsigned long long)a->seq, b->id,
+			    (unsigned long long)b->at, (unsigned long long)b->seq);
 	}
 }
 
@@ -449,7 +449,7 @@ test_fifo_across_levels(void **state)
 	rng_state = 40;
 	for (b = 0; b < NBASES; b++) {
 		uint64_t base =
-			bases[b] > UINT64_MAX / 2 ? bases[b] - (UINT64_C(1) << 42) : bases[b];
+		    bases[b] > UINT64_MAX / 2 ? bases[b] - (UINT64_C(1) << 42) : bases[b];
 		uint64_t top = base + (UINT64_C(1) << 42);
 		size_t i;
 
@@ -460,7 +460,7 @@ test_fifo_across_levels(void **state)
 		fifo_staggered(base, base + (UINT64_C(1) << 33) + (1 << 24));
 		for (i = 0; i < 20; i++)
 			fifo_staggered(base,
-				       base + (UINT64_C(1) << 35) + rnd_upto(UINT64_C(1) << 40));
+			               base + (UINT64_C(1) << 35) + rnd_upto(UINT64_C(1) << 40));
 	}
 }
 
@@ -536,8 +536,8 @@ test_restart(void **state)
 	h_start(h, &r[1], 500);
 	h_start(h, &r[2], 500);
 	h_start(h, &r[0], 1000000); /* later */
-	h_start(h, &r[1], 200);	    /* earlier */
-	h_start(h, &r[2], 500);	    /* same: goes behind r[3] */
+	h_start(h, &r[1], 200);     /* earlier */
+	h_start(h, &r[2], 500);     /* same: goes behind r[3] */
 	h_start(h, &r[3], 500);
 	h_start(h, &r[2], 500);
 	assert_int_equal(h->w->pending, 4);
@@ -970,7 +970,7 @@ model_check(struct rec *r)
 
 	if (want != r)
 		fail_msg("%u ran at %llu, expected %d", r->id, (unsigned long long)r->h->w->now,
-			 want ? (int)want->id : -1);
+		         want ? (int)want->id : -1);
 }
 
 static void
@@ -1060,7 +1060,7 @@ model_run_batch(uint64_t base, size_t n, size_t ops, uint64_t seed)
 			for (i = 0; i < expect; i++)
 				if (h->log[before + i].id != model_due[i]->id)
 					fail_msg("op %zu: fire %zu is %u, expected %u", op, i,
-						 h->log[before + i].id, model_due[i]->id);
+					         h->log[before + i].id, model_due[i]->id);
 			if (target < old)
 				assert_int_equal(h->w->now, old);
 			else if (ran < max)
@@ -1188,24 +1188,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_single),
-		cmocka_unit_test(test_order_step_1ms),
-		cmocka_unit_test(test_order_jumps),
-		cmocka_unit_test(test_wraparound),
-		cmocka_unit_test(test_end_of_time),
-		cmocka_unit_test(test_fifo_same_slot),
-		cmocka_unit_test(test_fifo_across_levels),
-		cmocka_unit_test(test_stop),
-		cmocka_unit_test(test_restart),
-		cmocka_unit_test(test_periodic),
-		cmocka_unit_test(test_callback_meddles),
-		cmocka_unit_test(test_max_cap),
-		cmocka_unit_test(test_clock_jumps),
-		cmocka_unit_test(test_past_expiry),
-		cmocka_unit_test(test_backwards_ignored),
-		cmocka_unit_test(test_next_event),
-		cmocka_unit_test(test_model_random),
+		cmocka_unit_test(test_empty),          cmocka_unit_test(test_single),
+		cmocka_unit_test(test_order_step_1ms), cmocka_unit_test(test_order_jumps),
+		cmocka_unit_test(test_wraparound),     cmocka_unit_test(test_end_of_time),
+		cmocka_unit_test(test_fifo_same_slot), cmocka_unit_test(test_fifo_across_levels),
+		cmocka_unit_test(test_stop),           cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_periodic),       cmocka_unit_test(test_callback_meddles),
+		cmocka_unit_test(test_max_cap),        cmocka_unit_test(test_clock_jumps),
+		cmocka_unit_test(test_past_expiry),    cmocka_unit_test(test_backwards_ignored),
+		cmocka_unit_test(test_next_event),     cmocka_unit_test(test_model_random),
 		cmocka_unit_test(test_million),
 	};
 
