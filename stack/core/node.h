@@ -13,6 +13,7 @@
 
 #include <rte_graph.h>
 #include <rte_graph_worker.h>
+#include <rte_mbuf.h>
 
 #include "core/worker.h"
 
@@ -51,6 +52,31 @@ tern_node_enqueue(struct rte_graph *graph, struct rte_node *node, void **objs,
 		rte_node_next_stream_move(graph, node, next[0]);
 	else
 		rte_node_enqueue(graph, node, next[start], &objs[start], n - start);
+}
+
+/* A node's per-packet decision: the edge for `m`, given the config version. */
+typedef rte_edge_t (*tern_node_classify_fn)(const struct tern_dp *dp, struct rte_mbuf *m);
+
+/*
+ * The body of every classify-and-forward node: pick each packet's edge with
+ * `classify`, then enqueue.  Always inlined, so `classify` is a direct call.
+ * Streams can be longer than a burst, hence the chunks.
+ */
+static __rte_always_inline uint16_t
+tern_node_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb,
+                  tern_node_classify_fn classify)
+{
+	const struct tern_dp *dp = tern_node_worker(node)->dp;
+	rte_edge_t next[TERN_NODE_CHUNK];
+
+	for (uint16_t base = 0; base < nb; base += TERN_NODE_CHUNK) {
+		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK);
+
+		for (uint16_t i = 0; i < n; i++)
+			next[i] = classify(dp, objs[base + i]);
+		tern_node_enqueue(graph, node, &objs[base], next, n, nb <= TERN_NODE_CHUNK);
+	}
+	return nb;
 }
 
 #endif

@@ -72,17 +72,7 @@ eth_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 static uint16_t
 eth_input_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
-	const struct tern_dp *dp = tern_node_worker(node)->dp;
-	rte_edge_t next[TERN_NODE_CHUNK];
-
-	for (uint16_t base = 0; base < nb; base += TERN_NODE_CHUNK) {
-		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK);
-
-		for (uint16_t i = 0; i < n; i++)
-			next[i] = eth_input_classify(dp, objs[base + i]);
-		tern_node_enqueue(graph, node, &objs[base], next, n, nb <= TERN_NODE_CHUNK);
-	}
-	return nb;
+	return tern_node_process(graph, node, objs, nb, eth_input_classify);
 }
 
 static struct rte_node_register eth_input_node = {
