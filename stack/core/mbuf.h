@@ -2,7 +2,7 @@
 /*
  * Per-packet metadata carried between nodes, in the mbuf's private area
  * (every pool is created with priv_size = sizeof(struct tern_mbuf_priv)).
- * The ingress port is the mbuf's own `port` field, set by the PMD.
+ * The ingress port is the mbuf's own `port` field, stamped by port_rx.
  */
 #ifndef TERN_CORE_MBUF_H
 #define TERN_CORE_MBUF_H

@@ -3,7 +3,9 @@
  * port_rx: the graph's source node.  Polls the RX queues this worker owns
  * and hands each burst to eth_input, or straight to xconnect when the port
  * is cross-connected.  Bursts are received directly into the next node's
- * stream, so nothing is copied.  The PMD sets mbuf->port (the ingress port).
+ * stream, so nothing is copied.  port_rx stamps mbuf->port (the ingress
+ * port) itself: most PMDs set it, but net_ring hands back mbufs as they were
+ * enqueued, still marked with the port that first received them.
  */
 #include <rte_ethdev.h>
 #include <rte_graph.h>
@@ -35,6 +37,8 @@ port_rx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uin
 
 		if (n == 0)
 			continue;
+		for (uint16_t k = 0; k < n; k++)
+			((struct rte_mbuf *)to[k])->port = q->port_id;
 		rte_node_next_stream_put(graph, node, next, n);
 		total += n;
 	}
