@@ -20,8 +20,8 @@ echo "== unit tests (meson test)"
 meson test -C "$TERN_BUILD" --suite unit --print-errorlogs >"$log/unit.txt" 2>&1
 cat "$log/unit.txt" | grep -E '^ *[0-9]+/[0-9]+ |^Ok:|^Fail:' || cat "$log/unit.txt"
 # Count cmocka cases, not binaries: each prints "[  PASSED  ] N test(s)."
-u_pass=$(grep -hoE '\[  PASSED  \] [0-9]+' "$TERN_BUILD"/meson-logs/testlog.txt | awk '{s+=$3} END {print s+0}')
-u_fail=$(grep -hoE '\[  FAILED  \] [0-9]+' "$TERN_BUILD"/meson-logs/testlog.txt | awk '{s+=$3} END {print s+0}')
+u_pass=$(grep -hoE '\[  PASSED  \] [0-9]+' "$TERN_BUILD"/meson-logs/testlog.txt | awk '{s+=$NF} END {print s+0}')
+u_fail=$(grep -hoE '\[  FAILED  \] [0-9]+' "$TERN_BUILD"/meson-logs/testlog.txt | awk '{s+=$NF} END {print s+0}')
 u_bin_fail=$(grep -hoE '^Fail: +[0-9]+' "$log/unit.txt" | awk '{print $2}')
 if [ "${u_bin_fail:-0}" -gt 0 ] && [ "$u_fail" -eq 0 ]; then
 	u_fail=$u_bin_fail # a binary crashed before printing its summary

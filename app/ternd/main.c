@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +45,15 @@ main(int argc, char **argv)
 	struct tern_config cfg;
 	sigset_t sigs;
 	int opt, rc, sigfd, status = 1;
+	bool check_only = false;
 
-	while ((opt = getopt(argc, argv, "c:s:l:hV")) != -1) {
+	while ((opt = getopt(argc, argv, "c:s:l:thV")) != -1) {
 		switch (opt) {
 		case 'c':
 			cfg_path = optarg;
+			break;
+		case 't':
+			check_only = true;
 			break;
 		case 's':
 			sock = optarg;
@@ -81,6 +86,12 @@ main(int argc, char **argv)
 	if (tern_config_load(&cfg, cfg_path) < 0) {
 		tern_config_free(&cfg);
 		return 2;
+	}
+	if (check_only) {
+		/* Pass 1 cannot see devices or lcores: those are checked at boot. */
+		printf("%s: syntax ok\n", cfg_path);
+		tern_config_free(&cfg);
+		return 0;
 	}
 
 	/* Block the signals before EAL starts threads, so they inherit the mask

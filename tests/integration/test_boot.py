@@ -148,3 +148,27 @@ def test_ternctl_no_daemon(tmpdir_tern):
     from conftest import TERNCTL, sh
     r = sh("%s -s %s/none.sock version" % (TERNCTL, tmpdir_tern), check=False)
     assert r.returncode == 3 and "cannot connect" in r.stderr
+
+
+def test_shipped_null_conf(ternd_factory):
+    """config/null.conf itself, as the README runs it."""
+    from conftest import TOP
+    with open(os.path.join(TOP, "config", "null.conf")) as f:
+        t = ternd_factory(f.read())
+    a = t.links()
+    time.sleep(0.3)
+    b = t.links()
+    assert b["null0"]["rx_packets"] > a["null0"]["rx_packets"]
+    assert b["null1"]["tx_packets"] > a["null1"]["tx_packets"]
+    assert t.node("xconnect")["packets"] > 0
+    assert t.stop() == 0
+
+
+@pytest.mark.parametrize("name", ["null.conf", "demo.conf", "nic.conf"])
+def test_shipped_configs_check(name):
+    """ternd -t checks every shipped config (nic.conf needs a NIC to boot)."""
+    import subprocess
+    from conftest import TERND, TOP
+    path = os.path.join(TOP, "config", name)
+    r = subprocess.run([TERND, "-t", "-c", path], capture_output=True, text=True)
+    assert r.returncode == 0 and "syntax ok" in r.stdout, r.stderr

@@ -99,3 +99,11 @@ def test_worker_not_in_eal(tmpdir_tern):
     cfg, sock, r = run_ternd(tmpdir_tern, text)
     assert r.returncode == 2 and "%s:2: workers: lcore 3 is not enabled" % cfg in r.stderr
     assert not os.path.exists(sock)
+
+
+def test_check_mode_reports_bad_line(tmpdir_tern):
+    cfg = os.path.join(tmpdir_tern, "c.conf")
+    with open(cfg, "w") as f:
+        f.write(EAL + "\nworkers one\n")
+    r = subprocess.run([TERND, "-t", "-c", cfg], capture_output=True, text=True)
+    assert r.returncode == 2 and "%s:2: lcore list 'one'" % cfg in r.stderr
