@@ -298,6 +298,7 @@ cli_running_config(struct cmd_ctx *c, int argc, char **argv)
 	if (tern_ctl.workers_spec[0])
 		out_text(&text, "workers %s\n", tern_ctl.workers_spec);
 	port_running_config(&text);
+	ip_running_config(&text);
 	s = out_finish(&text, &len);
 	if (c->out->json)
 		out_str(c->out, "config", "%s", s);

@@ -17,6 +17,8 @@
 #include "core/ctl.h"
 #include "core/init.h"
 #include "core/log.h"
+#include "core/mbuf.h"
+#include "core/punt.h"
 
 struct tern_ctl tern_ctl;
 
@@ -105,7 +107,13 @@ workers_create(void)
 		snprintf(w->graph_name, sizeof(w->graph_name), "tern-w%u", i);
 		snprintf(name, sizeof(name), "tern_calls%u", i);
 		w->calls = rte_ring_create(name, 64, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (w->calls == NULL)
+		snprintf(name, sizeof(name), "tern_punt%u", i);
+		w->punt = rte_ring_create(name, TERN_PUNT_RING_SIZE, socket,
+		                          RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "tern_inject%u", i);
+		w->inject = rte_ring_create(name, TERN_INJECT_RING_SIZE, socket,
+		                            RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (w->calls == NULL || w->punt == NULL || w->inject == NULL)
 			return -ENOMEM;
 		if (rte_rcu_qsbr_thread_register(tern_ctl.qsbr, i) < 0)
 			return -EINVAL;
@@ -141,8 +149,8 @@ workers_create(void)
 static int
 graphs_create(void)
 {
-	/* Other nodes join each graph by being reachable from port_rx. */
-	const char *patterns[] = { "port_rx" };
+	/* Other nodes join each graph by being reachable from the sources. */
+	const char *patterns[] = { "port_rx", "ctl_inject" };
 
 	for (unsigned i = 0; i < tern_ctl.nb_workers; i++) {
 		struct tern_worker *w = tern_ctl.worker[i];
@@ -171,6 +179,8 @@ dp_create(void)
 		return -ENOMEM;
 	for (unsigned i = 0; i < RTE_MAX_ETHPORTS; i++)
 		dp->port[i].xconnect = TERN_PORT_NONE;
+	dp->icmp_rate = 1000;
+	dp->icmp_burst = 50;
 	for (unsigned i = 0; i < tern_ctl.nb_ports; i++) {
 		struct tern_port *p = &tern_ctl.port[i];
 		dp->port[p->port_id].mac = p->mac;
@@ -181,12 +191,43 @@ dp_create(void)
 	return 0;
 }
 
+uint64_t
+tern_now_ms(void)
+{
+	return rte_rdtsc() / tern_ctl.tsc_per_ms;
+}
+
+void
+tern_ctl_tick(void)
+{
+	tern_punt_poll();
+	tern_wheel_advance(&tern_ctl.wheel, tern_now_ms(), 1024);
+}
+
+/* Packets the control thread builds: ARP requests and replies, mostly. */
+static int
+ctl_pool_create(void)
+{
+	tern_ctl.ctl_pool =
+	    rte_pktmbuf_pool_create("tern_ctl", 2047, 0, sizeof(struct tern_mbuf_priv),
+	                            RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	if (tern_ctl.ctl_pool == NULL) {
+		LOG_ERR("control mempool: %s", rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int
 tern_start(const char *prog)
 {
 	int rc;
 
 	if ((rc = eal_start(prog)) < 0)
+		return rc;
+	tern_ctl.tsc_per_ms = rte_get_tsc_hz() / 1000;
+	tern_wheel_init(&tern_ctl.wheel, tern_now_ms());
+	if ((rc = ctl_pool_create()) < 0)
 		return rc;
 	if ((rc = workers_resolve()) < 0)
 		return rc;
@@ -243,6 +284,9 @@ tern_stop(void)
 			atomic_store(&tern_ctl.worker[i]->stop, true);
 	if (tern_ctl.eal_up)
 		rte_eal_mp_wait_lcore();
+	/* Modules release what they hold (queued mbufs...) before the pools go. */
+	if (tern_ctl.eal_up)
+		tern_fini_run();
 	for (unsigned i = 0; i < tern_ctl.nb_ports; i++)
 		tern_port_teardown(&tern_ctl.port[i]);
 	for (unsigned i = 0; i < tern_ctl.nb_workers; i++) {
@@ -252,10 +296,14 @@ tern_stop(void)
 		if (w->graph != NULL)
 			rte_graph_destroy(w->graph_id);
 		rte_ring_free(w->calls);
+		rte_ring_free(w->punt);
+		rte_ring_free(w->inject);
 		rte_free(w);
 		tern_ctl.worker[i] = NULL;
 	}
 	rte_free((void *)(uintptr_t)atomic_exchange(&tern_ctl.dp, NULL));
+	rte_mempool_free(tern_ctl.ctl_pool);
+	tern_ctl.ctl_pool = NULL;
 	rte_free(tern_ctl.qsbr);
 	tern_ctl.qsbr = NULL;
 	free(tern_ctl.node_base);

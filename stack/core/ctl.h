@@ -18,6 +18,7 @@
 
 #include "core/dp.h"
 #include "core/worker.h"
+#include "timer/wheel.h"
 
 #define TERN_NAME_SIZE    32
 #define TERN_MAX_PORTS    32
@@ -64,6 +65,9 @@ struct tern_ctl {
 	struct rte_rcu_qsbr *qsbr;
 	_Atomic(const struct tern_dp *) dp;
 	const char *sock_path;
+	struct rte_mempool *ctl_pool; /* packets the control thread builds */
+	struct tern_wheel wheel;      /* the control thread's timers (ARP...) */
+	uint64_t tsc_per_ms;
 
 	/* `stats clear` baselines, indexed [worker][node id]. */
 	uint64_t (*node_base)[2];
@@ -81,6 +85,12 @@ struct tern_port *tern_port_by_id(uint16_t port_id);
 /* Bring up EAL, ports, workers and graphs from the boot configuration. */
 int tern_start(const char *prog);
 /* Stop workers and ports, free everything, clean up EAL. */
+/* Milliseconds on the clock the workers use (TSC based, monotonic). */
+uint64_t tern_now_ms(void);
+
+/* Control thread housekeeping, about every millisecond: punts, timers. */
+void tern_ctl_tick(void);
+
 /* Launch the workers on their lcores. */
 int tern_launch(void);
 void tern_stop(void);

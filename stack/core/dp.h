@@ -25,10 +25,22 @@ struct tern_dp_port {
 	uint16_t mtu;
 	uint16_t xconnect; /* peer port id, or TERN_PORT_NONE */
 	bool up;           /* configured and started */
+	rte_be32_t ip4;    /* first IPv4 address (source of ICMP errors), or 0 */
 };
+
+struct rte_hash;
+struct rte_lpm;
+struct tern_nexthop;
 
 struct tern_dp {
 	struct tern_dp_port port[RTE_MAX_ETHPORTS];
+	/* Tables created once at boot and updated in place, lock-free for
+	 * readers (RCU-deferred reclamation): */
+	struct rte_lpm *fib;           /* IPv4 routes -> index in nh[] */
+	const struct tern_nexthop *nh; /* next hops (ip/fib.c) */
+	struct rte_hash *neigh;        /* (port, IPv4) -> struct tern_neigh * (arp/) */
+	uint32_t icmp_rate;            /* ICMP errors per second per worker */
+	uint32_t icmp_burst;
 };
 
 /* The version workers see now (control thread only). */

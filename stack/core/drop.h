@@ -21,7 +21,36 @@
 	X(ETH_OUT_NO_ROOM, "eth_out_no_room", "no headroom for the Ethernet header")               \
 	X(XCONNECT_NO_PEER, "xconnect_no_peer", "cross-connect removed while packets in flight")   \
 	X(TX_BAD_PORT, "tx_bad_port", "egress port does not exist")                                \
-	X(TX_FULL, "tx_full", "egress TX queue full")
+	X(TX_FULL, "tx_full", "egress TX queue full")                                              \
+	X(PUNT_FULL, "punt_full", "slow-path ring to the control thread full")                     \
+	X(IP_RUNT, "ip_runt", "shorter than an IPv4 header (RFC 1812 5.2.2)")                      \
+	X(IP_VERSION, "ip_version", "IP version is not 4 (RFC 1812 5.2.2)")                        \
+	X(IP_IHL, "ip_ihl", "header length below 5 words (RFC 1812 5.2.2)")                        \
+	X(IP_CHECKSUM, "ip_checksum", "bad header checksum (RFC 1812 5.2.2)")                      \
+	X(IP_TOTAL_LEN, "ip_total_len",                                                            \
+	  "total length inconsistent with the frame (RFC 1812 5.2.2)")                             \
+	X(IP_MARTIAN_SRC, "ip_martian_src",                                                        \
+	  "source 0/8, 127/8, multicast, class E or broadcast (RFC 1812 5.3.7)")                   \
+	X(IP_MARTIAN_DST, "ip_martian_dst", "destination 0/8 or 127/8 (RFC 1812 5.3.7)")           \
+	X(IP_OPTIONS, "ip_options", "IP options are not supported")                                \
+	X(IP_MULTICAST, "ip_multicast", "multicast destination, no multicast routing")             \
+	X(IP_FRAGMENT, "ip_fragment", "fragment for us (no reassembly yet)")                       \
+	X(IP_NO_ROUTE, "ip_no_route", "no route to the destination")                               \
+	X(IP_TTL_EXCEEDED, "ip_ttl_exceeded", "TTL ran out in transit")                            \
+	X(IP_BLACKHOLE, "ip_blackhole", "blackhole route")                                         \
+	X(IP_UNKNOWN_PROTO, "ip_unknown_proto", "no handler for this IP protocol")                 \
+	X(IP_MTU, "ip_mtu", "larger than the egress MTU (no fragmentation yet)")                   \
+	X(ICMP_RUNT, "icmp_runt", "shorter than an ICMP header")                                   \
+	X(ICMP_CHECKSUM, "icmp_checksum", "bad ICMP checksum")                                     \
+	X(ICMP_UNHANDLED, "icmp_unhandled", "ICMP type with no handler")                           \
+	X(ICMP_RATE_LIMIT, "icmp_rate_limit", "ICMP error suppressed by the rate limit")           \
+	X(ICMP_NO_ERROR, "icmp_no_error",                                                          \
+	  "no ICMP error allowed about this packet (RFC 1812 4.3.2.7)")                            \
+	X(ICMP_NO_MBUF, "icmp_no_mbuf", "no mbuf for an ICMP error")                               \
+	X(ICMP_NO_ROUTE, "icmp_no_route", "no route back for an ICMP error or reply")              \
+	X(NEIGH_FAILED, "neigh_failed", "next hop did not answer ARP (host unreachable sent)")     \
+	X(NEIGH_HOLD_FULL, "neigh_hold_full", "ARP hold queue full: oldest packet dropped")        \
+	X(UDP_NO_PORT, "udp_no_port", "UDP to a closed port (port unreachable sent)")
 
 enum tern_drop {
 #define X(id, name, desc) TERN_DROP_##id,

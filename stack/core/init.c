@@ -24,6 +24,24 @@ tern_init_register(const char *name, tern_init_fn fn)
 	nb_hooks++;
 }
 
+static void (*finis[TERN_MAX_INIT])(void);
+static unsigned nb_finis;
+
+void
+tern_fini_register(const char *name, void (*fn)(void))
+{
+	if (nb_finis == TERN_MAX_INIT)
+		rte_panic("too many fini hooks (%s)\n", name);
+	finis[nb_finis++] = fn;
+}
+
+void
+tern_fini_run(void)
+{
+	for (unsigned i = nb_finis; i > 0; i--)
+		finis[i - 1]();
+}
+
 int
 tern_init_run(void)
 {

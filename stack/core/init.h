@@ -17,6 +17,16 @@ void tern_init_register(const char *name, tern_init_fn fn);
 /* Run every hook in registration order; stops at the first error. */
 int tern_init_run(void);
 
+/* Teardown hooks, run at shutdown in reverse order, after the workers stop. */
+void tern_fini_register(const char *name, void (*fn)(void));
+void tern_fini_run(void);
+
+#define TERN_FINI(fn)                                                                              \
+	RTE_INIT(tern_fini_##fn)                                                                   \
+	{                                                                                          \
+		tern_fini_register(#fn, fn);                                                       \
+	}
+
 #define TERN_INIT(fn)                                                                              \
 	RTE_INIT(tern_init_##fn)                                                                   \
 	{                                                                                          \

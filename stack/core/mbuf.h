@@ -7,6 +7,7 @@
 #ifndef TERN_CORE_MBUF_H
 #define TERN_CORE_MBUF_H
 
+#include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
@@ -14,8 +15,16 @@ struct tern_mbuf_priv {
 	uint16_t tx_port;             /* egress port, set before port_tx */
 	uint16_t l2_type;             /* EtherType for eth_output, network order */
 	struct rte_ether_addr l2_dst; /* destination MAC for eth_output */
-	uint8_t reserved[52];         /* for later layers; keeps the size at 64 */
+	rte_be32_t nh_ip;             /* next hop to resolve (ip_output), or 0 */
+	uint8_t punt_kind;            /* enum tern_punt_kind, for ctl_punt */
+	uint8_t inject_next;          /* enum tern_inject_next, for ctl_inject */
+	uint8_t icmp_type;            /* for icmp_error: the error to send */
+	uint8_t icmp_code;
+	rte_be32_t icmp_info; /* for icmp_error: next-hop MTU, pointer */
+	uint8_t reserved[40]; /* for later layers; keeps the size at 64 */
 } __rte_aligned(RTE_MBUF_PRIV_ALIGN);
+
+_Static_assert(sizeof(struct tern_mbuf_priv) == 64, "tern_mbuf_priv must stay 64 bytes");
 
 static inline struct tern_mbuf_priv *
 tern_mbuf_priv(struct rte_mbuf *m)

@@ -54,7 +54,9 @@ struct tern_worker {
 	uint64_t tsc_per_ms;
 	atomic_bool stop;
 	atomic_bool running;
-	struct rte_ring *calls; /* control -> worker requests */
+	struct rte_ring *calls;  /* control -> worker requests */
+	struct rte_ring *punt;   /* worker -> control slow-path packets */
+	struct rte_ring *inject; /* control -> worker packets to send */
 	struct rte_rcu_qsbr *qsbr;
 	_Atomic(const struct tern_dp *) *dp_ptr;
 	char graph_name[RTE_GRAPH_NAMESIZE];

@@ -24,7 +24,17 @@ int cli_port_add(struct cmd_ctx *c, int argc, char **argv);
 int cli_port_xconnect(struct cmd_ctx *c, int argc, char **argv);
 int cli_link_show(struct cmd_ctx *c, int argc, char **argv);
 
+/* ip */
+int cli_addr_add(struct cmd_ctx *c, int argc, char **argv);
+int cli_addr_del(struct cmd_ctx *c, int argc, char **argv);
+int cli_addr_show(struct cmd_ctx *c, int argc, char **argv);
+int cli_route_add(struct cmd_ctx *c, int argc, char **argv);
+int cli_route_del(struct cmd_ctx *c, int argc, char **argv);
+int cli_route_show(struct cmd_ctx *c, int argc, char **argv);
+int cli_fib_size(struct cmd_ctx *c, int argc, char **argv);
+
 /* Each module appends its part of `show running-config`. */
 void port_running_config(struct tern_out *o);
+void ip_running_config(struct tern_out *o);
 
 #endif

@@ -14,10 +14,21 @@ const struct cmd_def tern_commands[] = {
 	{ "port add", 2, 10, cli_port_add, CMD_BOOT,
 	  "NAME DEVARGS [rxq N] [txq N] [mtu N] [mbufs N]",
 	  "a port from a PCI address or vdev string" },
+	{ "ip fib-size", 1, 1, cli_fib_size, CMD_BOOT, "N",
+	  "most IPv4 routes the FIB holds (default 65536)" },
 
 	/* Runtime: from ternctl or the config file. */
 	{ "port xconnect", 2, 2, cli_port_xconnect, 0, "A B|none",
 	  "L2 cross-connect: frames in on A go out on B and back" },
+	{ "addr add", 3, 3, cli_addr_add, 0, "A.B.C.D/LEN dev PORT",
+	  "add an IPv4 address (and its local, subnet and broadcast routes)" },
+	{ "addr del", 3, 3, cli_addr_del, 0, "A.B.C.D/LEN dev PORT", "remove an IPv4 address" },
+	{ "addr show", 0, 2, cli_addr_show, CMD_NOCONFIG, "[dev PORT]", "IPv4 addresses" },
+	{ "route add", 2, 5, cli_route_add, 0,
+	  "PREFIX via GW [dev PORT] | PREFIX dev PORT | PREFIX blackhole",
+	  "add a static IPv4 route (0.0.0.0/0: the default route)" },
+	{ "route del", 1, 1, cli_route_del, 0, "PREFIX", "remove a static route" },
+	{ "route show", 0, 0, cli_route_show, CMD_NOCONFIG, "", "the IPv4 routing table" },
 	{ "log level", 1, 1, cli_log_level, 0, "error|warning|info|debug", "ternd's log level" },
 
 	/* Operator only. */

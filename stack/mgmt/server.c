@@ -273,7 +273,7 @@ server_accept(struct tern_server *srv)
 }
 
 void
-tern_server_run(struct tern_server *srv, int sigfd, int (*stop)(void))
+tern_server_run(struct tern_server *srv, int sigfd, int (*stop)(void), void (*tick)(void))
 {
 	struct pollfd pfd[TERN_MAX_CLIENTS + 2];
 	int slot[TERN_MAX_CLIENTS + 2];
@@ -294,7 +294,9 @@ tern_server_run(struct tern_server *srv, int sigfd, int (*stop)(void))
 				                  (cl->outlen > cl->outoff ? POLLOUT : 0)),
 			};
 		}
-		if (poll(pfd, n, 100) < 0) {
+		if (tick != NULL)
+			tick();
+		if (poll(pfd, n, 1) < 0) {
 			if (errno == EINTR)
 				continue;
 			LOG_ERR("management poll: %s", strerror(errno));

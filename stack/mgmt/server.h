@@ -21,9 +21,10 @@ int tern_server_open(struct tern_server **srv, const char *path);
 
 /*
  * Serve clients until `stop()` returns true or `sigfd` becomes readable
- * (SIGINT/SIGTERM).  `tick()` runs about every 100 ms for housekeeping.
+ * (SIGINT/SIGTERM).  `tick()` runs about every millisecond: the control
+ * thread's slow path (punted packets, timers) lives there.
  */
-void tern_server_run(struct tern_server *srv, int sigfd, int (*stop)(void));
+void tern_server_run(struct tern_server *srv, int sigfd, int (*stop)(void), void (*tick)(void));
 
 /* Close every client and the socket, and remove the socket file. */
 void tern_server_close(struct tern_server *srv);

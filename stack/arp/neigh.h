@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Neighbour table (ARP cache), shared by the workers and the control thread.
+ *
+ * The control thread owns it: it creates, updates and deletes entries as ARP
+ * packets (punted by arp_input) and timers dictate.  Workers only read it,
+ * without locks: dp->neigh is an rte_hash created with lock-free
+ * read/write concurrency, keyed by (port, IPv4), whose data is a pointer to
+ * a struct tern_neigh.  An entry's MAC never changes once published: a new
+ * MAC means a new entry swapped in, and the old one freed after an RCU grace
+ * period.  The state byte and `used_ms` are atomics.
+ *
+ * A worker that finds no usable entry punts the packet (TERN_PUNT_RESOLVE);
+ * the control thread parks it on the entry's hold queue and resolves.
+ */
+#ifndef TERN_ARP_NEIGH_H
+#define TERN_ARP_NEIGH_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_hash.h>
+
+#include "core/dp.h"
+
+/* Linux's NUD states. */
+#define TERN_NUD_STATES(X)                                                                         \
+	X(NONE, "none")                                                                            \
+	X(INCOMPLETE, "INCOMPLETE")                                                                \
+	X(REACHABLE, "REACHABLE")                                                                  \
+	X(STALE, "STALE")                                                                          \
+	X(DELAY, "DELAY")                                                                          \
+	X(PROBE, "PROBE")                                                                          \
+	X(FAILED, "FAILED")                                                                        \
+	X(PERMANENT, "PERMANENT")
+
+enum tern_nud {
+#define X(id, name) TERN_NUD_##id,
+	TERN_NUD_STATES(X)
+#undef X
+};
+
+struct tern_neigh_key {
+	rte_be32_t ip;
+	uint16_t port;
+	uint16_t pad; /* always 0 */
+};
+
+/* What a worker may read.  The control thread's private fields follow it. */
+struct tern_neigh {
+	struct rte_ether_addr mac; /* valid in REACHABLE..PERMANENT */
+	uint16_t port;
+	rte_be32_t ip;
+	_Atomic uint8_t state;    /* enum tern_nud */
+	_Atomic uint64_t used_ms; /* last time a worker sent through it */
+};
+
+/* The MAC may be used to send: Linux's NUD_VALID minus INCOMPLETE/FAILED. */
+static inline bool
+tern_nud_valid(uint8_t state)
+{
+	return state >= TERN_NUD_REACHABLE && state != TERN_NUD_FAILED;
+}
+
+/*
+ * Datapath lookup.  Returns the entry for (port, ip) if its MAC may be used,
+ * else NULL (punt to resolve).  Marks the entry used at most once a second,
+ * so that busy flows do not bounce its cache line between workers.
+ */
+static inline const struct tern_neigh *
+tern_neigh_lookup(const struct tern_dp *dp, uint16_t port, rte_be32_t ip, uint64_t now_ms)
+{
+	struct tern_neigh_key key = { .ip = ip, .port = port, .pad = 0 };
+	struct tern_neigh *n;
+
+	if (dp->neigh == NULL || rte_hash_lookup_data(dp->neigh, &key, (void **)&n) < 0)
+		return NULL;
+	if (!tern_nud_valid(atomic_load_explicit(&n->state, memory_order_acquire)))
+		return NULL;
+	if (now_ms - atomic_load_explicit(&n->used_ms, memory_order_relaxed) >= 1000)
+		atomic_store_explicit(&n->used_ms, now_ms, memory_order_relaxed);
+	return n;
+}
+
+#endif

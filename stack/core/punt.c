@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ctl_punt and ctl_inject nodes, and the control thread's side of them.
+ */
+#include <errno.h>
+
+#include <rte_graph.h>
+#include <rte_graph_worker.h>
+#include <rte_ring.h>
+
+#include "core/ctl.h"
+#include "core/drop.h"
+#include "core/mbuf.h"
+#include "core/node.h"
+#include "core/punt.h"
+
+/* Set by TERN_INIT hooks before the workers start; read by control only. */
+static tern_punt_fn punt_handlers[TERN_PUNT_MAX];
+
+void
+tern_punt_register(enum tern_punt_kind kind, tern_punt_fn fn)
+{
+	punt_handlers[kind] = fn;
+}
+
+enum {
+	CTL_PUNT_NEXT_FULL,
+	CTL_PUNT_NEXT_MAX,
+};
+
+static uint16_t
+ctl_punt_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
+{
+	struct tern_worker *w = tern_node_worker(node);
+	unsigned n = rte_ring_sp_enqueue_burst(w->punt, objs, nb, NULL);
+
+	if (unlikely(n < nb))
+		rte_node_enqueue(graph, node, CTL_PUNT_NEXT_FULL, &objs[n], nb - n);
+	return nb;
+}
+
+static struct rte_node_register ctl_punt_node = {
+	.name = "ctl_punt",
+	.process = ctl_punt_process,
+	.init = tern_node_ctx_init,
+	.nb_edges = CTL_PUNT_NEXT_MAX,
+	.next_nodes = {
+		[CTL_PUNT_NEXT_FULL] = TERN_DROP_NODE("punt_full"),
+	},
+};
+RTE_NODE_REGISTER(ctl_punt_node);
+
+static uint16_t
+ctl_inject_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
+{
+	struct tern_worker *w = tern_node_worker(node);
+	void *pkts[TERN_RX_BURST];
+	rte_edge_t next[TERN_RX_BURST];
+	unsigned n;
+
+	/* Mostly empty: one ring check per loop is the whole cost. */
+	n = rte_ring_sc_dequeue_burst(w->inject, pkts, TERN_RX_BURST, NULL);
+	if (n == 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t k = tern_mbuf_priv(pkts[i])->inject_next;
+		next[i] = k < TERN_INJECT_MAX ? k : TERN_INJECT_ETH_OUTPUT;
+	}
+	tern_node_enqueue(graph, node, pkts, next, (uint16_t)n, false);
+	return (uint16_t)n;
+}
+
+static struct rte_node_register ctl_inject_node = {
+	.name = "ctl_inject",
+	.flags = RTE_NODE_SOURCE_F,
+	.process = ctl_inject_process,
+	.init = tern_node_ctx_init,
+	.nb_edges = TERN_INJECT_MAX,
+	.next_nodes = {
+		[TERN_INJECT_ETH_OUTPUT] = "eth_output",
+		[TERN_INJECT_IP_OUTPUT] = "ip_output",
+	},
+};
+RTE_NODE_REGISTER(ctl_inject_node);
+
+unsigned
+tern_punt_poll(void)
+{
+	unsigned total = 0;
+
+	for (unsigned wi = 0; wi < tern_ctl.nb_workers; wi++) {
+		struct tern_worker *w = tern_ctl.worker[wi];
+		struct rte_mbuf *pkts[64];
+		unsigned n;
+
+		if (w == NULL || w->punt == NULL)
+			continue;
+		n = rte_ring_sc_dequeue_burst(w->punt, (void **)pkts, RTE_DIM(pkts), NULL);
+		for (unsigned i = 0; i < n; i++) {
+			uint8_t k = tern_mbuf_priv(pkts[i])->punt_kind;
+			if (k < TERN_PUNT_MAX && punt_handlers[k] != NULL)
+				punt_handlers[k](pkts[i]);
+			else
+				rte_pktmbuf_free(pkts[i]);
+		}
+		total += n;
+	}
+	return total;
+}
+
+int
+tern_inject(struct rte_mbuf *m, enum tern_inject_next next)
+{
+	struct tern_worker *w = tern_ctl.worker[0];
+
+	tern_mbuf_priv(m)->inject_next = (uint8_t)next;
+	/* Only the control thread produces, so single-producer is safe. */
+	if (w == NULL || rte_ring_sp_enqueue(w->inject, m) != 0) {
+		rte_pktmbuf_free(m);
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
+struct rte_mempool *
+tern_ctl_pool(void)
+{
+	return tern_ctl.ctl_pool;
+}

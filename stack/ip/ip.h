@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * IPv4: addresses, routes and next hops (control thread), and the datapath
+ * nodes ip_input, ip_local, ip_forward and ip_output.
+ *
+ * Routes live in an rte_lpm (dp->fib) whose next-hop field is an index into
+ * dp->nh[], an array of struct tern_nexthop.  The control thread writes both;
+ * lpm's tbl8 groups are reclaimed through RCU (rte_lpm_rcu_qsbr_add), and a
+ * next hop is never changed while a route points at it: it is freed after a
+ * grace period once its last route is gone, then reused.
+ */
+#ifndef TERN_IP_IP_H
+#define TERN_IP_IP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_byteorder.h>
+#include <rte_graph.h>
+
+#include "mgmt/out.h"
+
+enum tern_nh_type {
+	TERN_NH_NONE,      /* unused slot */
+	TERN_NH_LOCAL,     /* one of our addresses: deliver */
+	TERN_NH_CONNECTED, /* on-link: resolve the destination itself */
+	TERN_NH_GATEWAY,   /* resolve the gateway */
+	TERN_NH_BLACKHOLE, /* drop silently */
+	TERN_NH_BROADCAST, /* a subnet's broadcast address: deliver */
+};
+
+struct tern_nexthop {
+	rte_be32_t gw; /* GATEWAY: the gateway */
+	uint16_t port; /* egress port (LOCAL: the port owning the address) */
+	uint8_t type;  /* enum tern_nh_type */
+	uint8_t pad;
+};
+
+#define TERN_MAX_ADDRS_PER_PORT 8
+#define TERN_MAX_NEXTHOPS       65536
+
+/* Addresses (control thread). */
+struct tern_addr {
+	rte_be32_t ip;
+	uint8_t len;
+};
+
+/* The addresses of `port`; returns how many (at most TERN_MAX_ADDRS_PER_PORT). */
+unsigned tern_addr_list(uint16_t port, struct tern_addr *out);
+/* Is `ip` one of `port`'s addresses? */
+bool tern_addr_is_local(uint16_t port, rte_be32_t ip);
+/*
+ * The source address to use on `port` towards `dst`: the address whose
+ * subnet holds dst, else the port's first.  -ENOENT if it has none.
+ */
+int tern_addr_source(uint16_t port, rte_be32_t dst, rte_be32_t *src);
+
+/* Called when an address is added or removed, and when a link comes up. */
+typedef void (*tern_addr_notify_fn)(uint16_t port, rte_be32_t ip, uint8_t len, bool added);
+void tern_addr_notify_register(tern_addr_notify_fn fn);
+typedef void (*tern_link_notify_fn)(uint16_t port, bool up);
+void tern_link_notify_register(tern_link_notify_fn fn);
+
+/* ip_local: deliver IP protocol `proto` to node `next_node` (TERN_INIT hook). */
+int ip_local_register(uint8_t proto, const char *next_node);
+
+/* Parts of `show running-config`. */
+void ip_running_config(struct tern_out *o);
+void addr_running_config(struct tern_out *o);
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ip_forward: packets in transit.  ip_input already routed them (priv
+ * tx_port and nh_ip); here the TTL is checked and decremented with an
+ * incremental checksum update (RFC 1624), or the packet gets an ICMP time
+ * exceeded (RFC 1812 5.3.1).
+ */
+#include <rte_graph.h>
+#include <rte_graph_worker.h>
+#include <rte_ip.h>
+
+#include "core/drop.h"
+#include "core/node.h"
+#include "ip/ip_priv.h"
+
+enum {
+	IP_FORWARD_NEXT_OUTPUT,
+	IP_FORWARD_NEXT_ICMP_ERROR,
+	IP_FORWARD_NEXT_MAX,
+};
+
+rte_edge_t ip_forward_classify(const struct tern_dp *dp, struct rte_mbuf *m);
+rte_edge_t
+ip_forward_classify(const struct tern_dp *dp, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	uint32_t sum;
+
+	if (unlikely(ip->time_to_live <= 1)) {
+		ip_mark_icmp_error(m, TERN_ICMP_TIME_EXCEEDED, 0, 0);
+		return IP_FORWARD_NEXT_ICMP_ERROR;
+	}
+	ip->time_to_live--;
+	/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'); the TTL is the high byte of
+	 * its 16-bit word, so m' = m - 0x0100 and the sum gains 0x0100. */
+	sum = (uint32_t)ip->hdr_checksum + rte_cpu_to_be_16(0x0100);
+	ip->hdr_checksum = (uint16_t)(sum + (sum >> 16));
+	return IP_FORWARD_NEXT_OUTPUT;
+}
+
+static uint16_t
+ip_forward_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
+{
+	return tern_node_process(graph, node, objs, nb, ip_forward_classify);
+}
+
+static struct rte_node_register ip_forward_node = {
+	.name = "ip_forward",
+	.process = ip_forward_process,
+	.init = tern_node_ctx_init,
+	.nb_edges = IP_FORWARD_NEXT_MAX,
+	.next_nodes = {
+		[IP_FORWARD_NEXT_OUTPUT] = "ip_output",
+		[IP_FORWARD_NEXT_ICMP_ERROR] = "icmp_error",
+	},
+};
+RTE_NODE_REGISTER(ip_forward_node);

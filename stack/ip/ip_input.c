@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ip_input: validates IPv4 headers per RFC 1812 section 5.2.2 (one drop
+ * reason per check), then routes: to ip_local for us, to ip_forward for
+ * others, to icmp_error when there is no route.
+ */
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_graph.h>
+#include <rte_graph_worker.h>
+#include <rte_ip.h>
+
+#include "core/drop.h"
+#include "core/init.h"
+#include "core/node.h"
+#include "eth/eth.h"
+#include "ip/ip_priv.h"
+
+enum {
+	IP_INPUT_NEXT_LOCAL,
+	IP_INPUT_NEXT_FORWARD,
+	IP_INPUT_NEXT_ICMP_ERROR,
+	IP_INPUT_NEXT_RUNT,
+	IP_INPUT_NEXT_VERSION,
+	IP_INPUT_NEXT_IHL,
+	IP_INPUT_NEXT_CHECKSUM,
+	IP_INPUT_NEXT_TOTAL_LEN,
+	IP_INPUT_NEXT_MARTIAN_SRC,
+	IP_INPUT_NEXT_MARTIAN_DST,
+	IP_INPUT_NEXT_OPTIONS,
+	IP_INPUT_NEXT_MULTICAST,
+	IP_INPUT_NEXT_FRAGMENT,
+	IP_INPUT_NEXT_BLACKHOLE,
+	IP_INPUT_NEXT_MAX,
+};
+
+/* RFC 1812 5.3.7: never valid as a source. */
+static inline bool
+martian_src(uint32_t s)
+{
+	return (s >> 24) == 0 || (s >> 24) == 127 || (s >> 28) >= 14;
+}
+
+rte_edge_t ip_input_classify(const struct tern_dp *dp, struct rte_mbuf *m);
+rte_edge_t
+ip_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip;
+	uint16_t hl, tl;
+	uint32_t src, dst;
+
+	/* 5.2.2: the packet is at least as long as a minimal header... */
+	if (unlikely(rte_pktmbuf_data_len(m) < sizeof(*ip)))
+		return IP_INPUT_NEXT_RUNT;
+	ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	/* ...its version is 4... */
+	if (unlikely((ip->version_ihl >> 4) != 4))
+		return IP_INPUT_NEXT_VERSION;
+	/* ...its header length is at least 5 words... */
+	hl = (uint16_t)((ip->version_ihl & 0xf) * 4);
+	if (unlikely(hl < sizeof(*ip)))
+		return IP_INPUT_NEXT_IHL;
+	if (unlikely(rte_pktmbuf_data_len(m) < hl))
+		return IP_INPUT_NEXT_RUNT;
+	/* ...its checksum is right... */
+	if (!(m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_GOOD) &&
+	    unlikely(rte_raw_cksum(ip, hl) != 0xffff))
+		return IP_INPUT_NEXT_CHECKSUM;
+	/* ...and its total length covers the header and fits in the frame. */
+	tl = rte_be_to_cpu_16(ip->total_length);
+	if (unlikely(tl < hl || tl > rte_pktmbuf_pkt_len(m)))
+		return IP_INPUT_NEXT_TOTAL_LEN;
+	if (rte_pktmbuf_pkt_len(m) > tl) /* Ethernet padding */
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - tl));
+	src = rte_be_to_cpu_32(ip->src_addr);
+	dst = rte_be_to_cpu_32(ip->dst_addr);
+	if (unlikely(martian_src(src)))
+		return IP_INPUT_NEXT_MARTIAN_SRC;
+	if (unlikely((dst >> 24) == 0 || (dst >> 24) == 127))
+		return IP_INPUT_NEXT_MARTIAN_DST;
+	if (unlikely(hl > sizeof(*ip)))
+		return IP_INPUT_NEXT_OPTIONS;
+	m->l3_len = hl;
+	if (dst == 0xffffffff)
+		goto local;
+	if (unlikely((dst >> 28) == 14))
+		return IP_INPUT_NEXT_MULTICAST;
+
+	switch (ip_route(dp, m, ip->dst_addr)) {
+	case TERN_NH_LOCAL:
+	case TERN_NH_BROADCAST:
+		goto local;
+	case TERN_NH_CONNECTED:
+	case TERN_NH_GATEWAY:
+		return IP_INPUT_NEXT_FORWARD;
+	case TERN_NH_BLACKHOLE:
+		return IP_INPUT_NEXT_BLACKHOLE;
+	default:
+		/* RFC 1812 5.2.7.1: destination unreachable, net. */
+		ip_mark_icmp_error(m, TERN_ICMP_DEST_UNREACH, TERN_ICMP_NET_UNREACH, 0);
+		return IP_INPUT_NEXT_ICMP_ERROR;
+	}
+local:
+	if (unlikely(ip->fragment_offset &
+	             rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)))
+		return IP_INPUT_NEXT_FRAGMENT;
+	return IP_INPUT_NEXT_LOCAL;
+}
+
+static uint16_t
+ip_input_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
+{
+	return tern_node_process(graph, node, objs, nb, ip_input_classify);
+}
+
+static struct rte_node_register ip_input_node = {
+	.name = "ip_input",
+	.process = ip_input_process,
+	.init = tern_node_ctx_init,
+	.nb_edges = IP_INPUT_NEXT_MAX,
+	.next_nodes = {
+		[IP_INPUT_NEXT_LOCAL] = "ip_local",
+		[IP_INPUT_NEXT_FORWARD] = "ip_forward",
+		[IP_INPUT_NEXT_ICMP_ERROR] = "icmp_error",
+		[IP_INPUT_NEXT_RUNT] = TERN_DROP_NODE("ip_runt"),
+		[IP_INPUT_NEXT_VERSION] = TERN_DROP_NODE("ip_version"),
+		[IP_INPUT_NEXT_IHL] = TERN_DROP_NODE("ip_ihl"),
+		[IP_INPUT_NEXT_CHECKSUM] = TERN_DROP_NODE("ip_checksum"),
+		[IP_INPUT_NEXT_TOTAL_LEN] = TERN_DROP_NODE("ip_total_len"),
+		[IP_INPUT_NEXT_MARTIAN_SRC] = TERN_DROP_NODE("ip_martian_src"),
+		[IP_INPUT_NEXT_MARTIAN_DST] = TERN_DROP_NODE("ip_martian_dst"),
+		[IP_INPUT_NEXT_OPTIONS] = TERN_DROP_NODE("ip_options"),
+		[IP_INPUT_NEXT_MULTICAST] = TERN_DROP_NODE("ip_multicast"),
+		[IP_INPUT_NEXT_FRAGMENT] = TERN_DROP_NODE("ip_fragment"),
+		[IP_INPUT_NEXT_BLACKHOLE] = TERN_DROP_NODE("ip_blackhole"),
+	},
+};
+RTE_NODE_REGISTER(ip_input_node);
+
+static int
+ip_input_init(void)
+{
+	return eth_input_register(RTE_ETHER_TYPE_IPV4, "ip_input");
+}
+TERN_INIT(ip_input_init);

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Helpers shared by the IPv4 and ICMP nodes. */
+#ifndef TERN_IP_IP_PRIV_H
+#define TERN_IP_IP_PRIV_H
+
+#include <stdbool.h>
+
+#include <rte_ip.h>
+#include <rte_lpm.h>
+#include <rte_mbuf.h>
+
+#include "core/dp.h"
+#include "core/mbuf.h"
+#include "ip/ip.h"
+
+#define TERN_IP_DEFAULT_TTL 64
+
+/* ICMP types and codes (RFC 792); DPDK 22.11's rte_icmp.h has only echo. */
+#define TERN_ICMP_DEST_UNREACH  3
+#define TERN_ICMP_SOURCE_QUENCH 4
+#define TERN_ICMP_REDIRECT      5
+#define TERN_ICMP_TIME_EXCEEDED 11
+#define TERN_ICMP_PARAMETERPROB 12
+#define TERN_ICMP_NET_UNREACH   0
+#define TERN_ICMP_HOST_UNREACH  1
+#define TERN_ICMP_PROTO_UNREACH 2
+#define TERN_ICMP_PORT_UNREACH  3
+#define TERN_ICMP_FRAG_NEEDED   4
+
+/*
+ * Route a packet we originate or forward to `dst`: sets priv tx_port and
+ * nh_ip (the address to resolve).  Returns the next hop's type, or
+ * TERN_NH_NONE when there is no route.
+ */
+static inline uint8_t
+ip_route(const struct tern_dp *dp, struct rte_mbuf *m, rte_be32_t dst)
+{
+	struct tern_mbuf_priv *priv = tern_mbuf_priv(m);
+	const struct tern_nexthop *nh;
+	uint32_t idx;
+
+	if (dp->fib == NULL || rte_lpm_lookup(dp->fib, rte_be_to_cpu_32(dst), &idx) != 0)
+		return TERN_NH_NONE;
+	nh = &dp->nh[idx];
+	priv->tx_port = nh->port;
+	priv->nh_ip = nh->type == TERN_NH_GATEWAY ? nh->gw : dst;
+	return nh->type;
+}
+
+/* Is `dst` one of our unicast addresses (not a subnet broadcast)? */
+static inline bool
+ip_route_is_local_unicast(const struct tern_dp *dp, rte_be32_t dst)
+{
+	uint32_t idx;
+
+	if (dp->fib == NULL || rte_lpm_lookup(dp->fib, rte_be_to_cpu_32(dst), &idx) != 0)
+		return false;
+	return dp->nh[idx].type == TERN_NH_LOCAL;
+}
+
+/* Mark `m` for icmp_error with this type, code and info (host order). */
+static inline void
+ip_mark_icmp_error(struct rte_mbuf *m, uint8_t type, uint8_t code, uint32_t info)
+{
+	struct tern_mbuf_priv *priv = tern_mbuf_priv(m);
+
+	priv->icmp_type = type;
+	priv->icmp_code = code;
+	priv->icmp_info = rte_cpu_to_be_32(info);
+}
+
+#endif
