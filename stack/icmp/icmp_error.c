@@ -20,6 +20,7 @@
 
 #include "core/drop.h"
 #include "core/node.h"
+#include "ip/ip_nodes.h"
 #include "ip/ip_priv.h"
 
 /* RFC 1812 4.3.2.3: as much of the original as fits in 576 bytes. */
@@ -80,7 +81,6 @@ icmp_is_error(uint8_t type)
 }
 
 /* RFC 1812 4.3.2.7: may we send an error about `m`? */
-bool icmp_error_allowed(struct rte_mbuf *m);
 bool
 icmp_error_allowed(struct rte_mbuf *m)
 {

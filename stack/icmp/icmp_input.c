@@ -13,18 +13,9 @@
 #include "core/drop.h"
 #include "core/init.h"
 #include "core/node.h"
+#include "ip/ip_nodes.h"
 #include "ip/ip_priv.h"
 
-enum {
-	ICMP_INPUT_NEXT_OUTPUT,
-	ICMP_INPUT_NEXT_RUNT,
-	ICMP_INPUT_NEXT_CHECKSUM,
-	ICMP_INPUT_NEXT_UNHANDLED,
-	ICMP_INPUT_NEXT_NO_ROUTE,
-	ICMP_INPUT_NEXT_MAX,
-};
-
-rte_edge_t icmp_input_classify(const struct tern_dp *dp, struct rte_mbuf *m);
 rte_edge_t
 icmp_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 {

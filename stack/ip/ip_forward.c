@@ -11,15 +11,9 @@
 
 #include "core/drop.h"
 #include "core/node.h"
+#include "ip/ip_nodes.h"
 #include "ip/ip_priv.h"
 
-enum {
-	IP_FORWARD_NEXT_OUTPUT,
-	IP_FORWARD_NEXT_ICMP_ERROR,
-	IP_FORWARD_NEXT_MAX,
-};
-
-rte_edge_t ip_forward_classify(const struct tern_dp *dp, struct rte_mbuf *m);
 rte_edge_t
 ip_forward_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 {

@@ -14,25 +14,8 @@
 #include "core/init.h"
 #include "core/node.h"
 #include "eth/eth.h"
+#include "ip/ip_nodes.h"
 #include "ip/ip_priv.h"
-
-enum {
-	IP_INPUT_NEXT_LOCAL,
-	IP_INPUT_NEXT_FORWARD,
-	IP_INPUT_NEXT_ICMP_ERROR,
-	IP_INPUT_NEXT_RUNT,
-	IP_INPUT_NEXT_VERSION,
-	IP_INPUT_NEXT_IHL,
-	IP_INPUT_NEXT_CHECKSUM,
-	IP_INPUT_NEXT_TOTAL_LEN,
-	IP_INPUT_NEXT_MARTIAN_SRC,
-	IP_INPUT_NEXT_MARTIAN_DST,
-	IP_INPUT_NEXT_OPTIONS,
-	IP_INPUT_NEXT_MULTICAST,
-	IP_INPUT_NEXT_FRAGMENT,
-	IP_INPUT_NEXT_BLACKHOLE,
-	IP_INPUT_NEXT_MAX,
-};
 
 /* RFC 1812 5.3.7: never valid as a source. */
 static inline bool
@@ -41,7 +24,6 @@ martian_src(uint32_t s)
 	return (s >> 24) == 0 || (s >> 24) == 127 || (s >> 28) >= 14;
 }
 
-rte_edge_t ip_input_classify(const struct tern_dp *dp, struct rte_mbuf *m);
 rte_edge_t
 ip_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 {

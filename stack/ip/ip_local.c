@@ -12,12 +12,8 @@
 
 #include "core/drop.h"
 #include "core/node.h"
+#include "ip/ip_nodes.h"
 #include "ip/ip_priv.h"
-
-enum {
-	IP_LOCAL_NEXT_ICMP_ERROR,
-	IP_LOCAL_NEXT_FIRST_PROTO,
-};
 
 /* Written by TERN_INIT hooks before any graph exists, then read-only. */
 static rte_edge_t proto_edge[256];
@@ -38,7 +34,6 @@ ip_local_register(uint8_t proto, const char *next_node)
 	return 0;
 }
 
-rte_edge_t ip_local_classify(const struct tern_dp *dp, struct rte_mbuf *m);
 rte_edge_t
 ip_local_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 {
