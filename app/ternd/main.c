@@ -124,7 +124,7 @@ main(int argc, char **argv)
 	LOG_INFO("ready: %u workers, %u ports, management socket %s", tern_ctl.nb_workers,
 	         tern_ctl.nb_ports, sock);
 
-	tern_server_run(srv, sigfd, stop_requested);
+	tern_server_run(srv, sigfd, stop_requested, tern_ctl_tick);
 	status = 0;
 out:
 	tern_stop();

@@ -6,9 +6,9 @@
  * packets (punted by arp_input) and timers dictate.  Workers only read it,
  * without locks: dp->neigh is an rte_hash created with lock-free
  * read/write concurrency, keyed by (port, IPv4), whose data is a pointer to
- * a struct tern_neigh.  An entry's MAC never changes once published: a new
- * MAC means a new entry swapped in, and the old one freed after an RCU grace
- * period.  The state byte and `used_ms` are atomics.
+ * a struct tern_neigh.  The MAC, the state and `used_ms` are atomics, so a
+ * reader never sees half an update; entries are freed through the hash's RCU
+ * defer queue (rte_hash_rcu_qsbr_add) after the workers' grace period.
  *
  * A worker that finds no usable entry punts the packet (TERN_PUNT_RESOLVE);
  * the control thread parks it on the entry's hold queue and resolves.
@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_byteorder.h>
 #include <rte_ether.h>
@@ -51,12 +52,27 @@ struct tern_neigh_key {
 
 /* What a worker may read.  The control thread's private fields follow it. */
 struct tern_neigh {
-	struct rte_ether_addr mac; /* valid in REACHABLE..PERMANENT */
+	_Atomic uint64_t mac;     /* the 6 MAC bytes in memory order, low first */
+	_Atomic uint64_t used_ms; /* last time a worker sent through it */
+	_Atomic uint8_t state;    /* enum tern_nud */
 	uint16_t port;
 	rte_be32_t ip;
-	_Atomic uint8_t state;    /* enum tern_nud */
-	_Atomic uint64_t used_ms; /* last time a worker sent through it */
 };
+
+static inline uint64_t
+tern_neigh_mac_pack(const struct rte_ether_addr *a)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, a->addr_bytes, RTE_ETHER_ADDR_LEN);
+	return v;
+}
+
+static inline void
+tern_neigh_mac_unpack(uint64_t v, struct rte_ether_addr *a)
+{
+	memcpy(a->addr_bytes, &v, RTE_ETHER_ADDR_LEN);
+}
 
 /* The MAC may be used to send: Linux's NUD_VALID minus INCOMPLETE/FAILED. */
 static inline bool

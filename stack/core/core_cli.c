@@ -23,6 +23,8 @@ cli_eal(struct cmd_ctx *c, int argc, char **argv)
 		return out_err(c->out, EEXIST, "'eal' given twice");
 	if (argc > TERN_MAX_EAL_ARGS)
 		return out_err(c->out, E2BIG, "at most %d EAL arguments", TERN_MAX_EAL_ARGS);
+	snprintf(tern_ctl.eal_where, sizeof(tern_ctl.eal_where), "%s:%d", c->file ? c->file : "",
+	         c->line);
 	for (int i = 0; i < argc; i++) {
 		if ((tern_ctl.eal_argv[i] = strdup(argv[i])) == NULL)
 			return out_err(c->out, ENOMEM, "out of memory");
@@ -257,30 +259,12 @@ cli_stats_clear(struct cmd_ctx *c, int argc, char **argv)
 	return 0;
 }
 
-static void
-quoted(char *buf, size_t sz, const char *word)
-{
-	if (word[0] != '\0' && strpbrk(word, " \t\"\\#") == NULL) {
-		snprintf(buf, sz, "%s", word);
-		return;
-	}
-	size_t n = 0;
-	buf[n++] = '"';
-	for (const char *s = word; *s && n + 3 < sz; s++) {
-		if (*s == '"' || *s == '\\')
-			buf[n++] = '\\';
-		buf[n++] = *s;
-	}
-	buf[n++] = '"';
-	buf[n] = '\0';
-}
-
 /* show running-config: a config file ternd can boot from. */
 int
 cli_running_config(struct cmd_ctx *c, int argc, char **argv)
 {
 	struct tern_out text;
-	char word[600];
+	char word[2 * 4096 + 3];
 	size_t len;
 	const char *s;
 
@@ -290,15 +274,17 @@ cli_running_config(struct cmd_ctx *c, int argc, char **argv)
 	if (tern_ctl.eal_argc > 0) {
 		out_text(&text, "eal");
 		for (int i = 0; i < tern_ctl.eal_argc; i++) {
-			quoted(word, sizeof(word), tern_ctl.eal_argv[i]);
-			out_text(&text, " %s", word);
+			out_text(&text, " %s", cmd_quote(tern_ctl.eal_argv[i], word, sizeof(word)));
 		}
 		out_text(&text, "\n");
 	}
 	if (tern_ctl.workers_spec[0])
 		out_text(&text, "workers %s\n", tern_ctl.workers_spec);
+	if (tern_log_get_level() != TERN_LOG_INFO)
+		out_text(&text, "log level %s\n", tern_log_level_name(tern_log_get_level()));
 	port_running_config(&text);
 	ip_running_config(&text);
+	arp_running_config(&text);
 	s = out_finish(&text, &len);
 	if (c->out->json)
 		out_str(c->out, "config", "%s", s);

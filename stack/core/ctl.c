@@ -34,7 +34,9 @@ eal_start(const char *prog)
 	argv[argc] = NULL;
 	rc = rte_eal_init(argc, argv);
 	if (rc < 0) {
-		LOG_ERR("EAL init failed: %s", rte_strerror(rte_errno));
+		LOG_ERR("%s: eal: EAL init failed: %s",
+		        tern_ctl.eal_where[0] ? tern_ctl.eal_where : "(no eal line)",
+		        rte_strerror(rte_errno));
 		return -rte_errno ? -rte_errno : -EINVAL;
 	}
 	tern_ctl.eal_up = true;
@@ -197,6 +199,39 @@ tern_now_ms(void)
 	return rte_rdtsc() / tern_ctl.tsc_per_ms;
 }
 
+#define MAX_LINK_NOTIFY 8
+static tern_link_notify_fn link_notify[MAX_LINK_NOTIFY];
+static unsigned nb_link_notify;
+
+void
+tern_link_notify_register(tern_link_notify_fn fn)
+{
+	if (nb_link_notify < MAX_LINK_NOTIFY)
+		link_notify[nb_link_notify++] = fn;
+}
+
+/* Vdevs rarely raise link interrupts: poll the links once a second. */
+static void
+link_poll(struct tern_timer *t, void *arg)
+{
+	for (unsigned i = 0; i < tern_ctl.nb_ports; i++) {
+		struct tern_port *p = &tern_ctl.port[i];
+		struct rte_eth_link link = { 0 };
+		bool up;
+
+		if (!p->started || rte_eth_link_get_nowait(p->port_id, &link) < 0)
+			continue;
+		up = link.link_status == RTE_ETH_LINK_UP;
+		if (up == p->link_up)
+			continue;
+		p->link_up = up;
+		LOG_INFO("port %s: link %s", p->name, up ? "up" : "down");
+		for (unsigned k = 0; k < nb_link_notify; k++)
+			link_notify[k](p->port_id, up);
+	}
+	tern_timer_start(&tern_ctl.wheel, t, tern_now_ms() + 1000);
+}
+
 void
 tern_ctl_tick(void)
 {
@@ -249,6 +284,8 @@ tern_start(const char *prog)
 	for (unsigned i = 0; i < tern_ctl.nb_ports; i++)
 		if ((rc = tern_port_start(&tern_ctl.port[i])) < 0)
 			return rc;
+	tern_timer_init(&tern_ctl.link_timer, link_poll, NULL);
+	tern_timer_start(&tern_ctl.wheel, &tern_ctl.link_timer, tern_now_ms() + 100);
 	tern_ctl.node_base_stride = rte_node_max_count();
 	tern_ctl.node_base = calloc((size_t)tern_ctl.nb_workers * tern_ctl.node_base_stride,
 	                            sizeof(*tern_ctl.node_base));
@@ -287,8 +324,7 @@ tern_stop(void)
 	/* Modules release what they hold (queued mbufs...) before the pools go. */
 	if (tern_ctl.eal_up)
 		tern_fini_run();
-	for (unsigned i = 0; i < tern_ctl.nb_ports; i++)
-		tern_port_teardown(&tern_ctl.port[i]);
+	tern_ports_teardown();
 	for (unsigned i = 0; i < tern_ctl.nb_workers; i++) {
 		struct tern_worker *w = tern_ctl.worker[i];
 		if (w == NULL)

@@ -44,6 +44,7 @@ struct tern_port {
 	struct rte_ether_addr mac;
 	char driver[32];
 	struct rte_mempool *pool;
+	bool link_up; /* as last polled by the control thread */
 };
 
 struct tern_ctl {
@@ -56,6 +57,8 @@ struct tern_ctl {
 	unsigned nb_workers; /* 0: every lcore but the main one */
 	struct tern_port port[TERN_MAX_PORTS];
 	unsigned nb_ports;
+	int8_t dry_xconnect[TERN_MAX_PORTS]; /* config pass 1: peer index + 1 */
+	char eal_where[300];
 
 	/* Runtime. */
 	bool eal_up;
@@ -67,6 +70,7 @@ struct tern_ctl {
 	const char *sock_path;
 	struct rte_mempool *ctl_pool; /* packets the control thread builds */
 	struct tern_wheel wheel;      /* the control thread's timers (ARP...) */
+	struct tern_timer link_timer;
 	uint64_t tsc_per_ms;
 
 	/* `stats clear` baselines, indexed [worker][node id]. */
@@ -85,6 +89,10 @@ struct tern_port *tern_port_by_id(uint16_t port_id);
 /* Bring up EAL, ports, workers and graphs from the boot configuration. */
 int tern_start(const char *prog);
 /* Stop workers and ports, free everything, clean up EAL. */
+/* Called on the control thread when a port's link goes up or down. */
+typedef void (*tern_link_notify_fn)(uint16_t port, bool up);
+void tern_link_notify_register(tern_link_notify_fn fn);
+
 /* Milliseconds on the clock the workers use (TSC based, monotonic). */
 uint64_t tern_now_ms(void);
 
@@ -98,6 +106,6 @@ void tern_stop(void);
 /* Per-port device setup (port.c). */
 int tern_port_setup(struct tern_port *p);
 int tern_port_start(struct tern_port *p);
-void tern_port_teardown(struct tern_port *p);
+void tern_ports_teardown(void);
 
 #endif

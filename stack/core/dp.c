@@ -18,7 +18,7 @@ struct tern_dp *
 tern_dp_copy(void)
 {
 	const struct tern_dp *cur = tern_dp_current();
-	struct tern_dp *next = rte_malloc("tern_dp", sizeof(*next), RTE_CACHE_LINE_SIZE);
+	struct tern_dp *next = rte_zmalloc("tern_dp", sizeof(*next), RTE_CACHE_LINE_SIZE);
 
 	if (next != NULL && cur != NULL)
 		memcpy(next, cur, sizeof(*next));

@@ -31,7 +31,7 @@
 	  "total length inconsistent with the frame (RFC 1812 5.2.2)")                             \
 	X(IP_MARTIAN_SRC, "ip_martian_src",                                                        \
 	  "source 0/8, 127/8, multicast, class E or broadcast (RFC 1812 5.3.7)")                   \
-	X(IP_MARTIAN_DST, "ip_martian_dst", "destination 0/8 or 127/8 (RFC 1812 5.3.7)")           \
+	X(IP_MARTIAN_DST, "ip_martian_dst", "destination 0/8, 127/8 or class E (RFC 1812 5.3.7)")           \
 	X(IP_OPTIONS, "ip_options", "IP options are not supported")                                \
 	X(IP_MULTICAST, "ip_multicast", "multicast destination, no multicast routing")             \
 	X(IP_FRAGMENT, "ip_fragment", "fragment for us (no reassembly yet)")                       \
@@ -50,7 +50,13 @@
 	X(ICMP_NO_ROUTE, "icmp_no_route", "no route back for an ICMP error or reply")              \
 	X(NEIGH_FAILED, "neigh_failed", "next hop did not answer ARP (host unreachable sent)")     \
 	X(NEIGH_HOLD_FULL, "neigh_hold_full", "ARP hold queue full: oldest packet dropped")        \
-	X(UDP_NO_PORT, "udp_no_port", "UDP to a closed port (port unreachable sent)")
+	X(UDP_NO_PORT, "udp_no_port", "UDP to a closed port (port unreachable sent)")              \
+	X(ARP_RUNT, "arp_runt", "shorter than an ARP packet for IPv4 over Ethernet")               \
+	X(ARP_HW, "arp_hw", "ARP hardware type not Ethernet or length not 6 (RFC 826)")            \
+	X(ARP_PROTO, "arp_proto", "ARP protocol type not IPv4 or length not 4 (RFC 826)")          \
+	X(ARP_OP, "arp_op", "ARP opcode neither request nor reply")                                \
+	X(ARP_BAD_SENDER, "arp_bad_sender", "ARP sender is a broadcast, multicast or martian")     \
+	X(ARP_NOT_FOR_US, "arp_not_for_us", "ARP for another host, sender not in our table")
 
 enum tern_drop {
 #define X(id, name, desc) TERN_DROP_##id,

@@ -15,6 +15,18 @@ tern_log_set_level(enum tern_log_level l)
 	log_level = l;
 }
 
+enum tern_log_level
+tern_log_get_level(void)
+{
+	return log_level;
+}
+
+const char *
+tern_log_level_name(enum tern_log_level l)
+{
+	return level_names[l];
+}
+
 int
 tern_log_parse_level(const char *s)
 {

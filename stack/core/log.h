@@ -9,6 +9,8 @@
 enum tern_log_level { TERN_LOG_ERR, TERN_LOG_WARN, TERN_LOG_INFO, TERN_LOG_DEBUG };
 
 void tern_log_set_level(enum tern_log_level l);
+enum tern_log_level tern_log_get_level(void);
+const char *tern_log_level_name(enum tern_log_level l);
 int tern_log_parse_level(const char *s);
 void tern_log(enum tern_log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -79,6 +79,7 @@ static struct rte_node_register ctl_inject_node = {
 	.next_nodes = {
 		[TERN_INJECT_ETH_OUTPUT] = "eth_output",
 		[TERN_INJECT_IP_OUTPUT] = "ip_output",
+		[TERN_INJECT_ICMP_ERROR] = "icmp_error",
 	},
 };
 RTE_NODE_REGISTER(ctl_inject_node);

@@ -30,6 +30,7 @@ enum tern_punt_kind {
 enum tern_inject_next {
 	TERN_INJECT_ETH_OUTPUT, /* priv tx_port, l2_dst and l2_type are set */
 	TERN_INJECT_IP_OUTPUT,  /* an IPv4 packet, priv tx_port and nh_ip set */
+	TERN_INJECT_ICMP_ERROR, /* an IPv4 packet marked with ip_mark_icmp_error() */
 	TERN_INJECT_MAX,
 };
 

@@ -13,11 +13,13 @@
 #include "core/node.h"
 #include "core/worker.h"
 
+enum { CALL_PENDING, CALL_DONE, CALL_CANCELLED };
+
 struct tern_call {
 	tern_worker_fn fn;
 	void *arg;
 	int rc;
-	atomic_bool done;
+	atomic_int state;
 };
 
 struct tern_worker *
@@ -49,8 +51,16 @@ worker_poll_calls(struct tern_worker *w)
 	struct tern_call *c;
 
 	while (rte_ring_sc_dequeue(w->calls, (void **)&c) == 0) {
+		int expect = CALL_PENDING;
+
+		/* The caller gave up waiting: its arg may be gone, do not run. */
+		if (atomic_load_explicit(&c->state, memory_order_acquire) == CALL_CANCELLED) {
+			free(c);
+			continue;
+		}
 		c->rc = c->fn(w, c->arg);
-		atomic_store_explicit(&c->done, true, memory_order_release);
+		if (!atomic_compare_exchange_strong(&c->state, &expect, CALL_DONE))
+			free(c); /* cancelled while running: the caller left */
 	}
 }
 
@@ -108,13 +118,18 @@ tern_worker_call(struct tern_worker *w, tern_worker_fn fn, void *arg)
 	}
 	/* A worker polls its ring every TERN_CALL_POLL_MASK+1 loops: microseconds. */
 	for (unsigned i = 0; i < 100000; i++) {
-		if (atomic_load_explicit(&c->done, memory_order_acquire)) {
+		if (atomic_load_explicit(&c->state, memory_order_acquire) == CALL_DONE) {
 			rc = c->rc;
 			free(c);
 			return rc;
 		}
 		usleep(10);
 	}
-	/* The worker may still run it later: leak `c` rather than free it under it. */
-	return -ETIMEDOUT;
+	/* One second: cancel.  Whoever sees the other side's mark frees `c`. */
+	int expect = CALL_PENDING;
+	if (atomic_compare_exchange_strong(&c->state, &expect, CALL_CANCELLED))
+		return -ETIMEDOUT;
+	rc = c->rc; /* it finished just now */
+	free(c);
+	return rc;
 }

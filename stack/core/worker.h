@@ -40,6 +40,7 @@ struct tern_worker {
 	uint64_t now_ms;
 	uint32_t rx_this_loop;
 	uint16_t nb_rxq;
+	uint16_t rxq_next; /* where port_rx starts polling next loop */
 	struct tern_rxq rxq[TERN_MAX_RXQ];
 	uint16_t txq[RTE_MAX_ETHPORTS]; /* this worker's TX queue on each port */
 

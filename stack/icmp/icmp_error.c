@@ -82,8 +82,9 @@ icmp_is_error(uint8_t type)
 
 /* RFC 1812 4.3.2.7: may we send an error about `m`? */
 bool
-icmp_error_allowed(struct rte_mbuf *m)
+icmp_error_allowed(const struct tern_dp *dp, struct rte_mbuf *m)
 {
+	uint32_t idx;
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 	uint32_t src = rte_be_to_cpu_32(ip->src_addr), dst = rte_be_to_cpu_32(ip->dst_addr);
 	uint16_t hl = (uint16_t)((ip->version_ihl & 0xf) * 4);
@@ -95,6 +96,10 @@ icmp_error_allowed(struct rte_mbuf *m)
 			return false;
 	}
 	if (dst == 0xffffffff || (dst >> 28) == 14)
+		return false;
+	/* A subnet's broadcast address, whatever the frame's MAC said. */
+	if (dp->fib != NULL && rte_lpm_lookup(dp->fib, dst, &idx) == 0 &&
+	    dp->nh[idx].type == TERN_NH_BROADCAST)
 		return false;
 	if (src == 0 || (src >> 28) >= 14 || (src >> 24) == 127)
 		return false;
@@ -179,7 +184,7 @@ icmp_error_process(struct rte_graph *graph, struct rte_node *node, void **objs, 
 		rte_be32_t to = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *)->src_addr;
 		uint8_t t;
 
-		if (!icmp_error_allowed(m) || dp->port[m->port].ip4 == 0) {
+		if (!icmp_error_allowed(dp, m) || dp->port[m->port].ip4 == 0) {
 			rte_node_enqueue_x1(graph, node, ICMP_ERROR_NEXT_NOT_ALLOWED, m);
 			continue;
 		}

@@ -39,7 +39,7 @@ icmp_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 	/* Echo reply: only the type changes in the ICMP header (RFC 1624). */
 	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 	sum = (uint32_t)icmp->icmp_cksum + rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REQUEST << 8);
-	icmp->icmp_cksum = (uint16_t)(sum + (sum >> 16));
+	icmp->icmp_cksum = (uint16_t)(sum + (sum >= 0xffff)); /* as in ip_forward.c */
 	peer = ip->src_addr;
 	ip->src_addr = ip->dst_addr;
 	ip->dst_addr = peer;

@@ -24,29 +24,12 @@ static struct tern_addr addrs[RTE_MAX_ETHPORTS][TERN_MAX_ADDRS_PER_PORT];
 static unsigned nb_addrs[RTE_MAX_ETHPORTS];
 static tern_addr_notify_fn addr_notify[MAX_NOTIFY];
 static unsigned nb_addr_notify;
-static tern_link_notify_fn link_notify[MAX_NOTIFY];
-static unsigned nb_link_notify;
 
 void
 tern_addr_notify_register(tern_addr_notify_fn fn)
 {
 	if (nb_addr_notify < MAX_NOTIFY)
 		addr_notify[nb_addr_notify++] = fn;
-}
-
-void
-tern_link_notify_register(tern_link_notify_fn fn)
-{
-	if (nb_link_notify < MAX_NOTIFY)
-		link_notify[nb_link_notify++] = fn;
-}
-
-void tern_link_notify(uint16_t port, bool up);
-void
-tern_link_notify(uint16_t port, bool up)
-{
-	for (unsigned i = 0; i < nb_link_notify; i++)
-		link_notify[i](port, up);
 }
 
 unsigned

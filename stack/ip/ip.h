@@ -58,8 +58,6 @@ int tern_addr_source(uint16_t port, rte_be32_t dst, rte_be32_t *src);
 /* Called when an address is added or removed, and when a link comes up. */
 typedef void (*tern_addr_notify_fn)(uint16_t port, rte_be32_t ip, uint8_t len, bool added);
 void tern_addr_notify_register(tern_addr_notify_fn fn);
-typedef void (*tern_link_notify_fn)(uint16_t port, bool up);
-void tern_link_notify_register(tern_link_notify_fn fn);
 
 /* ip_local: deliver IP protocol `proto` to node `next_node` (TERN_INIT hook). */
 int ip_local_register(uint8_t proto, const char *next_node);

@@ -25,10 +25,12 @@ ip_forward_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 		return IP_FORWARD_NEXT_ICMP_ERROR;
 	}
 	ip->time_to_live--;
-	/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'); the TTL is the high byte of
-	 * its 16-bit word, so m' = m - 0x0100 and the sum gains 0x0100. */
+	/* RFC 1624: the TTL is the high byte of its 16-bit word, so the
+	 * checksum grows by 0x0100.  Folding with (sum >= 0xffff) rather than
+	 * (sum >> 16) gives 0x0000, never 0xffff, as a full recomputation
+	 * would (the -0 case of RFC 1624 section 3; Linux's ip_decrease_ttl). */
 	sum = (uint32_t)ip->hdr_checksum + rte_cpu_to_be_16(0x0100);
-	ip->hdr_checksum = (uint16_t)(sum + (sum >> 16));
+	ip->hdr_checksum = (uint16_t)(sum + (sum >= 0xffff));
 	return IP_FORWARD_NEXT_OUTPUT;
 }
 

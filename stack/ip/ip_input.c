@@ -58,7 +58,8 @@ ip_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 	dst = rte_be_to_cpu_32(ip->dst_addr);
 	if (unlikely(martian_src(src)))
 		return IP_INPUT_NEXT_MARTIAN_SRC;
-	if (unlikely((dst >> 24) == 0 || (dst >> 24) == 127))
+	if (unlikely((dst >> 24) == 0 || (dst >> 24) == 127 ||
+	             ((dst >> 28) == 15 && dst != 0xffffffff)))
 		return IP_INPUT_NEXT_MARTIAN_DST;
 	if (unlikely(hl > sizeof(*ip)))
 		return IP_INPUT_NEXT_OPTIONS;

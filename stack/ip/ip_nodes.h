@@ -53,6 +53,6 @@ enum {
 rte_edge_t icmp_input_classify(const struct tern_dp *dp, struct rte_mbuf *m);
 
 /* RFC 1812 4.3.2.7: may an ICMP error be sent about `m`? */
-bool icmp_error_allowed(struct rte_mbuf *m);
+bool icmp_error_allowed(const struct tern_dp *dp, struct rte_mbuf *m);
 
 #endif

@@ -47,7 +47,7 @@ ip_output_one(const struct tern_dp *dp, struct rte_mbuf *m, uint64_t now_ms)
 		priv->punt_kind = TERN_PUNT_RESOLVE;
 		return IP_OUTPUT_NEXT_RESOLVE;
 	}
-	priv->l2_dst = n->mac;
+	tern_neigh_mac_unpack(atomic_load_explicit(&n->mac, memory_order_relaxed), &priv->l2_dst);
 	priv->l2_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	return IP_OUTPUT_NEXT_ETH;
 }

@@ -33,6 +33,15 @@ int cli_route_del(struct cmd_ctx *c, int argc, char **argv);
 int cli_route_show(struct cmd_ctx *c, int argc, char **argv);
 int cli_fib_size(struct cmd_ctx *c, int argc, char **argv);
 
+/* arp */
+int cli_neigh_add(struct cmd_ctx *c, int argc, char **argv);
+int cli_neigh_del(struct cmd_ctx *c, int argc, char **argv);
+int cli_neigh_flush(struct cmd_ctx *c, int argc, char **argv);
+int cli_neigh_show(struct cmd_ctx *c, int argc, char **argv);
+int cli_arp_show(struct cmd_ctx *c, int argc, char **argv);
+int cli_arp_set(struct cmd_ctx *c, int argc, char **argv);
+void arp_running_config(struct tern_out *o);
+
 /* Each module appends its part of `show running-config`. */
 void port_running_config(struct tern_out *o);
 void ip_running_config(struct tern_out *o);

@@ -118,7 +118,6 @@ cmd_exec(struct cmd_ctx *c, int argc, char **argv)
 		return incomplete(c, argv[0]);
 	nargs = argc - nw;
 	if (nargs < d->min_args || (d->max_args >= 0 && nargs > d->max_args)) {
-		/* A partial match such as "link" alone reads better as unknown. */
 		return out_err(c->out, EINVAL, "usage: %s%s%s", d->name, d->usage[0] ? " " : "",
 		               d->usage);
 	}
@@ -141,7 +140,7 @@ cmd_parse_u64(struct cmd_ctx *c, const char *what, const char *s, uint64_t min, 
 	if (!isdigit((unsigned char)s[0]))
 		goto bad;
 	errno = 0;
-	x = strtoull(s, &end, 0);
+	x = strtoull(s, &end, 10);
 	if (errno != 0 || *end != '\0')
 		goto bad;
 	if (x < min || x > max)
@@ -151,4 +150,24 @@ cmd_parse_u64(struct cmd_ctx *c, const char *what, const char *s, uint64_t min, 
 	return 0;
 bad:
 	return out_err(c->out, EINVAL, "%s '%s' is not a number", what, s);
+}
+
+const char *
+cmd_quote(const char *word, char *buf, size_t sz)
+{
+	size_t n = 0;
+
+	if (word[0] != '\0' && word[0] != '#' && strpbrk(word, " \t\"\\") == NULL) {
+		snprintf(buf, sz, "%s", word);
+		return buf;
+	}
+	buf[n++] = '"';
+	for (const char *s = word; *s && n + 3 < sz; s++) {
+		if (*s == '"' || *s == '\\')
+			buf[n++] = '\\';
+		buf[n++] = *s;
+	}
+	buf[n++] = '"';
+	buf[n] = '\0';
+	return buf;
 }

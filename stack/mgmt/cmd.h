@@ -16,6 +16,7 @@
 #define TERN_MGMT_CMD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mgmt/out.h"
@@ -62,6 +63,12 @@ int cmd_exec(struct cmd_ctx *c, int argc, char **argv);
 
 /* The row whose words prefix argv, and how many words it took. */
 const struct cmd_def *cmd_lookup(int argc, char **argv, int *nwords);
+
+/*
+ * `word` as the tokenizer reads it back: bare, or in double quotes with "
+ * and \ escaped.  Writes into buf (2 * strlen + 3 bytes always suffice).
+ */
+const char *cmd_quote(const char *word, char *buf, size_t sz);
 
 /* Argument helpers: on error they fill the reply and return -EINVAL. */
 int cmd_parse_u64(struct cmd_ctx *c, const char *what, const char *s, uint64_t min, uint64_t max,

@@ -29,6 +29,17 @@ const struct cmd_def tern_commands[] = {
 	  "add a static IPv4 route (0.0.0.0/0: the default route)" },
 	{ "route del", 1, 1, cli_route_del, 0, "PREFIX", "remove a static route" },
 	{ "route show", 0, 0, cli_route_show, CMD_NOCONFIG, "", "the IPv4 routing table" },
+	{ "neigh add", 5, 5, cli_neigh_add, 0, "A.B.C.D lladdr MAC dev PORT",
+	  "a permanent neighbour (static ARP entry)" },
+	{ "neigh del", 3, 3, cli_neigh_del, 0, "A.B.C.D dev PORT", "remove a neighbour" },
+	{ "neigh flush", 0, 2, cli_neigh_flush, 0, "[dev PORT]",
+	  "remove every neighbour but the permanent ones" },
+	{ "neigh show", 0, 2, cli_neigh_show, CMD_NOCONFIG, "[dev PORT]",
+	  "the neighbour (ARP) table: address, MAC, port, state, age" },
+	{ "arp set", 2, 2, cli_arp_set, 0, "NAME VALUE",
+	  "ARP timers and limits: reachable-ms, retrans-ms, delay-ms, ucast-probes, "
+	  "mcast-probes, hold, gc-stale-ms" },
+	{ "arp show", 0, 0, cli_arp_show, CMD_NOCONFIG, "", "ARP settings and counters" },
 	{ "log level", 1, 1, cli_log_level, 0, "error|warning|info|debug", "ternd's log level" },
 
 	/* Operator only. */

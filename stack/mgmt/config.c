@@ -62,8 +62,9 @@ tern_config_load(struct tern_config *cfg, const char *path)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->path = path;
 	if (f == NULL) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno));
-		return -errno;
+		int err = errno;
+		fprintf(stderr, "%s: %s\n", path, strerror(err));
+		return -err;
 	}
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		struct tern_config_line *l, *grown;

@@ -99,7 +99,7 @@ append_json_string(struct tern_out *o, const char *s)
 			append(o, "\\n");
 		else if (ch == '\t')
 			append(o, "\\t");
-		else if (ch < 0x20 || ch >= 0x7f)
+		else if (ch < 0x20 || ch == 0x7f)
 			append(o, "\\u%04x", ch);
 		else
 			append(o, "%c", ch);
@@ -287,7 +287,7 @@ out_text(struct tern_out *o, const char *fmt, ...)
 		return;
 	}
 	if (o->json) {
-		/* Successive text chunks are joined into one "text" member. */
+		/* One "text" member per call: handlers call it once in JSON. */
 		out_str(o, "text", "%s", s);
 	} else {
 		append(o, "%s", s);

@@ -215,12 +215,16 @@ client_read(struct client *cl)
 	ssize_t n = recv(cl->fd, cl->in + cl->inlen, CMD_MAX_LINE - cl->inlen, MSG_DONTWAIT);
 	char *nl;
 
-	if (n == 0)
-		return -ECONNRESET; /* gone, perhaps mid-request: nothing to answer */
+	if (n == 0) {
+		/* The client closed its side (or left mid-request): answer what
+		 * it sent in full, then drop it once the replies are out. */
+		cl->closing = true;
+		return 0;
+	}
 	if (n < 0)
 		return (errno == EAGAIN || errno == EINTR) ? 0 : -errno;
 	cl->inlen += (size_t)n;
-	while ((nl = memchr(cl->in, '\n', cl->inlen)) != NULL) {
+	while (!cl->closing && (nl = memchr(cl->in, '\n', cl->inlen)) != NULL) {
 		size_t len = (size_t)(nl - cl->in), rlen;
 		char *r = NULL;
 		int status = tern_server_request(cl->in, len, &r, &rlen);

@@ -132,6 +132,10 @@ tern_port_setup(struct tern_port *p)
 		}
 		p->nb_rxq = info.max_rx_queues;
 	}
+	if ((p->nb_rxq + nw - 1) / nw > TERN_MAX_RXQ) {
+		PORT_ERR(p, "rxq %u: at most %d RX queues per worker", p->nb_rxq, TERN_MAX_RXQ);
+		return -EINVAL;
+	}
 	if (p->nb_txq < nw || p->nb_txq > info.max_tx_queues) {
 		/* Every worker owns a TX queue on every port: no TX locks. */
 		PORT_ERR(p, "%u workers need %u TX queues but %s supports %u%s", nw, nw, p->driver,
@@ -145,8 +149,8 @@ tern_port_setup(struct tern_port *p)
 		    (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
 		    info.flow_type_rss_offloads;
 	}
-	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
-		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	/* No RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE: a TX queue sends mbufs from
+	 * every port's pool and from the control pool, which it forbids. */
 	if ((rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf)) < 0) {
 		PORT_ERR(p, "configure: %s", strerror(-rc));
 		return rc;
@@ -178,7 +182,7 @@ tern_port_setup(struct tern_port *p)
 	if (p->pool == NULL) {
 		PORT_ERR(p, "mempool of %u mbufs on socket %d: %s", p->nb_mbufs, p->socket,
 		         rte_strerror(rte_errno));
-		return -rte_errno;
+		return rte_errno ? -rte_errno : -ENOMEM;
 	}
 	for (uint16_t q = 0; q < p->nb_rxq; q++) {
 		rc = rte_eth_rx_queue_setup(p->port_id, q, rxd, (unsigned)p->socket, NULL, p->pool);
@@ -215,19 +219,28 @@ tern_port_start(struct tern_port *p)
 	return 0;
 }
 
+/*
+ * Stop every port, then close every port, then free the pools: a port's
+ * mbufs may sit in another port's TX ring (cross-connect, forwarding) until
+ * that port is closed.
+ */
 void
-tern_port_teardown(struct tern_port *p)
+tern_ports_teardown(void)
 {
-	if (p->started) {
-		rte_eth_dev_stop(p->port_id);
+	for (unsigned i = 0; i < tern_ctl.nb_ports; i++) {
+		struct tern_port *p = &tern_ctl.port[i];
+		if (p->started)
+			rte_eth_dev_stop(p->port_id);
 		p->started = false;
 	}
-	if (p->probed) {
-		rte_eth_dev_close(p->port_id);
+	for (unsigned i = 0; i < tern_ctl.nb_ports; i++) {
+		struct tern_port *p = &tern_ctl.port[i];
+		if (p->probed)
+			rte_eth_dev_close(p->port_id);
 		p->probed = false;
 	}
-	if (p->pool) {
-		rte_mempool_free(p->pool);
-		p->pool = NULL;
+	for (unsigned i = 0; i < tern_ctl.nb_ports; i++) {
+		rte_mempool_free(tern_ctl.port[i].pool);
+		tern_ctl.port[i].pool = NULL;
 	}
 }

@@ -94,22 +94,42 @@ cli_port_xconnect(struct cmd_ctx *c, int argc, char **argv)
 	const struct tern_dp *cur;
 	struct tern_dp *dp;
 	uint16_t old;
+	int rc;
 
 	if (a == NULL)
 		return out_err(c->out, ENODEV, "no port '%s'", argv[0]);
 	if (b == NULL && strcmp(argv[1], "none") != 0)
 		return out_err(c->out, ENODEV, "no port '%s'", argv[1]);
-	if (c->dry_run)
+	if (a == b)
+		return out_err(c->out, EINVAL, "cannot cross-connect '%s' to itself", a->name);
+	/* Pass 1 of a config file checks conflicts on its own table, by port
+	 * index, so that pass 2 cannot fail on a line pass 1 accepted. */
+	if (c->dry_run) {
+		int ai = (int)(a - tern_ctl.port), bi = b ? (int)(b - tern_ctl.port) : -1;
+		int8_t *xc = tern_ctl.dry_xconnect;
+
+		if (bi >= 0 && (xc[ai] != 0 || xc[bi] != 0) && xc[ai] != bi + 1)
+			goto busy;
+		if (xc[ai] != 0)
+			xc[xc[ai] - 1] = 0;
+		xc[ai] = (int8_t)(bi + 1);
+		if (bi >= 0)
+			xc[bi] = (int8_t)(ai + 1);
 		return 0;
+	}
 	cur = tern_dp_current();
 	if (b != NULL &&
 	    (cur->port[a->port_id].xconnect != TERN_PORT_NONE ||
 	     cur->port[b->port_id].xconnect != TERN_PORT_NONE) &&
 	    cur->port[a->port_id].xconnect != b->port_id)
-		return out_err(c->out, EBUSY,
-		               "'%s' or '%s' is already cross-connected: 'port xconnect %s none' "
-		               "first",
-		               a->name, b->name, a->name);
+		goto busy;
+	/* A cross-connect forwards every frame, whatever its destination MAC.
+	 * Devices without MAC filters (virtio-user) say ENOTSUP: fine. */
+	if (b != NULL && (((rc = rte_eth_promiscuous_enable(a->port_id)) < 0 && rc != -ENOTSUP) ||
+	                  ((rc = rte_eth_promiscuous_enable(b->port_id)) < 0 && rc != -ENOTSUP)))
+
+		return out_err(c->out, -rc, "cannot make %s and %s promiscuous: %s", a->name,
+		               b->name, strerror(-rc));
 	if ((dp = tern_dp_copy()) == NULL)
 		return out_err(c->out, ENOMEM, "out of memory");
 	old = dp->port[a->port_id].xconnect;
@@ -118,20 +138,24 @@ cli_port_xconnect(struct cmd_ctx *c, int argc, char **argv)
 	dp->port[a->port_id].xconnect = b ? b->port_id : TERN_PORT_NONE;
 	if (b != NULL)
 		dp->port[b->port_id].xconnect = a->port_id;
-	/* A cross-connect forwards every frame, whatever its destination MAC. */
-	if (b != NULL) {
-		rte_eth_promiscuous_enable(a->port_id);
-		rte_eth_promiscuous_enable(b->port_id);
-	}
 	tern_dp_publish(dp);
+	if (b == NULL && old != TERN_PORT_NONE) {
+		/* Undone: both go back to accepting only their own frames. */
+		rte_eth_promiscuous_disable(a->port_id);
+		rte_eth_promiscuous_disable(old);
+	}
 	return 0;
+busy:
+	return out_err(c->out, EBUSY,
+	               "'%s' or '%s' is already cross-connected: 'port xconnect %s none' first",
+	               a->name, b->name, a->name);
 }
 
 void
 port_running_config(struct tern_out *o)
 {
 	const struct tern_dp *dp = tern_dp_current();
-	char extra[128];
+	char extra[128], word[2 * sizeof(tern_ctl.port[0].devargs) + 3];
 
 	for (unsigned i = 0; i < tern_ctl.nb_ports; i++) {
 		const struct tern_port *p = &tern_ctl.port[i];
@@ -146,7 +170,8 @@ port_running_config(struct tern_out *o)
 			n += snprintf(extra + n, sizeof(extra) - n, " mtu %u", p->req_mtu);
 		if (p->req_mbufs)
 			n += snprintf(extra + n, sizeof(extra) - n, " mbufs %u", p->req_mbufs);
-		out_text(o, "port add %s \"%s\"%s\n", p->name, p->devargs, extra);
+		out_text(o, "port add %s %s%s\n", p->name,
+		         cmd_quote(p->devargs, word, sizeof(word)), extra);
 	}
 	if (dp == NULL)
 		return;

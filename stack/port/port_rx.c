@@ -26,8 +26,11 @@ port_rx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uin
 	const struct tern_dp *dp = w->dp;
 	uint16_t total = 0;
 
-	for (uint16_t i = 0; i < w->nb_rxq; i++) {
-		const struct tern_rxq *q = &w->rxq[i];
+	/* Stop before the next node's stream would outgrow a graph burst
+	 * (growing it means a realloc on the datapath); the next loop starts
+	 * from the queue where this one stopped, so none starves. */
+	for (uint16_t k = 0; k < w->nb_rxq && total + TERN_RX_BURST <= RTE_GRAPH_BURST_SIZE; k++) {
+		const struct tern_rxq *q = &w->rxq[w->rxq_next];
 		rte_edge_t next = dp->port[q->port_id].xconnect != TERN_PORT_NONE
 		                      ? PORT_RX_NEXT_XCONNECT
 		                      : PORT_RX_NEXT_ETH_INPUT;
@@ -35,10 +38,12 @@ port_rx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uin
 		uint16_t n = rte_eth_rx_burst(q->port_id, q->queue_id, (struct rte_mbuf **)to,
 		                              TERN_RX_BURST);
 
+		if (++w->rxq_next == w->nb_rxq)
+			w->rxq_next = 0;
 		if (n == 0)
 			continue;
-		for (uint16_t k = 0; k < n; k++)
-			((struct rte_mbuf *)to[k])->port = q->port_id;
+		for (uint16_t i = 0; i < n; i++)
+			((struct rte_mbuf *)to[i])->port = q->port_id;
 		rte_node_next_stream_put(graph, node, next, n);
 		total += n;
 	}

@@ -143,8 +143,10 @@ test_parse_u64(void **state)
 	out_init(&out, false);
 	assert_int_equal(cmd_parse_u64(&c, "mtu", "1500", 68, 9600, &v), 0);
 	assert_int_equal(v, 1500);
-	assert_int_equal(cmd_parse_u64(&c, "mtu", "0x40", 0, 100, &v), 0);
-	assert_int_equal(v, 64);
+	/* Decimal only: a leading zero is not octal, 0x is not hex. */
+	assert_int_equal(cmd_parse_u64(&c, "mtu", "010", 0, 100, &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(cmd_parse_u64(&c, "mtu", "0x40", 0, 100, &v), -EINVAL);
 	assert_int_equal(cmd_parse_u64(&c, "mtu", "67", 68, 9600, &v), -EINVAL);
 	assert_int_equal(cmd_parse_u64(&c, "mtu", "-1", 0, 9600, &v), -EINVAL);
 	assert_int_equal(cmd_parse_u64(&c, "mtu", "12x", 0, 9600, &v), -EINVAL);
