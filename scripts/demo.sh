@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds, reserves hugepages, puts
 # two Linux hosts in network namespaces and starts ternd on config/demo.conf
-# between them, in the foreground (Ctrl-C stops it and cleans up).
+# between them as their router, in the foreground (Ctrl-C stops it and
+# cleans up).
 #
-#   tern-a (10.99.0.1/24) --veth-- [lan] ternd [wan] --veth-- tern-b (10.99.0.2/24)
+#   tern-a 10.99.1.2 --veth-- [lan 10.99.1.1] ternd [wan 10.99.2.1] --veth-- tern-b 10.99.2.2
 #
-# From another terminal:  build/app/ternctl/ternctl link show
-#                         ip netns exec tern-a ping 10.99.0.2
+# From another terminal:  build/app/ternctl/ternctl neigh show
+#                         ip netns exec tern-a ping 10.99.2.2
 #
 #   scripts/demo.sh          run until Ctrl-C
 #   scripts/demo.sh --check  run the tour once, stop, exit 0 if it worked
@@ -37,19 +38,20 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 cleanup
 
-host() { # host NS OUTER ADDR
+host() { # host NS OUTER ADDR GATEWAY
 	ip netns add "$1"
 	ip link add "$2" type veth peer name eth0 netns "$1"
 	ip -n "$1" link set lo up
 	ip -n "$1" addr add "$3" dev eth0
 	ip -n "$1" link set eth0 up
+	ip -n "$1" route add default via "$4"
 	ip link set "$2" up
 	# The kernel must checksum and segment itself: DPDK gets whole frames.
 	ip netns exec "$1" ethtool -K eth0 tx off tso off gso off >/dev/null 2>&1
 	ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1
 }
-host tern-a tern-lan 10.99.0.1/24
-host tern-b tern-wan 10.99.0.2/24
+host tern-a tern-lan 10.99.1.2/24 10.99.1.1
+host tern-b tern-wan 10.99.2.2/24 10.99.2.1
 
 "$TERND" -c "$TERN_TOP/config/demo.conf" -s "$SOCK" &
 pid=$!
@@ -60,12 +62,20 @@ for _ in $(seq 100); do
 done
 
 echo
-echo "== tern-a pings tern-b through ternd"
-ip netns exec tern-a ping -c 3 -i 0.2 -W 2 10.99.0.2
+echo "== tern-a pings ternd, then tern-b through ternd"
+ip netns exec tern-a ping -c 2 -i 0.2 -W 2 10.99.1.1
 ok=$?
+ip netns exec tern-a ping -c 3 -i 0.2 -W 2 10.99.2.2
+ok=$((ok + $?))
 echo
-echo "== ternctl link show"
-"$TERNCTL" link show
+echo "== tern-a traces the route to tern-b"
+ip netns exec tern-a traceroute -n -q 1 -w 1 -m 4 10.99.2.2
+echo
+echo "== ternctl route show"
+"$TERNCTL" route show
+echo
+echo "== ternctl neigh show"
+"$TERNCTL" neigh show
 echo
 echo "== ternctl stats show"
 "$TERNCTL" stats show
@@ -81,8 +91,10 @@ if $check; then
 fi
 echo
 echo "ternd is running (pid $pid, socket $SOCK). Try, from another terminal:"
-echo "  $TERNCTL link show"
-echo "  ip netns exec tern-a ping 10.99.0.2"
+echo "  $TERNCTL neigh show"
+echo "  ip netns exec tern-a ping 10.99.2.2"
+echo "  ip netns exec tern-b python3 -m http.server 8080 &"
+echo "  ip netns exec tern-a curl -o /dev/null http://10.99.2.2:8080/"
 echo "Ctrl-C stops it."
 wait "$pid"
 pid=

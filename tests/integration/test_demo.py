@@ -12,8 +12,10 @@ def test_demo_check(tmpdir_tern):
     r = subprocess.run([os.path.join(TOP, "scripts", "demo.sh"), "--check"], env=env,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "3 received" in r.stdout and "demo: OK" in r.stdout
-    # Both ports moved the pings; namespaces and veths are gone afterwards.
-    assert "name: lan" in r.stdout and "name: wan" in r.stdout
+    assert "2 received" in r.stdout and "3 received" in r.stdout and "demo: OK" in r.stdout
+    # ternd is hop 1 of the trace, tern-b hop 2; both hosts are neighbours.
+    assert " 1  10.99.1.1 " in r.stdout and " 2  10.99.2.2 " in r.stdout
+    assert "address: 10.99.1.2" in r.stdout and "address: 10.99.2.2" in r.stdout
+    # Namespaces and veths are gone afterwards.
     assert "tern-a" not in subprocess.run(["ip", "netns"], capture_output=True,
                                           text=True).stdout
