@@ -49,7 +49,6 @@
 	X(ICMP_NO_MBUF, "icmp_no_mbuf", "no mbuf for an ICMP error")                               \
 	X(ICMP_NO_ROUTE, "icmp_no_route", "no route back for an ICMP error or reply")              \
 	X(NEIGH_FAILED, "neigh_failed", "next hop did not answer ARP (host unreachable sent)")     \
-	X(NEIGH_HOLD_FULL, "neigh_hold_full", "ARP hold queue full: oldest packet dropped")        \
 	X(UDP_NO_PORT, "udp_no_port", "UDP to a closed port (port unreachable sent)")              \
 	X(ARP_RUNT, "arp_runt", "shorter than an ARP packet for IPv4 over Ethernet")               \
 	X(ARP_HW, "arp_hw", "ARP hardware type not Ethernet or length not 6 (RFC 826)")            \
