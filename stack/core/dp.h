@@ -31,6 +31,7 @@ struct tern_dp_port {
 struct rte_hash;
 struct rte_lpm;
 struct tern_nexthop;
+struct udp_port_map;
 
 struct tern_dp {
 	struct tern_dp_port port[RTE_MAX_ETHPORTS];
@@ -39,6 +40,7 @@ struct tern_dp {
 	struct rte_lpm *fib;           /* IPv4 routes -> index in nh[] */
 	const struct tern_nexthop *nh; /* next hops (ip/fib.c) */
 	struct rte_hash *neigh;        /* (port, IPv4) -> struct tern_neigh * (arp/) */
+	const struct udp_port_map *udp;  /* UDP port -> receiver (udp/) */
 	uint32_t icmp_rate;            /* ICMP errors per second per worker */
 	uint32_t icmp_burst;
 };

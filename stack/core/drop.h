@@ -49,7 +49,11 @@
 	X(ICMP_NO_MBUF, "icmp_no_mbuf", "no mbuf for an ICMP error")                               \
 	X(ICMP_NO_ROUTE, "icmp_no_route", "no route back for an ICMP error or reply")              \
 	X(NEIGH_FAILED, "neigh_failed", "next hop did not answer ARP (host unreachable sent)")     \
-	X(UDP_NO_PORT, "udp_no_port", "UDP to a closed port (port unreachable sent)")              \
+	X(UDP_NO_PORT, "udp_no_port", "UDP to a closed port (port unreachable sent)")             \
+	X(UDP_RUNT, "udp_runt", "shorter than a UDP header")                                      \
+	X(UDP_LEN, "udp_len", "UDP length below 8 or beyond the IP payload (RFC 768)")            \
+	X(UDP_CHECKSUM, "udp_checksum", "bad UDP checksum")                                       \
+	X(UDP_ECHO_NOT_UNICAST, "udp_echo_not_unicast", "echo request to a broadcast address")              \
 	X(ARP_RUNT, "arp_runt", "shorter than an ARP packet for IPv4 over Ethernet")               \
 	X(ARP_HW, "arp_hw", "ARP hardware type not Ethernet or length not 6 (RFC 826)")            \
 	X(ARP_PROTO, "arp_proto", "ARP protocol type not IPv4 or length not 4 (RFC 826)")          \

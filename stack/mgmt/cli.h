@@ -42,6 +42,10 @@ int cli_arp_show(struct cmd_ctx *c, int argc, char **argv);
 int cli_arp_set(struct cmd_ctx *c, int argc, char **argv);
 void arp_running_config(struct tern_out *o);
 
+/* udp */
+int cli_service_udp_echo(struct cmd_ctx *c, int argc, char **argv);
+void udp_running_config(struct tern_out *o);
+
 /* Each module appends its part of `show running-config`. */
 void port_running_config(struct tern_out *o);
 void ip_running_config(struct tern_out *o);

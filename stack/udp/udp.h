@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * UDP (RFC 768).  udp_input validates datagrams for us and hands each to
+ * the receiver bound to its destination port; a port with no receiver gets
+ * an ICMP port unreachable.
+ *
+ * Receivers are nodes that register at init (udp_receiver_register) and
+ * are bound to ports at runtime (udp_bind).  The port -> receiver map is a
+ * 64 KiB table the control thread copies, edits and publishes with RCU, so
+ * workers read it without locks.
+ */
+#ifndef TERN_UDP_UDP_H
+#define TERN_UDP_UDP_H
+
+#include <stdint.h>
+
+#define UDP_MAX_RECEIVERS 16
+
+struct udp_port_map {
+	uint8_t receiver[65536]; /* by destination port (host order): id + 1, or 0 */
+};
+
+/* TERN_INIT hook: a node that takes UDP datagrams; returns its id or -errno. */
+int udp_receiver_register(const char *node_name);
+
+/* Control thread: bind `port` to receiver `id`, or unbind it (id < 0). */
+int udp_bind(uint16_t port, int id);
+/* Control thread: the receiver bound to `port`, or -1. */
+int udp_bound(uint16_t port);
+
+#endif
