@@ -152,7 +152,7 @@ static int
 graphs_create(void)
 {
 	/* Other nodes join each graph by being reachable from the sources. */
-	const char *patterns[] = { "port_rx", "ctl_inject" };
+	const char *patterns[] = { "port_rx", "ctl_inject", "ip_frag_expire" };
 
 	for (unsigned i = 0; i < tern_ctl.nb_workers; i++) {
 		struct tern_worker *w = tern_ctl.worker[i];

@@ -37,11 +37,11 @@ struct tern_dp {
 	struct tern_dp_port port[RTE_MAX_ETHPORTS];
 	/* Tables created once at boot and updated in place, lock-free for
 	 * readers (RCU-deferred reclamation): */
-	struct rte_lpm *fib;           /* IPv4 routes -> index in nh[] */
-	const struct tern_nexthop *nh; /* next hops (ip/fib.c) */
-	struct rte_hash *neigh;        /* (port, IPv4) -> struct tern_neigh * (arp/) */
-	const struct udp_port_map *udp;  /* UDP port -> receiver (udp/) */
-	uint32_t icmp_rate;            /* ICMP errors per second per worker */
+	struct rte_lpm *fib;            /* IPv4 routes -> index in nh[] */
+	const struct tern_nexthop *nh;  /* next hops (ip/fib.c) */
+	struct rte_hash *neigh;         /* (port, IPv4) -> struct tern_neigh * (arp/) */
+	const struct udp_port_map *udp; /* UDP port -> receiver (udp/) */
+	uint32_t icmp_rate;             /* ICMP errors per second per worker */
 	uint32_t icmp_burst;
 };
 

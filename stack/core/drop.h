@@ -31,15 +31,19 @@
 	  "total length inconsistent with the frame (RFC 1812 5.2.2)")                             \
 	X(IP_MARTIAN_SRC, "ip_martian_src",                                                        \
 	  "source 0/8, 127/8, multicast, class E or broadcast (RFC 1812 5.3.7)")                   \
-	X(IP_MARTIAN_DST, "ip_martian_dst", "destination 0/8, 127/8 or class E (RFC 1812 5.3.7)")           \
+	X(IP_MARTIAN_DST, "ip_martian_dst", "destination 0/8, 127/8 or class E (RFC 1812 5.3.7)")  \
 	X(IP_OPTIONS, "ip_options", "IP options are not supported")                                \
 	X(IP_MULTICAST, "ip_multicast", "multicast destination, no multicast routing")             \
-	X(IP_FRAGMENT, "ip_fragment", "fragment for us (no reassembly yet)")                       \
+	X(IP_REASM_FAIL, "ip_reasm_fail",                                                          \
+	  "fragment refused: overlap, too many fragments or table full")                           \
+	X(IP_REASM_TIMEOUT, "ip_reasm_timeout",                                                    \
+	  "fragments of a datagram that never completed (30 s)")                                   \
+	X(IP_FRAG_FAIL, "ip_frag_fail", "could not fragment (no mbufs or too many fragments)")     \
 	X(IP_NO_ROUTE, "ip_no_route", "no route to the destination")                               \
 	X(IP_TTL_EXCEEDED, "ip_ttl_exceeded", "TTL ran out in transit")                            \
 	X(IP_BLACKHOLE, "ip_blackhole", "blackhole route")                                         \
 	X(IP_UNKNOWN_PROTO, "ip_unknown_proto", "no handler for this IP protocol")                 \
-	X(IP_MTU, "ip_mtu", "larger than the egress MTU (no fragmentation yet)")                   \
+	X(IP_MTU, "ip_mtu", "larger than the egress MTU with DF set (frag needed sent)")           \
 	X(ICMP_RUNT, "icmp_runt", "shorter than an ICMP header")                                   \
 	X(ICMP_CHECKSUM, "icmp_checksum", "bad ICMP checksum")                                     \
 	X(ICMP_UNHANDLED, "icmp_unhandled", "ICMP type with no handler")                           \
@@ -49,11 +53,11 @@
 	X(ICMP_NO_MBUF, "icmp_no_mbuf", "no mbuf for an ICMP error")                               \
 	X(ICMP_NO_ROUTE, "icmp_no_route", "no route back for an ICMP error or reply")              \
 	X(NEIGH_FAILED, "neigh_failed", "next hop did not answer ARP (host unreachable sent)")     \
-	X(UDP_NO_PORT, "udp_no_port", "UDP to a closed port (port unreachable sent)")             \
-	X(UDP_RUNT, "udp_runt", "shorter than a UDP header")                                      \
-	X(UDP_LEN, "udp_len", "UDP length below 8 or beyond the IP payload (RFC 768)")            \
-	X(UDP_CHECKSUM, "udp_checksum", "bad UDP checksum")                                       \
-	X(UDP_ECHO_NOT_UNICAST, "udp_echo_not_unicast", "echo request to a broadcast address")              \
+	X(UDP_NO_PORT, "udp_no_port", "UDP to a closed port (port unreachable sent)")              \
+	X(UDP_RUNT, "udp_runt", "shorter than a UDP header")                                       \
+	X(UDP_LEN, "udp_len", "UDP length below 8 or beyond the IP payload (RFC 768)")             \
+	X(UDP_CHECKSUM, "udp_checksum", "bad UDP checksum")                                        \
+	X(UDP_ECHO_NOT_UNICAST, "udp_echo_not_unicast", "echo request to a broadcast address")     \
 	X(ARP_RUNT, "arp_runt", "shorter than an ARP packet for IPv4 over Ethernet")               \
 	X(ARP_HW, "arp_hw", "ARP hardware type not Ethernet or length not 6 (RFC 826)")            \
 	X(ARP_PROTO, "arp_proto", "ARP protocol type not IPv4 or length not 4 (RFC 826)")          \

@@ -34,6 +34,14 @@ tern_worker_by_graph(const char *graph_name)
 }
 
 int
+tern_worker_mod_id(void)
+{
+	static int next; /* init hooks only, before any worker runs */
+
+	return next < TERN_WORKER_MODS ? next++ : -ENOSPC;
+}
+
+int
 tern_node_ctx_init(const struct rte_graph *graph, struct rte_node *node)
 {
 	struct tern_worker *w = tern_worker_by_graph(graph->name);

@@ -26,6 +26,7 @@
 #define TERN_TIMER_BUDGET 64
 /* Loops between two polls of the control-call ring. */
 #define TERN_CALL_POLL_MASK 63
+#define TERN_WORKER_MODS    8
 
 struct tern_rxq {
 	uint16_t port_id;
@@ -62,11 +63,18 @@ struct tern_worker {
 	_Atomic(const struct tern_dp *) *dp_ptr;
 	char graph_name[RTE_GRAPH_NAMESIZE];
 	rte_graph_t graph_id;
+	void *mod[TERN_WORKER_MODS]; /* per-worker state of modules, by tern_worker_mod_id() */
 	struct tern_wheel wheel __rte_cache_aligned;
 } __rte_cache_aligned;
 
 /* The worker whose graph is `graph_name` (control thread, graph setup). */
 struct tern_worker *tern_worker_by_graph(const char *graph_name);
+
+/*
+ * A slot in every worker's mod[] for a module's per-worker state (TERN_INIT
+ * hooks, before the graphs exist).  Returns the index, or -ENOSPC.
+ */
+int tern_worker_mod_id(void);
 
 /* lcore main function of a worker. */
 int tern_worker_main(void *arg);

@@ -19,7 +19,8 @@ enum {
 	IP_OUTPUT_NEXT_ETH,
 	IP_OUTPUT_NEXT_RESOLVE,
 	IP_OUTPUT_NEXT_ICMP_ERROR,
-	IP_OUTPUT_NEXT_MTU,
+	IP_OUTPUT_NEXT_FRAGMENT,
+	IP_OUTPUT_NEXT_BAD_PORT,
 	IP_OUTPUT_NEXT_MAX,
 };
 
@@ -32,7 +33,7 @@ ip_output_one(const struct tern_dp *dp, struct rte_mbuf *m, uint64_t now_ms)
 	uint16_t port = priv->tx_port;
 
 	if (unlikely(port >= RTE_MAX_ETHPORTS))
-		return IP_OUTPUT_NEXT_MTU;
+		return IP_OUTPUT_NEXT_BAD_PORT;
 	if (unlikely(rte_pktmbuf_pkt_len(m) > dp->port[port].mtu)) {
 		/* RFC 1191: DF set, say which MTU fits. */
 		if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)) {
@@ -40,7 +41,7 @@ ip_output_one(const struct tern_dp *dp, struct rte_mbuf *m, uint64_t now_ms)
 			                   dp->port[port].mtu);
 			return IP_OUTPUT_NEXT_ICMP_ERROR;
 		}
-		return IP_OUTPUT_NEXT_MTU;
+		return IP_OUTPUT_NEXT_FRAGMENT; /* RFC 791: DF clear, fragment */
 	}
 	n = tern_neigh_lookup(dp, port, priv->nh_ip, now_ms);
 	if (unlikely(n == NULL)) {
@@ -77,7 +78,9 @@ static struct rte_node_register ip_output_node = {
 		[IP_OUTPUT_NEXT_ETH] = "eth_output",
 		[IP_OUTPUT_NEXT_RESOLVE] = "ctl_punt",
 		[IP_OUTPUT_NEXT_ICMP_ERROR] = "icmp_error",
-		[IP_OUTPUT_NEXT_MTU] = TERN_DROP_NODE("ip_mtu"),
+				[IP_OUTPUT_NEXT_FRAGMENT] = "ip_frag",
+		[IP_OUTPUT_NEXT_BAD_PORT] = TERN_DROP_NODE("tx_bad_port"),
+
 	},
 };
 RTE_NODE_REGISTER(ip_output_node);
