@@ -285,6 +285,7 @@ cli_running_config(struct cmd_ctx *c, int argc, char **argv)
 	port_running_config(&text);
 	ip_running_config(&text);
 	arp_running_config(&text);
+	icmp_running_config(&text);
 	udp_running_config(&text);
 	s = out_finish(&text, &len);
 	if (c->out->json)

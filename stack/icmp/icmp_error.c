@@ -18,10 +18,12 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
+#include "core/ctl.h"
 #include "core/drop.h"
 #include "core/node.h"
 #include "ip/ip_nodes.h"
 #include "ip/ip_priv.h"
+#include "mgmt/cli.h"
 
 /* RFC 1812 4.3.2.3: as much of the original as fits in 576 bytes. */
 #define ICMP_ERROR_MAX_QUOTE (576 - sizeof(struct rte_ipv4_hdr) - sizeof(struct rte_icmp_hdr))
@@ -116,6 +118,9 @@ icmp_error_allowed(const struct tern_dp *dp, struct rte_mbuf *m)
 static bool
 rate_ok(struct icmp_error_ctx *ctx, const struct tern_dp *dp, uint64_t now_ms)
 {
+	if (dp->icmp_rate == 0)
+		return true; /* icmp ratelimit 0: no limit */
+
 	uint32_t now = (uint32_t)now_ms, burst = dp->icmp_burst * 1000u;
 	uint64_t refill = (uint64_t)(now - ctx->last_ms) * dp->icmp_rate;
 
@@ -239,3 +244,40 @@ static struct rte_node_register icmp_error_node = {
 	},
 };
 RTE_NODE_REGISTER(icmp_error_node);
+
+/* icmp ratelimit N [burst M]: ICMP errors per second per worker; 0: no limit. */
+int
+cli_icmp_ratelimit(struct cmd_ctx *c, int argc, char **argv)
+{
+	uint64_t rate, burst = 50;
+	struct tern_dp *dp;
+	int rc;
+
+	if ((rc = cmd_parse_u64(c, "rate", argv[0], 0, 1000000, &rate)) < 0)
+		return rc;
+	if (argc == 3) {
+		if (strcmp(argv[1], "burst") != 0)
+			return out_err(c->out, EINVAL, "expected 'burst M', got '%s'", argv[1]);
+		if ((rc = cmd_parse_u64(c, "burst", argv[2], 1, 1000000, &burst)) < 0)
+			return rc;
+	} else if (argc != 1) {
+		return out_err(c->out, EINVAL, "usage: icmp ratelimit N [burst M]");
+	}
+	if (c->dry_run)
+		return 0;
+	if ((dp = tern_dp_copy()) == NULL)
+		return out_err(c->out, ENOMEM, "out of memory");
+	dp->icmp_rate = (uint32_t)rate;
+	dp->icmp_burst = (uint32_t)burst;
+	tern_dp_publish(dp);
+	return 0;
+}
+
+void
+icmp_running_config(struct tern_out *o)
+{
+	const struct tern_dp *dp = tern_dp_current();
+
+	if (dp != NULL && (dp->icmp_rate != 1000 || dp->icmp_burst != 50))
+		out_text(o, "icmp ratelimit %u burst %u\n", dp->icmp_rate, dp->icmp_burst);
+}

@@ -42,6 +42,10 @@ int cli_arp_show(struct cmd_ctx *c, int argc, char **argv);
 int cli_arp_set(struct cmd_ctx *c, int argc, char **argv);
 void arp_running_config(struct tern_out *o);
 
+/* icmp */
+int cli_icmp_ratelimit(struct cmd_ctx *c, int argc, char **argv);
+void icmp_running_config(struct tern_out *o);
+
 /* udp */
 int cli_service_udp_echo(struct cmd_ctx *c, int argc, char **argv);
 void udp_running_config(struct tern_out *o);

@@ -40,6 +40,8 @@ const struct cmd_def tern_commands[] = {
 	  "ARP timers and limits: reachable-ms, retrans-ms, delay-ms, ucast-probes, "
 	  "mcast-probes, hold, gc-stale-ms" },
 	{ "arp show", 0, 0, cli_arp_show, CMD_NOCONFIG, "", "ARP settings and counters" },
+	{ "icmp ratelimit", 1, 3, cli_icmp_ratelimit, 0, "N [burst M]",
+	  "ICMP errors per second per worker, 0 for no limit (default 1000 burst 50)" },
 	{ "service udp-echo", 0, 2, cli_service_udp_echo, 0, "[port N] | off",
 	  "UDP echo service, RFC 862 (default port 7)" },
 	{ "log level", 1, 1, cli_log_level, 0, "error|warning|info|debug", "ternd's log level" },
