@@ -23,7 +23,7 @@
 
 #include <rte_arp.h>
 #include <rte_hash.h>
-#include <rte_jhash.h>
+#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_random.h>
 
@@ -443,7 +443,9 @@ arp_scan(struct tern_timer *t, void *arg)
 		uint8_t st = state_of(n);
 
 		next = TAILQ_NEXT(n, link);
-		if (st == TERN_NUD_STALE && used > n->updated_ms)
+		/* Used since it went STALE (a use in the same ms counts). */
+		if (st == TERN_NUD_STALE && used != 0 && used >= n->updated_ms)
+
 			set_state(n, TERN_NUD_DELAY);
 		else if ((st == TERN_NUD_STALE || st == TERN_NUD_FAILED) &&
 		         now - RTE_MAX(used, n->updated_ms) > arp_cfg.gc_stale_ms)
@@ -476,7 +478,7 @@ arp_init(void)
 		.name = "tern_neigh",
 		.entries = ARP_MAX_ENTRIES,
 		.key_len = sizeof(struct tern_neigh_key),
-		.hash_func = rte_jhash,
+		.hash_func = rte_hash_crc, /* SSE4.2 crc32: cheaper than jhash per packet */
 		.socket_id = SOCKET_ID_ANY,
 		/* Workers read while the control thread writes. */
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF,

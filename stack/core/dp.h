@@ -29,7 +29,7 @@ struct tern_dp_port {
 };
 
 struct rte_hash;
-struct rte_lpm;
+struct rte_fib;
 struct tern_nexthop;
 struct udp_port_map;
 
@@ -37,7 +37,7 @@ struct tern_dp {
 	struct tern_dp_port port[RTE_MAX_ETHPORTS];
 	/* Tables created once at boot and updated in place, lock-free for
 	 * readers (RCU-deferred reclamation): */
-	struct rte_lpm *fib;            /* IPv4 routes -> index in nh[] */
+	struct rte_fib *fib;            /* IPv4 routes -> index in nh[], 0: none */
 	const struct tern_nexthop *nh;  /* next hops (ip/fib.c) */
 	struct rte_hash *neigh;         /* (port, IPv4) -> struct tern_neigh * (arp/) */
 	const struct udp_port_map *udp; /* UDP port -> receiver (udp/) */

@@ -100,8 +100,7 @@ icmp_error_allowed(const struct tern_dp *dp, struct rte_mbuf *m)
 	if (dst == 0xffffffff || (dst >> 28) == 14)
 		return false;
 	/* A subnet's broadcast address, whatever the frame's MAC said. */
-	if (dp->fib != NULL && rte_lpm_lookup(dp->fib, dst, &idx) == 0 &&
-	    dp->nh[idx].type == TERN_NH_BROADCAST)
+	if ((idx = ip_fib_lookup(dp, ip->dst_addr)) != 0 && dp->nh[idx].type == TERN_NH_BROADCAST)
 		return false;
 	if (src == 0 || (src >> 28) >= 14 || (src >> 24) == 127)
 		return false;

@@ -1,7 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * IPv4 routing table, control side.  The datapath reads dp->fib (rte_lpm)
- * and dp->nh[] lock-free; this file is their only writer.
+ * IPv4 routing table, control side.  The datapath reads dp->fib (rte_fib,
+ * DIR-24-8) and dp->nh[] lock-free; this file is their only writer.
+ *
+ * Why rte_fib and not rte_lpm: rte_lpm checks for an existing rule with a
+ * linear scan of the rules of the same length, so loading 1M /24s takes
+ * quadratic time; rte_fib keeps its rules in a RIB (a binary trie).
+ * DIR-24-8 updates its tables with single aligned stores, so a lookup that
+ * races an update sees the old or the new next hop.  In DPDK 22.11 rte_fib
+ * has no RCU hook: a tbl8 group freed by a delete may be reused at once, so
+ * a lookup racing that delete may return a next hop of the group's new
+ * prefix; next-hop slots themselves are reused only after a grace period.
  *
  * Control-only bookkeeping: an rte_hash from (prefix, len) to a route record
  * (for exact-match delete and `route show`), and one from next-hop contents
@@ -16,7 +25,7 @@
 
 #include <rte_hash.h>
 #include <rte_jhash.h>
-#include <rte_lpm.h>
+#include <rte_fib.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
@@ -44,7 +53,7 @@ struct route {
 
 /* Control thread only. */
 static struct {
-	struct rte_lpm *lpm;
+	struct rte_fib *table;   /* DIR-24-8, with its RIB for exact-match updates */
 	struct tern_nexthop *nh; /* what dp->nh points to */
 	uint32_t *nh_refs;
 	struct rte_hash *nh_index; /* struct tern_nexthop -> slot */
@@ -95,7 +104,7 @@ nh_get(const struct tern_nexthop *want, uint32_t *idx)
 		fib.nh_refs[*idx]++;
 		return 0;
 	}
-	/* Slot 0 stays unused, so a zeroed lpm entry never means a route. */
+	/* Slot 0 stays unused, so next hop 0 means "no route". */
 	for (uint32_t i = 1; i < TERN_MAX_NEXTHOPS; i++) {
 		if (fib.nh_refs[i] != 0)
 			continue;
@@ -142,7 +151,7 @@ tern_fib_add(rte_be32_t prefix, uint8_t len, const struct tern_nexthop *nh,
 	uint32_t idx;
 	int rc;
 
-	if (fib.lpm == NULL)
+	if (fib.table == NULL)
 		return -ENODEV;
 	if (route_find(k.prefix, len) != NULL)
 		return -EEXIST;
@@ -150,7 +159,7 @@ tern_fib_add(rte_be32_t prefix, uint8_t len, const struct tern_nexthop *nh,
 		return -ENOSPC;
 	if ((rc = nh_get(nh, &idx)) < 0)
 		return rc;
-	rc = rte_lpm_add(fib.lpm, rte_be_to_cpu_32(k.prefix), len, idx);
+	rc = rte_fib_add(fib.table, rte_be_to_cpu_32(k.prefix), len, idx);
 	if (rc < 0) {
 		nh_put(idx);
 		return rc;
@@ -160,7 +169,7 @@ tern_fib_add(rte_be32_t prefix, uint8_t len, const struct tern_nexthop *nh,
 		.prefix = k.prefix, .len = len, .origin = (uint8_t)origin, .used = 1, .nh = idx
 	};
 	if (rte_hash_add_key_data(fib.routes, &k, r) < 0) {
-		rte_lpm_delete(fib.lpm, rte_be_to_cpu_32(k.prefix), len);
+		rte_fib_delete(fib.table, rte_be_to_cpu_32(k.prefix), len);
 		r->used = 0;
 		fib.free_routes[fib.nb_free_routes++] = (uint32_t)(r - fib.route);
 		nh_put(idx);
@@ -180,7 +189,7 @@ tern_fib_del(rte_be32_t prefix, uint8_t len, enum tern_route_origin origin)
 		return -ENOENT;
 	if (r->origin != origin)
 		return -EPERM;
-	rte_lpm_delete(fib.lpm, rte_be_to_cpu_32(k.prefix), len);
+	rte_fib_delete(fib.table, rte_be_to_cpu_32(k.prefix), len);
 	rte_hash_del_key(fib.routes, &k);
 	nh_put(r->nh);
 	r->used = 0;
@@ -204,11 +213,13 @@ tern_fib_get(rte_be32_t prefix, uint8_t len, int *origin)
 const struct tern_nexthop *
 tern_fib_lookup(rte_be32_t dst)
 {
-	uint32_t idx;
+	uint32_t ip = rte_be_to_cpu_32(dst);
+	uint64_t idx = 0;
 
-	if (fib.lpm == NULL || rte_lpm_lookup(fib.lpm, rte_be_to_cpu_32(dst), &idx) != 0)
+	if (fib.table == NULL)
 		return NULL;
-	return &fib.nh[idx];
+	rte_fib_lookup_bulk(fib.table, &ip, &idx, 1);
+	return idx != 0 ? &fib.nh[idx] : NULL;
 }
 
 int
@@ -244,11 +255,13 @@ tbl8s_for(uint32_t routes)
 static int
 fib_init(void)
 {
-	struct rte_lpm_config cfg = {
-		.max_rules = tern_fib_max_routes,
-		.number_tbl8s = tbl8s_for(tern_fib_max_routes),
+	struct rte_fib_conf cfg = {
+		.type = RTE_FIB_DIR24_8,
+		.default_nh = 0, /* next hop 0: no route */
+		.max_routes = (int)tern_fib_max_routes,
+		.dir24_8 = { .nh_sz = RTE_FIB_DIR24_8_4B,
+		             .num_tbl8 = tbl8s_for(tern_fib_max_routes) },
 	};
-	struct rte_lpm_rcu_config rcu = { .v = tern_ctl.qsbr, .mode = RTE_LPM_QSBR_MODE_DQ };
 	struct rte_hash_parameters hp = {
 		.name = "tern_routes",
 		.entries = tern_fib_max_routes,
@@ -265,21 +278,17 @@ fib_init(void)
 	};
 	struct tern_dp *dp;
 
-	fib.lpm = rte_lpm_create("tern_fib", SOCKET_ID_ANY, &cfg);
+	fib.table = rte_fib_create("tern_fib", SOCKET_ID_ANY, &cfg);
 	fib.nh = rte_zmalloc("tern_nh", sizeof(*fib.nh) * TERN_MAX_NEXTHOPS, RTE_CACHE_LINE_SIZE);
 	fib.nh_refs = calloc(TERN_MAX_NEXTHOPS, sizeof(*fib.nh_refs));
 	fib.route = calloc(tern_fib_max_routes, sizeof(*fib.route));
 	fib.free_routes = malloc(sizeof(*fib.free_routes) * tern_fib_max_routes);
 	fib.routes = rte_hash_create(&hp);
 	fib.nh_index = rte_hash_create(&nhp);
-	if (fib.lpm == NULL || fib.nh == NULL || fib.nh_refs == NULL || fib.route == NULL ||
+	if (fib.table == NULL || fib.nh == NULL || fib.nh_refs == NULL || fib.route == NULL ||
 	    fib.free_routes == NULL || fib.routes == NULL || fib.nh_index == NULL) {
 		LOG_ERR("fib: cannot allocate a table of %u routes", tern_fib_max_routes);
 		return -ENOMEM;
-	}
-	if (rte_lpm_rcu_qsbr_add(fib.lpm, &rcu) != 0) {
-		LOG_ERR("fib: RCU: %s", rte_strerror(rte_errno));
-		return -rte_errno;
 	}
 	/* Pop order: lowest index first, so `route show` lists in add order. */
 	for (uint32_t i = 0; i < tern_fib_max_routes; i++)
@@ -287,7 +296,7 @@ fib_init(void)
 	fib.nb_free_routes = tern_fib_max_routes;
 	if ((dp = tern_dp_copy()) == NULL)
 		return -ENOMEM;
-	dp->fib = fib.lpm;
+	dp->fib = fib.table;
 	dp->nh = fib.nh;
 	tern_dp_publish(dp);
 	return 0;
@@ -297,7 +306,7 @@ TERN_INIT(fib_init);
 static void
 fib_fini(void)
 {
-	rte_lpm_free(fib.lpm);
+	rte_fib_free(fib.table);
 	rte_free(fib.nh);
 	rte_hash_free(fib.routes);
 	rte_hash_free(fib.nh_index);

@@ -3,11 +3,11 @@
  * IPv4: addresses, routes and next hops (control thread), and the datapath
  * nodes ip_input, ip_local, ip_forward and ip_output.
  *
- * Routes live in an rte_lpm (dp->fib) whose next-hop field is an index into
- * dp->nh[], an array of struct tern_nexthop.  The control thread writes both;
- * lpm's tbl8 groups are reclaimed through RCU (rte_lpm_rcu_qsbr_add), and a
- * next hop is never changed while a route points at it: it is freed after a
- * grace period once its last route is gone, then reused.
+ * Routes live in an rte_fib (DIR-24-8, dp->fib) whose next-hop value is an
+ * index into dp->nh[], an array of struct tern_nexthop; 0 means no route.
+ * The control thread writes both; a next hop is never changed while a route
+ * points at it: it is freed after an RCU grace period once its last route
+ * is gone, then reused.  See fib.c for why rte_fib rather than rte_lpm.
  */
 #ifndef TERN_IP_IP_H
 #define TERN_IP_IP_H

@@ -24,6 +24,16 @@ ip_forward_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 		ip_mark_icmp_error(m, TERN_ICMP_TIME_EXCEEDED, 0, 0);
 		return IP_FORWARD_NEXT_ICMP_ERROR;
 	}
+	/* RFC 1191, checked before the TTL changes so that the error quotes the
+	 * header as it arrived (as Linux does); ip_output checks it again for
+	 * the packets we originate. */
+	if (unlikely(rte_pktmbuf_pkt_len(m) > dp->port[tern_mbuf_priv(m)->tx_port].mtu &&
+	             (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)))) {
+		ip_mark_icmp_error(m, TERN_ICMP_DEST_UNREACH, TERN_ICMP_FRAG_NEEDED,
+		                   dp->port[tern_mbuf_priv(m)->tx_port].mtu);
+		return IP_FORWARD_NEXT_ICMP_ERROR;
+	}
+
 	ip->time_to_live--;
 	/* RFC 1624: the TTL is the high byte of its 16-bit word, so the
 	 * checksum grows by 0x0100.  Folding with (sum >= 0xffff) rather than

@@ -79,7 +79,7 @@ ip_reassembly_process(struct rte_graph *graph, struct rte_node *node, void **obj
 		struct rte_mbuf *m = objs[i], *done;
 		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 
-				/* rte_ip_frag strips l2_len + l3_len from every fragment but the
+		/* rte_ip_frag strips l2_len + l3_len from every fragment but the
 		 * first; eth_input already took the Ethernet header off. */
 		m->l2_len = 0;
 		done = rte_ipv4_frag_reassemble_packet(fs->tbl, &fs->dr, m, w->now_tsc, ip);

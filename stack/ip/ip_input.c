@@ -4,6 +4,8 @@
  * reason per check), then routes: to ip_local for us, to ip_forward for
  * others, to icmp_error when there is no route.
  */
+#include <string.h>
+
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_graph.h>
@@ -24,12 +26,19 @@ martian_src(uint32_t s)
 	return (s >> 24) == 0 || (s >> 24) == 127 || (s >> 28) >= 14;
 }
 
-rte_edge_t
-ip_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
+/* Not an edge: the packet passed every check and needs a route lookup. */
+#define IP_INPUT_LOOKUP IP_INPUT_NEXT_MAX
+
+/*
+ * RFC 1812 5.2.2 checks, one drop reason each.  Returns an edge, or
+ * IP_INPUT_LOOKUP with the destination (host order) in *dst.
+ */
+static inline rte_edge_t
+ip_input_check(struct rte_mbuf *m, uint32_t *dst)
 {
 	struct rte_ipv4_hdr *ip;
 	uint16_t hl, tl;
-	uint32_t src, dst;
+	uint32_t src;
 
 	/* 5.2.2: the packet is at least as long as a minimal header... */
 	if (unlikely(rte_pktmbuf_data_len(m) < sizeof(*ip)))
@@ -55,45 +64,100 @@ ip_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 	if (rte_pktmbuf_pkt_len(m) > tl) /* Ethernet padding */
 		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - tl));
 	src = rte_be_to_cpu_32(ip->src_addr);
-	dst = rte_be_to_cpu_32(ip->dst_addr);
+	*dst = rte_be_to_cpu_32(ip->dst_addr);
 	if (unlikely(martian_src(src)))
 		return IP_INPUT_NEXT_MARTIAN_SRC;
-	if (unlikely((dst >> 24) == 0 || (dst >> 24) == 127 ||
-	             ((dst >> 28) == 15 && dst != 0xffffffff)))
+	if (unlikely((*dst >> 24) == 0 || (*dst >> 24) == 127 ||
+	             ((*dst >> 28) == 15 && *dst != 0xffffffff)))
 		return IP_INPUT_NEXT_MARTIAN_DST;
 	if (unlikely(hl > sizeof(*ip)))
 		return IP_INPUT_NEXT_OPTIONS;
 	m->l3_len = hl;
-	if (dst == 0xffffffff)
-		goto local;
-	if (unlikely((dst >> 28) == 14))
+	if (unlikely((*dst >> 28) == 14))
 		return IP_INPUT_NEXT_MULTICAST;
+	return IP_INPUT_LOOKUP;
+}
 
-	switch (ip_route(dp, m, ip->dst_addr)) {
-	case TERN_NH_LOCAL:
-	case TERN_NH_BROADCAST:
-		goto local;
-	case TERN_NH_CONNECTED:
-	case TERN_NH_GATEWAY:
-		return IP_INPUT_NEXT_FORWARD;
-	case TERN_NH_BLACKHOLE:
-		return IP_INPUT_NEXT_BLACKHOLE;
-	default:
-		/* RFC 1812 5.2.7.1: destination unreachable, net. */
-		ip_mark_icmp_error(m, TERN_ICMP_DEST_UNREACH, TERN_ICMP_NET_UNREACH, 0);
-		return IP_INPUT_NEXT_ICMP_ERROR;
-	}
-local:
+static inline rte_edge_t
+ip_input_local(struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+
 	if (unlikely(ip->fragment_offset &
 	             rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)))
 		return IP_INPUT_NEXT_FRAGMENT;
 	return IP_INPUT_NEXT_LOCAL;
 }
 
+/* The edge for next hop `idx` (0: no route); sets priv tx_port and nh_ip. */
+static inline rte_edge_t
+ip_input_route(const struct tern_dp *dp, struct rte_mbuf *m, uint32_t dst, uint32_t idx)
+{
+	struct tern_mbuf_priv *priv = tern_mbuf_priv(m);
+	const struct tern_nexthop *nh = &dp->nh[idx];
+
+	if (dst == 0xffffffff)
+		return ip_input_local(m);
+	if (unlikely(idx == 0)) {
+		/* RFC 1812 5.2.7.1: destination unreachable, net. */
+		ip_mark_icmp_error(m, TERN_ICMP_DEST_UNREACH, TERN_ICMP_NET_UNREACH, 0);
+		return IP_INPUT_NEXT_ICMP_ERROR;
+	}
+	switch (nh->type) {
+	case TERN_NH_LOCAL:
+	case TERN_NH_BROADCAST:
+		return ip_input_local(m);
+	case TERN_NH_CONNECTED:
+	case TERN_NH_GATEWAY:
+		priv->tx_port = nh->port;
+		priv->nh_ip = nh->type == TERN_NH_GATEWAY ? nh->gw : rte_cpu_to_be_32(dst);
+		return IP_INPUT_NEXT_FORWARD;
+	default:
+		return IP_INPUT_NEXT_BLACKHOLE;
+	}
+}
+
+rte_edge_t
+ip_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
+{
+	uint32_t dst = 0;
+	rte_edge_t e = ip_input_check(m, &dst);
+
+	if (e != IP_INPUT_LOOKUP)
+		return e;
+	return ip_input_route(dp, m, dst, ip_fib_lookup(dp, rte_cpu_to_be_32(dst)));
+}
+
+/* Checks per packet, then one FIB lookup for the whole chunk. */
 static uint16_t
 ip_input_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
-	return tern_node_process(graph, node, objs, nb, ip_input_classify);
+	const struct tern_dp *dp = tern_node_worker(node)->dp;
+	rte_edge_t next[TERN_NODE_CHUNK];
+	uint32_t dst[TERN_NODE_CHUNK];
+	uint64_t nh[TERN_NODE_CHUNK];
+	uint16_t which[TERN_NODE_CHUNK];
+
+	for (uint16_t base = 0; base < nb; base += TERN_NODE_CHUNK) {
+		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK), k = 0;
+
+		for (uint16_t i = 0; i < n; i++) {
+			next[i] = ip_input_check(objs[base + i], &dst[k]);
+			if (next[i] == IP_INPUT_LOOKUP)
+				which[k++] = i;
+		}
+		if (k != 0) {
+			if (likely(dp->fib != NULL))
+				rte_fib_lookup_bulk(dp->fib, dst, nh, k);
+			else
+				memset(nh, 0, sizeof(nh[0]) * k);
+		}
+		for (uint16_t j = 0; j < k; j++)
+			next[which[j]] =
+			    ip_input_route(dp, objs[base + which[j]], dst[j], (uint32_t)nh[j]);
+		tern_node_enqueue(graph, node, &objs[base], next, n, nb <= TERN_NODE_CHUNK);
+	}
+	return nb;
 }
 
 static struct rte_node_register ip_input_node = {

@@ -24,8 +24,17 @@ enum {
 	IP_OUTPUT_NEXT_MAX,
 };
 
+/* The last next hop resolved in this burst: flows through one gateway
+ * skip the hash lookup. */
+struct nh_cache {
+	uint16_t port;
+	rte_be32_t ip;
+	struct rte_ether_addr mac;
+	bool valid;
+};
+
 static inline rte_edge_t
-ip_output_one(const struct tern_dp *dp, struct rte_mbuf *m, uint64_t now_ms)
+ip_output_one(const struct tern_dp *dp, struct rte_mbuf *m, uint64_t now_ms, struct nh_cache *c)
 {
 	struct tern_mbuf_priv *priv = tern_mbuf_priv(m);
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
@@ -43,13 +52,20 @@ ip_output_one(const struct tern_dp *dp, struct rte_mbuf *m, uint64_t now_ms)
 		}
 		return IP_OUTPUT_NEXT_FRAGMENT; /* RFC 791: DF clear, fragment */
 	}
+	priv->l2_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	if (likely(c->valid && c->port == port && c->ip == priv->nh_ip)) {
+		priv->l2_dst = c->mac;
+		return IP_OUTPUT_NEXT_ETH;
+	}
 	n = tern_neigh_lookup(dp, port, priv->nh_ip, now_ms);
 	if (unlikely(n == NULL)) {
 		priv->punt_kind = TERN_PUNT_RESOLVE;
 		return IP_OUTPUT_NEXT_RESOLVE;
 	}
 	tern_neigh_mac_unpack(atomic_load_explicit(&n->mac, memory_order_relaxed), &priv->l2_dst);
-	priv->l2_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	*c = (struct nh_cache){
+		.port = port, .ip = priv->nh_ip, .mac = priv->l2_dst, .valid = true
+	};
 	return IP_OUTPUT_NEXT_ETH;
 }
 
@@ -57,13 +73,14 @@ static uint16_t
 ip_output_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
 	struct tern_worker *w = tern_node_worker(node);
+	struct nh_cache cache = { .valid = false };
 	rte_edge_t next[TERN_NODE_CHUNK];
 
 	for (uint16_t base = 0; base < nb; base += TERN_NODE_CHUNK) {
 		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK);
 
 		for (uint16_t i = 0; i < n; i++)
-			next[i] = ip_output_one(w->dp, objs[base + i], w->now_ms);
+			next[i] = ip_output_one(w->dp, objs[base + i], w->now_ms, &cache);
 		tern_node_enqueue(graph, node, &objs[base], next, n, nb <= TERN_NODE_CHUNK);
 	}
 	return nb;

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 
 #include <rte_ip.h>
-#include <rte_lpm.h>
+#include <rte_fib.h>
 #include <rte_mbuf.h>
 
 #include "core/dp.h"
@@ -27,6 +27,19 @@
 #define TERN_ICMP_PORT_UNREACH  3
 #define TERN_ICMP_FRAG_NEEDED   4
 
+/* The next-hop index for `dst` (0: no route).  One lookup; hot paths use
+ * rte_fib_lookup_bulk on whole bursts instead. */
+static inline uint32_t
+ip_fib_lookup(const struct tern_dp *dp, rte_be32_t dst)
+{
+	uint32_t ip = rte_be_to_cpu_32(dst);
+	uint64_t nh = 0;
+
+	if (dp->fib != NULL)
+		rte_fib_lookup_bulk(dp->fib, &ip, &nh, 1);
+	return (uint32_t)nh;
+}
+
 /*
  * Route a packet we originate or forward to `dst`: sets priv tx_port and
  * nh_ip (the address to resolve).  Returns the next hop's type, or
@@ -36,10 +49,10 @@ static inline uint8_t
 ip_route(const struct tern_dp *dp, struct rte_mbuf *m, rte_be32_t dst)
 {
 	struct tern_mbuf_priv *priv = tern_mbuf_priv(m);
+	uint32_t idx = ip_fib_lookup(dp, dst);
 	const struct tern_nexthop *nh;
-	uint32_t idx;
 
-	if (dp->fib == NULL || rte_lpm_lookup(dp->fib, rte_be_to_cpu_32(dst), &idx) != 0)
+	if (idx == 0)
 		return TERN_NH_NONE;
 	nh = &dp->nh[idx];
 	priv->tx_port = nh->port;
@@ -51,11 +64,9 @@ ip_route(const struct tern_dp *dp, struct rte_mbuf *m, rte_be32_t dst)
 static inline bool
 ip_route_is_local_unicast(const struct tern_dp *dp, rte_be32_t dst)
 {
-	uint32_t idx;
+	uint32_t idx = ip_fib_lookup(dp, dst);
 
-	if (dp->fib == NULL || rte_lpm_lookup(dp->fib, rte_be_to_cpu_32(dst), &idx) != 0)
-		return false;
-	return dp->nh[idx].type == TERN_NH_LOCAL;
+	return idx != 0 && dp->nh[idx].type == TERN_NH_LOCAL;
 }
 
 /* Mark `m` for icmp_error with this type, code and info (host order). */

@@ -3,7 +3,7 @@
  * IPv4 and ICMP nodes, fed fake mbufs: each test asserts the edge a crafted
  * packet takes (the next node or the drop reason) and its side effects.
  *
- * Routing needs a real rte_lpm, hence EAL (no hugepages, no PCI, no shared
+ * Routing needs a real rte_fib, hence EAL (no hugepages, no PCI, no shared
  * config); the nodes themselves run without graphs or mempools.
  *
  * Topology:
@@ -28,7 +28,7 @@
 #include <rte_graph.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
-#include <rte_lpm.h>
+#include <rte_fib.h>
 #include <rte_mbuf.h>
 
 #include "core/dp.h"
@@ -60,7 +60,7 @@ enum {
 };
 
 static struct tern_nexthop nh[NH_COUNT];
-static struct rte_lpm *lpm;
+static struct rte_fib *lpm;
 static struct tern_dp dp;
 
 /* ---- packets ---------------------------------------------------------- */
@@ -206,9 +206,12 @@ icmph(struct rte_mbuf *m)
 static int
 group_setup(void **state)
 {
-	struct rte_lpm_config cfg = { .max_rules = 64, .number_tbl8s = 16 };
+	struct rte_fib_conf cfg = { .type = RTE_FIB_DIR24_8,
+		                    .default_nh = 0,
+		                    .max_routes = 64,
+		                    .dir24_8 = { .nh_sz = RTE_FIB_DIR24_8_4B, .num_tbl8 = 16 } };
 
-	lpm = rte_lpm_create("test_ip_fib", SOCKET_ID_ANY, &cfg);
+	lpm = rte_fib_create("test_ip_fib", SOCKET_ID_ANY, &cfg);
 	if (lpm == NULL)
 		return -1;
 	nh[NH_P0_LOCAL] = (struct tern_nexthop){ .port = 0, .type = TERN_NH_LOCAL };
@@ -221,14 +224,14 @@ group_setup(void **state)
 		                                .port = 1,
 		                                .type = TERN_NH_GATEWAY };
 	nh[NH_BLACKHOLE] = (struct tern_nexthop){ .type = TERN_NH_BLACKHOLE };
-	if (rte_lpm_add(lpm, IP4(10, 0, 0, 1), 32, NH_P0_LOCAL) != 0 ||
-	    rte_lpm_add(lpm, IP4(10, 0, 0, 0), 24, NH_P0_CONNECTED) != 0 ||
-	    rte_lpm_add(lpm, IP4(10, 0, 0, 255), 32, NH_P0_BCAST) != 0 ||
-	    rte_lpm_add(lpm, IP4(10, 1, 0, 1), 32, NH_P1_LOCAL) != 0 ||
-	    rte_lpm_add(lpm, IP4(10, 1, 0, 0), 24, NH_P1_CONNECTED) != 0 ||
-	    rte_lpm_add(lpm, IP4(10, 1, 0, 255), 32, NH_P1_BCAST) != 0 ||
-	    rte_lpm_add(lpm, IP4(192, 168, 0, 0), 16, NH_GATEWAY) != 0 ||
-	    rte_lpm_add(lpm, IP4(203, 0, 113, 0), 24, NH_BLACKHOLE) != 0)
+	if (rte_fib_add(lpm, IP4(10, 0, 0, 1), 32, NH_P0_LOCAL) != 0 ||
+	    rte_fib_add(lpm, IP4(10, 0, 0, 0), 24, NH_P0_CONNECTED) != 0 ||
+	    rte_fib_add(lpm, IP4(10, 0, 0, 255), 32, NH_P0_BCAST) != 0 ||
+	    rte_fib_add(lpm, IP4(10, 1, 0, 1), 32, NH_P1_LOCAL) != 0 ||
+	    rte_fib_add(lpm, IP4(10, 1, 0, 0), 24, NH_P1_CONNECTED) != 0 ||
+	    rte_fib_add(lpm, IP4(10, 1, 0, 255), 32, NH_P1_BCAST) != 0 ||
+	    rte_fib_add(lpm, IP4(192, 168, 0, 0), 16, NH_GATEWAY) != 0 ||
+	    rte_fib_add(lpm, IP4(203, 0, 113, 0), 24, NH_BLACKHOLE) != 0)
 		return -1;
 	return 0;
 }
@@ -236,7 +239,7 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-	rte_lpm_free(lpm);
+	rte_fib_free(lpm);
 	lpm = NULL;
 	return 0;
 }

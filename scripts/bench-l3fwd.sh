@@ -1,0 +1,354 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): IPv4 forwarding rate of one worker core, ternd
+# against DPDK's l3fwd (LPM mode) and l3fwd-graph, built from the examples of
+# Debian's dpdk-doc package, side by side in the same run on the same
+# devices: 64-byte frames, 1024 UDP flows over 16 destination prefixes,
+# replayed from memory by net_pcap (infinite_rx) into a net_null sink.
+#
+#   scripts/bench-l3fwd.sh [seconds per run] [rounds]
+#
+# The three forward on lcore 1, one after another (never at once), alternating
+# for several rounds; the script prints each round, the medians and the
+# ratios. ternd does the full RFC 1812 input checks, decrements the TTL with
+# an incremental checksum and takes the next hop's MAC from its ARP table (a
+# static neighbour); l3fwd and l3fwd-graph check little and use static MACs.
+#
+# All three have the same FIB: 198.18.0.0/24 ... 198.18.15.0/24 to the
+# net_null port. l3fwd reads it from --rule_ipv4 (its stock table sends
+# 198.18.N.0/24 to port N); l3fwd-graph has no such option, so its build
+# copy gets the same 16 routes in place of its 8 stock ones. The l3fwd copy
+# also masks its RX checksum offload request with what the vdevs offer
+# (none); its fast path never looks at checksums, so its work is unchanged.
+# The copies are built once, in build/bench/l3fwd.
+#
+# Rates: ternd from `ternctl -j link show out` (tx_packets), l3fwd and
+# l3fwd-graph from DPDK telemetry (`/ethdev/stats,1`, opackets), over the
+# same window after a 1 s warm-up. Only ratios within one run mean anything.
+set -u
+. "$(dirname "$0")/lib.sh"
+tern_need_root
+tern_install_deps "${TERN_DEPS[@]}" dpdk-doc
+if ! tern_build; then
+	echo "$0: ternd does not build" >&2
+	exit 1
+fi
+tern_hugepages 512
+
+secs=${1:-5}
+rounds=${2:-3}
+ternd=$TERN_BUILD/app/ternd/ternd
+ternctl=$TERN_BUILD/app/ternctl/ternctl
+examples=/usr/share/dpdk/examples
+bench=$TERN_BUILD/bench/l3fwd
+prefix=tern-bench-l3fwd-$$
+
+# ---- cleanup: only what this script started, by PID ----------------------
+dir=$(mktemp -d /tmp/tern-bench-l3fwd.XXXXXX)
+cur_pid=
+m_pid=
+stop_pid() { # stop_pid PID: SIGTERM, then SIGKILL after 10 s
+	local p=$1
+	kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
+	kill -TERM "$p" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	return 0
+}
+cleanup() {
+	[ -n "$m_pid" ] && stop_pid "$m_pid"
+	[ -n "$cur_pid" ] && stop_pid "$cur_pid"
+	rm -rf "$dir" /var/run/dpdk/"$prefix"-*
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- build copies of l3fwd and l3fwd-graph under build/ ------------------
+stamp="$(dpkg-query -W -f='${Version}' dpdk-doc libdpdk-dev 2>/dev/null) patch-1"
+if [ ! -x "$bench/l3fwd/build/l3fwd" ] || [ ! -x "$bench/l3fwd-graph/build/l3fwd-graph" ] ||
+	[ "$(cat "$bench/stamp" 2>/dev/null)" != "$stamp" ]; then
+	echo "building l3fwd and l3fwd-graph from $examples in $bench"
+	rm -rf "$bench"
+	mkdir -p "$bench"
+	cp -r "$examples/l3fwd" "$examples/l3fwd-graph" "$examples/common" "$bench/"
+	# l3fwd: RX offloads (checksum) masked with the device's capabilities.
+	sed -i \
+		-e 's/^\(\t\tret = config_port_max_pkt_len(&local_port_conf, &dev_info);\)$/\t\tlocal_port_conf.rxmode.offloads \&= dev_info.rx_offload_capa;\n\1/' \
+		-e 's/^\(\t\t\trxq_conf.offloads = port_conf.rxmode.offloads\);$/\1 \& dev_info.rx_offload_capa;/' \
+		"$bench/l3fwd/main.c"
+	if [ "$(grep -c 'dev_info.rx_offload_capa;' "$bench/l3fwd/main.c")" != 2 ]; then
+		echo "$0: could not patch $bench/l3fwd/main.c (offload mask)" >&2
+		exit 1
+	fi
+	# l3fwd-graph: the 16 routes of the benchmark, all to port 1.
+	if ! /usr/bin/python3 - "$bench/l3fwd-graph/main.c" <<'PY'; then
+import re, sys
+f = sys.argv[1]
+s = open(f).read()
+body = "\n".join("\t{RTE_IPV4(198, 18, %d, 0), 24, 1}," % n for n in range(16))
+s, n = re.subn(r"(ipv4_l3fwd_lpm_route_array\[\] = \{\n).*?(\n\};)",
+               lambda m: m.group(1) + body + m.group(2), s, flags=re.S)
+if n != 1:
+    sys.exit("route array not found")
+open(f, "w").write(s)
+PY
+		echo "$0: could not patch $bench/l3fwd-graph/main.c (routes)" >&2
+		exit 1
+	fi
+	for app in l3fwd l3fwd-graph; do
+		if ! make -C "$bench/$app" >"$bench/$app.build.log" 2>&1; then
+			tail -20 "$bench/$app.build.log" >&2
+			echo "$0: $app does not build (log: $bench/$app.build.log)" >&2
+			exit 1
+		fi
+	done
+	echo "$stamp" >"$bench/stamp"
+fi
+
+# ---- traffic --------------------------------------------------------------
+pcap=$dir/flows.pcap
+in_mac=02:70:63:61:70:00 # net_pcap's MAC: ternd's port `in`
+/usr/bin/python3 - "$pcap" "$in_mac" <<'PY'
+import sys
+from scapy.all import Ether, IP, UDP, wrpcap
+# 1024 flows (source address and port vary) over 16 destination /24s,
+# 64-byte frames (60 in the pcap, no FCS), valid checksums, TTL 64.
+pkts = []
+for i in range(1024):
+    p = (Ether(dst=sys.argv[2], src="02:00:00:00:00:10") /
+         IP(src="10.1.%d.%d" % (i // 64, 1 + i % 64),
+            dst="198.18.%d.%d" % (i % 16, 1 + i // 16), ttl=64) /
+         UDP(sport=1024 + i, dport=9))
+    pkts.append(Ether(bytes(p / (b"\0" * (60 - len(p))))))
+wrpcap(sys.argv[1], pkts)
+PY
+# The same routes for l3fwd (it wants an IPv6 file too).
+for n in $(seq 0 15); do echo "R198.18.$n.0/24 1"; done >"$dir/rules_v4.cfg"
+echo "R2001:200::/64 1" >"$dir/rules_v6.cfg"
+
+# ---- measuring ------------------------------------------------------------
+# measure.py ternd PID SOCK TERNCTL SECS | telemetry PID SOCK SECS
+# waits for traffic (gives up early if PID exits), warms up 1 s, measures
+# SECS; prints "MPPS NOTE...".
+cat >"$dir/measure.py" <<'PY'
+import json, socket, subprocess, sys, time
+
+def out(rate, note=""):
+    print("%.2f %s" % (rate, note))
+    sys.exit(0)
+
+def alive():
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+def until(fn, limit=20.0):
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if not alive():
+            out(0, "exited before it forwarded")
+        try:
+            v = fn()
+            if v:
+                return v
+        except Exception:
+            pass
+        time.sleep(0.1)
+    return None
+
+mode, pid, sock = sys.argv[1], sys.argv[2], sys.argv[3]
+secs = float(sys.argv[-1])
+
+if mode == "ternd":
+    ternctl = sys.argv[4]
+    def ctl(*args):
+        r = subprocess.run([ternctl, "-s", sock, "-t", "10", "-j"] + list(args),
+                           capture_output=True, text=True, timeout=20)
+        if r.returncode:
+            raise RuntimeError(r.stderr.strip())
+        return json.loads(r.stdout)
+    def sample():
+        ports = {p["name"]: p for p in ctl("link", "show")["ports"]}
+        st = ctl("stats", "show")
+        nodes = {n["node"]: n["packets"] for n in st["nodes"]}
+        drops = {d["reason"]: (d["packets"], d["description"]) for d in st["drops"]}
+        return time.monotonic(), ports, nodes, drops
+    if not until(lambda: ctl("version")):
+        out(0, "ternd did not answer on its socket")
+    if not until(lambda: ctl("link", "show", "out")["ports"][0]["tx_packets"] > 0):
+        out(0, "ternd sent nothing on port out")
+    time.sleep(1)
+    try:
+        t0, p0, n0, d0 = sample()
+        time.sleep(secs)
+        t1, p1, n1, d1 = sample()
+    except Exception as e:
+        out(0, "ternd: %s" % e)
+    dt = t1 - t0
+    tx = p1["out"]["tx_packets"] - p0["out"]["tx_packets"]
+    rx = p1["in"]["rx_packets"] - p0["in"]["rx_packets"]
+    fwd = n1.get("ip_forward", 0) - n0.get("ip_forward", 0)
+    drops = sorted(((d1[r][0] - d0.get(r, (0,))[0], r, d1[r][1]) for r in d1),
+                   reverse=True)
+    ndrop = sum(d[0] for d in drops)
+    note = "(ip_forward %.1f%% of rx, drops %d)" % (100.0 * fwd / rx if rx else 0, ndrop)
+    if rx and (fwd < 0.99 * rx or tx < 0.99 * rx or ndrop > 0.01 * rx):
+        note += " WARNING: ternd forwards %d of %d received, sends %d" % (fwd, rx, tx)
+        if drops and drops[0][0] > 0:
+            note += "; top drop reason %s: %d (%s)" % (drops[0][1], drops[0][0], drops[0][2])
+    out(tx / dt / 1e6, note)
+
+# DPDK telemetry (l3fwd, l3fwd-graph): port 0 in, port 1 out.
+s = None
+def connect():
+    global s
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    c.connect(sock)
+    c.recv(16384)
+    s = c
+    return True
+def stats(port):
+    s.send(("/ethdev/stats,%d" % port).encode())
+    return json.loads(s.recv(65536).decode())["/ethdev/stats"]
+if not until(connect):
+    out(0, "no telemetry socket %s" % sock)
+if not until(lambda: stats(1)["opackets"] > 0):
+    out(0, "sent nothing on port 1")
+time.sleep(1)
+try:
+    t0, i0, o0 = time.monotonic(), stats(0)["ipackets"], stats(1)["opackets"]
+    time.sleep(secs)
+    t1, i1, o1 = time.monotonic(), stats(0)["ipackets"], stats(1)["opackets"]
+except Exception as e:
+    out(0, "telemetry: %s" % e)
+rx, tx = i1 - i0, o1 - o0
+note = "(port 1 sent %.1f%% of port 0 rx)" % (100.0 * tx / rx if rx else 0)
+if rx and tx < 0.99 * rx:
+    note += " WARNING: drops"
+out(tx / (t1 - t0) / 1e6, note)
+PY
+
+rate=
+note=
+measure() { # measure NAME LOG ARGS...: runs measure.py, sets rate and note
+	local name=$1 log=$2 line
+	shift 2
+	# In the background so that a signal's trap runs at once.
+	/usr/bin/python3 "$dir/measure.py" "$@" >"$dir/measure.out" 2>&1 </dev/null &
+	m_pid=$!
+	wait "$m_pid"
+	m_pid=
+	line=$(tail -1 "$dir/measure.out")
+	rate=${line%% *}
+	note=${line#"$rate"}
+	note=${note# }
+	case $rate in
+	[0-9]*.[0-9][0-9]) ;;
+	*) note="measurement failed: $line" rate=0.00 ;;
+	esac
+	if [ "$rate" = 0.00 ]; then
+		note="$note; last lines of $name's log:"$'\n'"$(tail -5 "$log" 2>/dev/null | tr -d '\033')"
+	fi
+}
+
+devs_in="net_pcap0,rx_pcap=$pcap,infinite_rx=1"
+devs_out="net_null0,no-rx=1"
+
+run_ternd() {
+	{
+		echo "eal -l 0-1 --no-pci --in-memory --file-prefix $prefix-ternd --log-level=lib.eal:error --log-level=pmd.*:error"
+		echo "workers 1"
+		echo "port add in $devs_in"
+		echo "port add out $devs_out"
+		echo "addr add 10.0.0.1/24 dev in"
+		echo "addr add 10.255.0.1/24 dev out"
+		echo "neigh add 10.255.0.2 lladdr 02:00:00:00:00:02 dev out"
+		for n in $(seq 0 15); do echo "route add 198.18.$n.0/24 via 10.255.0.2"; done
+	} >"$dir/ternd.conf"
+	rm -f "$dir/ternd.sock"
+	"$ternd" -c "$dir/ternd.conf" -s "$dir/ternd.sock" -l error >"$dir/ternd.log" 2>&1 </dev/null &
+	cur_pid=$!
+	measure ternd "$dir/ternd.log" ternd "$cur_pid" "$dir/ternd.sock" "$ternctl" "$secs"
+	"$ternctl" -s "$dir/ternd.sock" -t 10 shutdown >/dev/null 2>&1
+	stop_pid "$cur_pid"
+	cur_pid=
+}
+
+run_l3fwd() {
+	rm -rf "/var/run/dpdk/$prefix-lpm"
+	"$bench/l3fwd/build/l3fwd" -l 1 --no-pci --in-memory --file-prefix "$prefix-lpm" \
+		--log-level=lib.eal:error --vdev "$devs_in" --vdev "$devs_out" -- \
+		-p 0x3 --config='(0,0,1),(1,0,1)' --lookup=lpm --parse-ptype \
+		--rule_ipv4="$dir/rules_v4.cfg" --rule_ipv6="$dir/rules_v6.cfg" \
+		>"$dir/l3fwd.log" 2>&1 </dev/null &
+	cur_pid=$!
+	measure l3fwd "$dir/l3fwd.log" telemetry "$cur_pid" "/var/run/dpdk/$prefix-lpm/dpdk_telemetry.v2" "$secs"
+	stop_pid "$cur_pid"
+	cur_pid=
+	rm -rf "/var/run/dpdk/$prefix-lpm"
+}
+
+run_graph() {
+	# Worker lcore 1 runs the graph, main lcore 0 prints stats; two lcores
+	# mean two TX queues, hence two rx_pcap queues on net_pcap.
+	rm -rf "/var/run/dpdk/$prefix-graph"
+	"$bench/l3fwd-graph/build/l3fwd-graph" -l 0-1 --no-pci --in-memory --file-prefix "$prefix-graph" \
+		--log-level=lib.eal:error --vdev "net_pcap0,rx_pcap=$pcap,rx_pcap=$pcap,infinite_rx=1" \
+		--vdev "$devs_out" -- -p 0x3 --config='(0,0,1),(1,0,1)' \
+		>"$dir/graph.log" 2>&1 </dev/null &
+	cur_pid=$!
+	measure l3fwd-graph "$dir/graph.log" telemetry "$cur_pid" "/var/run/dpdk/$prefix-graph/dpdk_telemetry.v2" "$secs"
+	stop_pid "$cur_pid"
+	cur_pid=
+	rm -rf "/var/run/dpdk/$prefix-graph"
+}
+
+# Other busy processes (DPDK pollers of other runs...) skew every rate.
+busy=
+check_busy() {
+	local p
+	for p in $(ps -eo pid=,pcpu= | awk -v me=$$ '$1 != me && $2 >= 50 { print $1 }'); do
+		[ "$p" = "$cur_pid" ] && continue
+		case " $busy " in *" $p "*) continue ;; esac
+		busy="$busy $p"
+	done
+}
+check_busy
+echo "IPv4 forwarding, 64-byte frames, 1024 flows over 16 prefixes, 1 worker core (lcore 1), ${secs}s x ${rounds} rounds"
+t_all=()
+l_all=()
+g_all=()
+for r in $(seq "$rounds"); do
+	run_ternd
+	t=$rate tn=$note
+	run_l3fwd
+	l=$rate ln=$note
+	run_graph
+	g=$rate gn=$note
+	echo "round $r: ternd $t Mpps, l3fwd-lpm $l Mpps, l3fwd-graph $g Mpps"
+	echo "  ternd $tn"
+	echo "  l3fwd-lpm $ln"
+	echo "  l3fwd-graph $gn"
+	t_all+=("$t")
+	l_all+=("$l")
+	g_all+=("$g")
+done
+check_busy
+for p in $busy; do
+	info=$(ps -o pid=,pcpu=,args= -p "$p" 2>/dev/null | cut -c1-100)
+	echo "warning: another busy process, rates are skewed: ${info:-pid $p (exited)}"
+done
+/usr/bin/python3 - "${t_all[*]}" "${l_all[*]}" "${g_all[*]}" "$rounds" "$secs" <<'PY'
+import statistics, sys
+t, l, g = (statistics.median(float(x) for x in a.split()) for a in sys.argv[1:4])
+ratio = lambda a, b: "%.2fx" % (a / b) if b else "n/a"
+print("medians over %s rounds of %s s:" % (sys.argv[4], sys.argv[5]))
+print("ternd  %.2f Mpps   l3fwd-lpm %.2f Mpps   l3fwd-graph %.2f Mpps" % (t, l, g))
+print("ratio ternd/l3fwd-lpm: %s (target >= 1.0x)" % ratio(t, l))
+print("ratio ternd/l3fwd-graph: %s" % ratio(t, g))
+PY

@@ -1,0 +1,686 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""IPv4, ARP and ICMP through ternd, against Linux hosts in network
+namespaces (veth + net_af_packet): ping and arping to ternd, neighbour
+states, forwarding between two hosts (ping, curl, traceroute), every ICMP
+error ternd sends, the RFC 1812 / RFC 826 input checks one drop reason at a
+time, and the addr/route/neigh commands."""
+
+import hashlib
+import itertools
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+from scapy.all import ARP, Ether, rdpcap
+
+from conftest import config, sh, wait_until
+
+_nets = itertools.count(os.getpid() % 100 * 2 + 20)
+
+
+def subnet():
+    """A /24 prefix (10.97.X) no other test of this run uses."""
+    return "10.97.%d" % (next(_nets) % 256)
+
+
+def mac_of(ns, ifname):
+    return ns.run("cat /sys/class/net/%s/address" % ifname).stdout.strip()
+
+
+def no_ipv6(ns, *root_ifaces):
+    """No IPv6 in ns (and on the given root-side links): the kernel then sends
+    nothing unprompted (no MLD, router or neighbour solicitations)."""
+    ns.run("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1")
+    for i in root_ifaces:
+        sh("sysctl -qw net.ipv6.conf.%s.disable_ipv6=1" % i, check=False)
+
+
+def ns_scapy(ns, script):
+    """Run a scapy script in ns; return what it prints."""
+    code = "from scapy.all import *\nconf.verb = 0\n" + script
+    return ns.run("/usr/bin/python3 -c '%s'" % code.replace("'", "'\\''")).stdout
+
+
+def arp_counters(t):
+    return t.ctl("arp", "show", json_out=True)["counters"]
+
+
+def neighbours(t, *dev):
+    return t.ctl("neigh", "show", *dev, json_out=True)["neighbours"]
+
+
+def neigh_of(t, ip):
+    return next((n for n in neighbours(t) if n["address"] == ip), None)
+
+
+def routes(t):
+    return t.ctl("route", "show", json_out=True)["routes"]
+
+
+def ping(ns, dst, count=3, size=None, extra=""):
+    """ping from ns; returns the CompletedProcess (never raises)."""
+    opts = "-c %d -i 0.2 -W 1 -n" % count
+    if size is not None:
+        opts += " -s %d" % size
+    return ns.run("ping %s %s %s" % (opts, extra, dst), check=False)
+
+
+class Host:
+    """A Linux host: a namespace with one veth to ternd."""
+
+    def __init__(self, ns, net, outer, inner):
+        self.ns, self.net, self.outer, self.inner = ns, net, outer, inner
+        self.ip = net + ".2"
+        self.gw = net + ".1"  # ternd's address on this link
+        self.mac = mac_of(ns, inner)
+
+
+def host(netns_factory, prefix, default_route=True):
+    net = subnet()
+    ns = netns_factory(prefix)
+    no_ipv6(ns)
+    outer, inner = ns.veth(net + ".2/24")
+    no_ipv6(ns, outer)
+    h = Host(ns, net, outer, inner)
+    if default_route:
+        ns.run("ip route add default via %s" % h.gw)
+    return h
+
+
+def links_up(t, *ports):
+    """Wait for ternd's first link poll to see the ports up: it announces its
+    addresses then (a gratuitous ARP per address, counted in arp show)."""
+    wait_until(lambda: all("port %s: link up" % p in t.logtext() for p in ports),
+               what="links up")
+
+
+def one_host(ternd_factory, netns_factory, *lines, prefix="t4h"):
+    """ternd with port pa on one host, address .1/24 there."""
+    a = host(netns_factory, prefix, default_route=False)
+    t = ternd_factory(config("port add pa net_af_packet0,iface=%s" % a.outer,
+                             "addr add %s/24 dev pa" % a.gw, *lines))
+    links_up(t, "pa")
+    return t, a
+
+
+def two_hosts(ternd_factory, netns_factory, *lines, mtu_b=None):
+    """ternd routing between host A (port pa) and host B (port pb); each
+    host's default route goes through ternd."""
+    a = host(netns_factory, "t4a")
+    b = host(netns_factory, "t4b")
+    t = ternd_factory(config("port add pa net_af_packet0,iface=%s" % a.outer,
+                             "port add pb net_af_packet1,iface=%s%s" % (
+                                 b.outer, " mtu %d" % mtu_b if mtu_b else ""),
+                             "addr add %s/24 dev pa" % a.gw,
+                             "addr add %s/24 dev pb" % b.gw, *lines))
+    links_up(t, "pa", "pb")
+    return t, a, b
+
+
+def capture(ns, iface, bpf, path, seconds):
+    """tcpdump in ns for `seconds` into path; returns the Popen once it
+    listens.  wait() on it, then rdpcap(path)."""
+    p = ns.popen("timeout %d tcpdump -i %s -n -U -w %s %s" % (seconds, iface, path, bpf),
+                 stderr=subprocess.PIPE, text=True, start_new_session=True)
+    line = p.stderr.readline()
+    assert "listening on" in line, line
+    return p
+
+
+def deltas(before, after):
+    return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+
+
+# --- ternd as a host ---------------------------------------------------------
+
+
+def test_ping_ternd(ternd_factory, netns_factory):
+    t, a = one_host(ternd_factory, netns_factory)
+    base = t.mbufs_in_use()
+    for size in (56, 1472):
+        r = ping(a.ns, a.gw, size=size)
+        assert r.returncode == 0 and " 3 received" in r.stdout, r.stdout + r.stderr
+        assert "%d bytes from %s" % (size + 8, a.gw) in r.stdout, r.stdout
+    # The kernel resolved ternd's address to the port's MAC...
+    ternd_mac = t.links()["pa"]["mac"].lower()
+    neigh = a.ns.run("ip neigh show %s" % a.gw).stdout
+    assert "lladdr " + ternd_mac in neigh.lower(), (neigh, ternd_mac)
+    # ...and ternd learned the host from its ARP request.
+    n = neigh_of(t, a.ip)
+    assert n is not None, neighbours(t)
+    assert n["lladdr"].lower() == a.mac and n["dev"] == "pa", n
+    assert n["state"] in ("REACHABLE", "STALE", "DELAY", "PROBE"), n
+    assert t.node("icmp_input")["packets"] >= 6
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def test_arping_ternd(ternd_factory, netns_factory):
+    t, a = one_host(ternd_factory, netns_factory)
+    base = t.mbufs_in_use()
+    ternd_mac = t.links()["pa"]["mac"].lower()
+    # First an address ternd does not own: no answer, dropped as not for us.
+    # (Once ternd has the host in its table, the host's ARP is punted to be
+    # merged instead: RFC 826.)
+    nfu = t.drops()["arp_not_for_us"]
+    r = a.ns.run("arping -c 2 -w 2 -I %s %s.77" % (a.inner, a.net), check=False)
+    assert r.returncode != 0 and "Received 0 response" in r.stdout, r.stdout + r.stderr
+    assert t.drops()["arp_not_for_us"] >= nfu + 2
+    assert neigh_of(t, a.ip) is None
+
+    c0 = arp_counters(t)
+    r = a.ns.run("arping -c 3 -w 5 -I %s %s" % (a.inner, a.gw), check=False)
+    assert r.returncode == 0 and "Received 3 response" in r.stdout, r.stdout + r.stderr
+    replies = re.findall(r"reply from (\S+) \[([0-9A-Fa-f:]+)\]", r.stdout)
+    assert len(replies) == 3, r.stdout
+    assert all(ip == a.gw and mac.lower() == ternd_mac for ip, mac in replies), r.stdout
+    c1 = arp_counters(t)
+    assert c1["replies_sent"] - c0["replies_sent"] == 3, (c0, c1)
+    assert c1["received"] - c0["received"] >= 3
+    n = neigh_of(t, a.ip)
+    assert n is not None and n["lladdr"].lower() == a.mac, neighbours(t)
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def test_neigh_reachable_then_stale(ternd_factory, netns_factory):
+    # A short delay too: ternd confirms a STALE entry it used with a unicast
+    # probe after delay-ms, which the host's reply turns REACHABLE.
+    t, a = one_host(ternd_factory, netns_factory, "arp set reachable-ms 1000",
+                    "arp set delay-ms 200", "arp set retrans-ms 200")
+    assert t.ctl("arp", "show", json_out=True)["settings"]["reachable-ms"] == 1000
+    base = t.mbufs_in_use()
+    # The host's ARP request leaves it STALE in ternd's table; the echo
+    # replies use it.  Workers stamp "used" at most once a second, and a use
+    # in the millisecond the entry was made does not count (see
+    # test_neigh_stale_used_at_once_is_confirmed), so the pings span > 1 s.
+    r = ping(a.ns, a.gw, count=3, extra="-i 0.6")
+    assert r.returncode == 0, r.stdout + r.stderr
+    seen = []
+
+    def state(want):
+        n = neigh_of(t, a.ip)
+        if not seen or seen[-1] != (n and n["state"]):
+            seen.append(n and n["state"])
+        return n is not None and n["state"] == want
+    try:
+        wait_until(lambda: state("REACHABLE"), timeout=5, interval=0.05, what="REACHABLE")
+        # Unused, it goes STALE after 0.5x..1.5x reachable-ms.
+        t0 = time.time()
+        wait_until(lambda: state("STALE"), timeout=5, interval=0.05, what="STALE")
+    finally:
+        print("states seen:", seen)
+    assert time.time() - t0 < 2.0, seen
+    # It got there through DELAY and PROBE: one unicast request, answered.
+    c = arp_counters(t)
+    assert c["resolved"] >= 1 and c["requests_sent"] >= 1, c
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def test_neigh_stale_used_at_once_is_confirmed(ternd_factory, netns_factory):
+    """A STALE entry that is used goes to DELAY, then PROBE, then REACHABLE
+    once the host answers the unicast probe (Linux's NUD machine), even when
+    all the uses come right after the entry was learned."""
+    t, a = one_host(ternd_factory, netns_factory, "arp set reachable-ms 5000",
+                    "arp set delay-ms 200", "arp set retrans-ms 200")
+    # The host's ARP request makes the entry STALE; the two echo replies,
+    # 200 ms apart, use it.
+    r = ping(a.ns, a.gw, count=2)
+    assert r.returncode == 0, r.stdout + r.stderr
+    try:
+        wait_until(lambda: (neigh_of(t, a.ip) or {}).get("state") == "REACHABLE", timeout=3,
+                   what="REACHABLE")
+    finally:
+        print(neigh_of(t, a.ip))
+    assert t.stop() == 0
+
+
+# --- forwarding between two hosts ------------------------------------------
+
+
+def test_routed_ping_both_ways(ternd_factory, netns_factory):
+    t, a, b = two_hosts(ternd_factory, netns_factory)
+    base = t.mbufs_in_use()
+    for src, dst in ((a, b), (b, a)):
+        r = ping(src.ns, dst.ip)
+        assert r.returncode == 0 and " 3 received" in r.stdout, r.stdout + r.stderr
+        # One hop: Linux sends with TTL 64, ternd takes one off.
+        assert r.stdout.count("ttl=63") == 3, r.stdout
+    # Each host resolved its gateway to ternd's port, and ternd both hosts.
+    links = t.links()
+    for h, port in ((a, "pa"), (b, "pb")):
+        assert links[port]["mac"].lower() in h.ns.run("ip neigh show %s" % h.gw).stdout.lower()
+        n = neigh_of(t, h.ip)
+        assert n is not None and n["lladdr"].lower() == h.mac and n["dev"] == port, n
+    assert t.node("ip_forward")["packets"] >= 12
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def test_routed_curl_10mb(ternd_factory, netns_factory, tmpdir_tern):
+    t, a, b = two_hosts(ternd_factory, netns_factory)
+    base = t.mbufs_in_use()
+    www = os.path.join(tmpdir_tern, "www")
+    os.mkdir(www)
+    data = os.urandom(10 << 20)
+    with open(os.path.join(www, "blob.bin"), "wb") as f:
+        f.write(data)
+    got = os.path.join(tmpdir_tern, "got.bin")
+    srv = b.ns.popen("/usr/bin/python3 -m http.server 8080 --bind %s --directory %s" % (b.ip, www),
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     start_new_session=True)
+    try:
+        wait_until(lambda: ":8080 " in b.ns.run("ss -ltnH").stdout, what="http.server listening")
+        r = a.ns.run("curl -sS --max-time 60 -o %s http://%s:8080/blob.bin" % (got, b.ip),
+                     check=False)
+        assert r.returncode == 0, r.stderr
+    finally:
+        os.killpg(srv.pid, signal.SIGTERM)
+        srv.wait(10)
+    with open(got, "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == hashlib.sha256(data).hexdigest()
+    # Over 7000 full-sized segments went A <- B through ternd.
+    assert t.links()["pa"]["tx_packets"] > 7000
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def test_traceroute(ternd_factory, netns_factory):
+    t, a, b = two_hosts(ternd_factory, netns_factory)
+    base = t.mbufs_in_use()
+    # traceroute sends its probes at once: had ternd to resolve B first, the
+    # four probes with TTL 2..5 would wait on a hold queue of three and the
+    # TTL 2 one would be dropped.  So B is resolved before.
+    assert ping(a.ns, b.ip, count=1).returncode == 0
+    ttl0 = t.drops()["ip_ttl_exceeded"]
+    r = a.ns.run("traceroute -n -q 1 -w 1 -m 5 %s" % b.ip, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    hops = re.findall(r"^\s*(\d+)\s+(\S+)", r.stdout, re.M)
+    assert hops == [("1", a.gw), ("2", b.ip)], r.stdout
+    assert t.drops()["ip_ttl_exceeded"] >= ttl0 + 1
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def test_net_unreachable(ternd_factory, netns_factory):
+    t, a, b = two_hosts(ternd_factory, netns_factory)
+    base = t.mbufs_in_use()
+    assert not any(r["prefix"] == "0.0.0.0/0" for r in routes(t))
+    nowhere = subnet() + ".1"
+    d0 = t.drops()
+    r = ping(a.ns, nowhere, count=2)
+    assert r.returncode != 0, r.stdout
+    assert r.stdout.count("From %s icmp_seq=" % a.gw) == 2, r.stdout
+    assert r.stdout.count("Destination Net Unreachable") == 2, r.stdout
+    d = deltas(d0, t.drops())
+    assert d == {"ip_no_route": 2}, d
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def test_host_unreachable(ternd_factory, netns_factory, tmpdir_tern):
+    t, a, b = two_hosts(ternd_factory, netns_factory, "arp set retrans-ms 200")
+    settings = t.ctl("arp", "show", json_out=True)["settings"]
+    assert settings["retrans-ms"] == 200 and settings["mcast-probes"] == 3
+    assert settings["hold"] == 3
+    base = t.mbufs_in_use()
+    ghost = b.net + ".99"
+    pcap = os.path.join(tmpdir_tern, "probes.pcap")
+    cap = capture(b.ns, b.inner, "arp", pcap, 3)
+    c0, d0 = arp_counters(t), t.drops()
+    r = ping(a.ns, ghost, count=1, extra="-W 3")
+    assert r.returncode != 0, r.stdout
+    assert "From %s icmp_seq=1 Destination Host Unreachable" % a.gw in r.stdout, r.stdout
+    c1 = arp_counters(t)
+    d = deltas(c0, c1)
+    assert d.get("failed") == 1 and d.get("unreachable_sent") == 1 and d.get("held") == 1, d
+    assert d.get("requests_sent") == 3, d
+    assert deltas(d0, t.drops()) == {"neigh_failed": 1}
+    n = neigh_of(t, ghost)
+    assert n is not None and n["state"] == "FAILED" and n["dev"] == "pb", n
+    assert n["lladdr"] == "none" and n["held"] == 0, n
+    cap.wait(10)
+    who = [p[ARP] for p in rdpcap(pcap) if ARP in p and p[ARP].pdst == ghost]
+    # mcast-probes broadcast requests, retrans-ms apart, from ternd's B side.
+    assert len(who) == 3, [p.summary() for p in who]
+    assert all(p.op == 1 and p.psrc == b.gw and p.hwsrc == t.links()["pb"]["mac"].lower()
+               for p in who)
+
+    # Ten packets at once while another address resolves: three wait, and
+    # the oldest goes each time a fourth arrives.  Each held packet ends as
+    # one host unreachable or one hold drop.
+    ghost2 = b.net + ".98"
+    c0 = arp_counters(t)
+    r = a.ns.run("ping -c 10 -i 0.05 -W 2 -n %s" % ghost2, check=False)
+    assert r.returncode != 0
+    wait_until(lambda: neigh_of(t, ghost2) and neigh_of(t, ghost2)["state"] == "FAILED",
+               what="second address FAILED")
+    d = deltas(c0, arp_counters(t))
+    assert d.get("held") == 10, d
+    assert d.get("hold_dropped", 0) >= 1, d
+    assert d.get("hold_dropped", 0) + d.get("unreachable_sent", 0) == 10, d
+    assert r.stdout.count("Destination Host Unreachable") == d["unreachable_sent"], r.stdout
+    assert deltas(d0, t.drops()) == {"neigh_failed": 1 + d["unreachable_sent"]}
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def test_frag_needed(ternd_factory, netns_factory):
+    t, a, b = two_hosts(ternd_factory, netns_factory, mtu_b=1280)
+    assert t.links()["pb"]["mtu"] == 1280
+    base = t.mbufs_in_use()
+    # 1280 bytes fit...
+    r = ping(a.ns, b.ip, count=1, size=1252, extra="-M do")
+    assert r.returncode == 0, r.stdout + r.stderr
+    # ...1428 do not, and DF is set: ternd says which MTU does.
+    d0 = t.drops()
+    r = ping(a.ns, b.ip, count=1, size=1400, extra="-M do")
+    assert r.returncode != 0
+    assert "From %s icmp_seq=1 Frag needed and DF set (mtu = 1280)" % a.gw in r.stdout, (
+        r.stdout + r.stderr)
+    assert deltas(d0, t.drops()) == {"ip_mtu": 1}
+    # The kernel learned the path MTU from it.
+    route = a.ns.run("ip route get %s" % b.ip).stdout
+    assert "mtu 1280" in route, route
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def test_ttl_exceeded(ternd_factory, netns_factory):
+    t, a, b = two_hosts(ternd_factory, netns_factory)
+    base = t.mbufs_in_use()
+    d0 = t.drops()
+    r = ping(a.ns, b.ip, count=2, extra="-t 1")
+    assert r.returncode != 0
+    assert r.stdout.count("From %s icmp_seq=" % a.gw) == 2, r.stdout
+    assert r.stdout.count("Time to live exceeded") == 2, r.stdout
+    assert deltas(d0, t.drops()) == {"ip_ttl_exceeded": 2}
+    # TTL 2 is enough for one hop.
+    r = ping(a.ns, b.ip, count=1, extra="-t 2")
+    assert r.returncode == 0 and "ttl=63" in r.stdout, r.stdout
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def test_proto_unreachable(ternd_factory, netns_factory):
+    t, a = one_host(ternd_factory, netns_factory)
+    base = t.mbufs_in_use()
+    d0 = t.drops()
+    out = ns_scapy(a.ns, """
+q = IP(dst="%s", proto=253, id=4242, ttl=17) / Raw(b"tern-probe-253!!")
+r = sr1(q, timeout=3)
+if r is None:
+    print("none")
+else:
+    e = r[IPerror]
+    print(r.src, r[ICMP].type, r[ICMP].code, e.src, e.dst, e.proto, e.id, e.ttl,
+          bytes(e.payload)[:16] == bytes(q.payload), r[ICMP].chksum == ICMP(bytes(r[ICMP])).chksum)
+""" % a.gw).split()
+    assert out == [a.gw, "3", "2", a.ip, a.gw, "253", "4242", "17", "True", "True"], out
+    assert deltas(d0, t.drops()) == {"ip_unknown_proto": 1}
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+# --- malformed input, one drop reason at a time ----------------------------
+
+# A raw AF_PACKET socket: the kernel sends what it is given, as it is.
+RAW = """
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((%r, 0))
+def send(p, n=1):
+    for _ in range(n):
+        s.send(bytes(p))
+def patch(p, off, val):
+    b = bytearray(bytes(p))
+    b[off:off + len(val)] = val
+    return bytes(b)
+"""
+
+
+def settle(t, port, rx0, n, timeout=5.0):
+    """Wait until port received n more frames, and nothing more is coming;
+    return how many it received."""
+    deadline = time.time() + timeout
+    while t.links()[port]["rx_packets"] < rx0 + n and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.3)
+    return t.links()[port]["rx_packets"] - rx0
+
+
+def test_malformed_ipv4(ternd_factory, netns_factory):
+    t, a = one_host(ternd_factory, netns_factory)
+    me = t.links()["pa"]["mac"].lower()
+    fwd = a.net + ".50"  # forwarded: on pa's connected subnet, not ternd's
+    # ternd knows the host first, so that its ICMP errors go straight out.
+    assert ping(a.ns, a.gw, count=1).returncode == 0
+    base = t.mbufs_in_use()
+    # A different count per reason, so a packet counted under the wrong
+    # reason shows.  No fragments here: net_af_packet's socket asks the
+    # kernel to reassemble (PACKET_FANOUT_FLAG_DEFRAG), so a lone fragment
+    # never reaches ternd.
+    want = {"ip_checksum": 1, "ip_ihl": 2, "ip_version": 3, "ip_total_len": 4, "ip_runt": 5,
+            "ip_martian_dst": 6, "ip_options": 7, "ip_martian_src": 8,
+            "ip_ttl_exceeded": 10, "icmp_checksum": 11, "icmp_runt": 12, "ip_multicast": 13,
+            "icmp_unhandled": 3 + 11}
+    d0, rx0 = t.drops(), t.links()["pa"]["rx_packets"]
+    out = ns_scapy(a.ns, RAW % a.inner + """
+me, you, gw, fwd = %r, %r, %r, %r
+E = Ether(dst=me, src=you)
+ok = E / IP(src=you_ip, dst=gw) / ICMP(id=7) / Raw(b"x" * 8)
+sn = AsyncSniffer(iface=%r, filter="icmp and src host " + gw)
+sn.start()
+time.sleep(0.3)
+good = bytes(ok)
+send(patch(good, 14 + 10, bytes([good[24] ^ 0xff, good[25]])))             # ip_checksum
+send(E / IP(ihl=4, src=you_ip, dst=gw) / ICMP(), 2)                          # ip_ihl
+send(E / IP(version=6, src=you_ip, dst=gw) / ICMP(), 3)                      # ip_version
+send(E / IP(len=200, src=you_ip, dst=gw) / ICMP(), 3)                        # ip_total_len
+send(E / IP(len=19, src=you_ip, dst=gw) / ICMP())                            #  (below the header)
+send(Ether(dst=me, src=you, type=0x800) / Raw(b"\\x45" + b"\\0" * 9), 5)      # ip_runt
+send(E / IP(src=you_ip, dst="127.0.0.1") / ICMP(), 6)                        # ip_martian_dst
+send(E / IP(src=you_ip, dst=gw, options=[IPOption_Router_Alert()]) / ICMP(), 7)  # ip_options
+for src in ("127.0.0.1", "0.1.2.3", "224.1.1.1", "240.0.0.1"):              # ip_martian_src
+    send(E / IP(src=src, dst=gw) / ICMP(), 2)
+send(E / IP(src=you_ip, dst=fwd, ttl=0) / ICMP(id=1), 5)                     # ip_ttl_exceeded
+send(E / IP(src=you_ip, dst=fwd, ttl=1) / ICMP(id=2), 5)
+send(patch(good, 14 + 20 + 2, bytes([good[36] ^ 0xff])), 11)                 # icmp_checksum
+send(E / IP(src=you_ip, dst=gw, proto=1) / Raw(b"\\x08\\x00"), 12)             # icmp_runt
+send(Ether(dst=me, src=you) / IP(src=you_ip, dst="224.0.0.5") / ICMP(), 13)  # ip_multicast
+send(E / IP(src=you_ip, dst=gw) / ICMP(type=13), 3)                          # icmp_unhandled
+send(E / IP(src=you_ip, dst=gw) / ICMP(type=0), 11)                          #  (echo reply)
+time.sleep(1)
+got = sn.stop()
+print(" ".join("%%d/%%d/%%s" %% (p[ICMP].type, p[ICMP].code, p[IPerror].dst if IPerror in p
+                                 else "-") for p in got if ICMP in p))
+""".replace("you_ip", repr(a.ip)) % (me, a.mac, a.gw, fwd, a.inner))
+    sent = sum(want.values())
+    rx = settle(t, "pa", rx0, sent)
+    d = deltas(d0, t.drops())
+    assert d == want, (d, want, rx, sent)
+    assert rx == sent
+    # Ten time exceeded, each about a packet to fwd, and no other error.
+    errs = out.split()
+    assert errs == ["11/0/%s" % fwd] * 10, out
+    # Nothing broke: ternd still answers.
+    r = ping(a.ns, a.gw, count=2)
+    assert r.returncode == 0, r.stdout
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def test_malformed_arp(ternd_factory, netns_factory):
+    t, a = one_host(ternd_factory, netns_factory)
+    me = t.links()["pa"]["mac"].lower()
+    base = t.mbufs_in_use()
+    want = {"arp_hw": 2, "arp_proto": 3, "arp_op": 4, "arp_runt": 5, "arp_bad_sender": 6}
+    d0, c0, rx0 = t.drops(), arp_counters(t), t.links()["pa"]["rx_packets"]
+    ns_scapy(a.ns, RAW % a.inner + """
+me, you, you_ip, gw = %r, %r, %r, %r
+E = Ether(dst="ff:ff:ff:ff:ff:ff", src=you)
+req = E / ARP(op=1, hwsrc=you, psrc=you_ip, pdst=gw)
+A = 14  # the ARP header's offset
+send(patch(req, A + 4, b"\\x05"))              # arp_hw: hardware length 5
+send(patch(req, A + 0, b"\\x00\\x06"))          #  hardware type 6 (IEEE 802)
+send(patch(req, A + 5, b"\\x06"), 2)           # arp_proto: protocol length 6
+send(patch(req, A + 2, b"\\x86\\xdd"))          #  protocol type IPv6
+send(patch(req, A + 6, b"\\x00\\x07"), 3)       # arp_op: opcode 7
+send(patch(req, A + 6, b"\\x00\\x00"))          #  opcode 0
+send(bytes(req)[:A + 20], 5)                   # arp_runt: 20 bytes of ARP
+bad = lambda **kw: E / ARP(**dict(dict(op=1, hwsrc=you, psrc=you_ip, pdst=gw), **kw))
+send(bad(hwsrc="ff:ff:ff:ff:ff:ff"), 3)        # arp_bad_sender: broadcast MAC
+send(bad(hwsrc="01:00:5e:00:00:01"))           #  multicast MAC
+send(bad(psrc="127.0.0.1"))                    #  loopback sender
+send(bad(psrc="224.0.0.1"))                    #  multicast sender
+""" % (me, a.mac, a.ip, a.gw))
+    rx = settle(t, "pa", rx0, sum(want.values()))
+    d = deltas(d0, t.drops())
+    assert d == want, (d, want, rx)
+    assert rx == sum(want.values())
+    # None of them reached the control thread, none was learned or answered.
+    c1 = arp_counters(t)
+    assert deltas(c0, c1) == {}, deltas(c0, c1)
+    assert neighbours(t) == []
+    r = a.ns.run("arping -c 1 -w 2 -I %s %s" % (a.inner, a.gw), check=False)
+    assert r.returncode == 0 and me in r.stdout.lower(), r.stdout
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def test_address_conflict(ternd_factory, netns_factory):
+    t, a = one_host(ternd_factory, netns_factory)
+    base = t.mbufs_in_use()
+    c0, rx0 = arp_counters(t), t.links()["pa"]["rx_packets"]
+    other = "02:00:00:00:c0:01"
+    ns_scapy(a.ns, RAW % a.inner + """
+other, gw = %r, %r
+# RFC 5227 announcement of our address from another MAC, then a reply
+# claiming it.
+send(Ether(dst="ff:ff:ff:ff:ff:ff", src=other) / ARP(op=1, hwsrc=other, psrc=gw, pdst=gw))
+send(Ether(dst="ff:ff:ff:ff:ff:ff", src=other) / ARP(op=2, hwsrc=other, psrc=gw, pdst=gw,
+                                                    hwdst="ff:ff:ff:ff:ff:ff"))
+""" % (other, a.gw))
+    settle(t, "pa", rx0, 2)
+    d = deltas(c0, arp_counters(t))
+    assert d.get("conflicts") == 2 and d.get("received") == 2, d
+    assert "replies_sent" not in d, d
+    log = t.logtext()
+    hits = [l for l in log.splitlines() if "address conflict" in l]
+    assert len(hits) == 2 and all(a.gw in l and other in l.lower() for l in hits), log
+    # ternd keeps its address: no entry for it, and it still answers.
+    assert neigh_of(t, a.gw) is None
+    assert ping(a.ns, a.gw, count=1).returncode == 0
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def test_gratuitous_arp_on_addr_add(ternd_factory, netns_factory, tmpdir_tern):
+    t, a = one_host(ternd_factory, netns_factory)
+    base = t.mbufs_in_use()
+    me = t.links()["pa"]["mac"].lower()
+    new = subnet() + ".1"
+    pcap = os.path.join(tmpdir_tern, "garp.pcap")
+    c0 = arp_counters(t)
+    cap = capture(a.ns, a.inner, "arp", pcap, 2)
+    t.ctl("addr", "add", new + "/24", "dev", "pa")
+    cap.wait(10)
+    garp = [p for p in rdpcap(pcap) if ARP in p and p[ARP].psrc == new]
+    assert len(garp) == 1, [p.summary() for p in rdpcap(pcap)]
+    g = garp[0]
+    assert g[Ether].dst == "ff:ff:ff:ff:ff:ff" and g[Ether].src == me
+    assert g[ARP].op == 1 and g[ARP].pdst == new and g[ARP].hwsrc == me
+    assert deltas(c0, arp_counters(t)) == {"announcements_sent": 1}
+    addrs = t.ctl("addr", "show", json_out=True)["addresses"]
+    assert {"port": "pa", "address": new + "/24"} in addrs, addrs
+    net = new.rsplit(".", 1)[0]
+    mine = {(r["prefix"], r["type"], r["origin"]) for r in routes(t) if r["prefix"].startswith(net + ".")}
+    assert mine == {(new + "/32", "local", "local"), (net + ".0/24", "connected", "connected"),
+                    (net + ".255/32", "broadcast", "local")}, mine
+    # And gone again with the address.
+    t.ctl("addr", "del", new + "/24", "dev", "pa")
+    assert not [r for r in routes(t) if r["prefix"].startswith(net + ".")]
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+# --- the CLI: static routes, neighbours, running-config -----------------------
+
+
+def test_static_route_and_neigh_cli(ternd_factory, netns_factory):
+    t, a, b = two_hosts(ternd_factory, netns_factory)
+    b.ns.run("ip addr add 198.18.0.1/32 dev lo")
+    base = t.mbufs_in_use()
+    t.ctl("route", "add", "198.18.0.0/15", "via", b.ip)
+    r = next(r for r in routes(t) if r["prefix"] == "198.18.0.0/15")
+    assert r == {"prefix": "198.18.0.0/15", "type": "gateway", "via": b.ip, "dev": "pb",
+                 "origin": "static"}, r
+    p = ping(a.ns, "198.18.0.1")
+    assert p.returncode == 0 and p.stdout.count("ttl=63") == 3, p.stdout
+    t.ctl("route", "del", "198.18.0.0/15")
+    assert not [r for r in routes(t) if r["prefix"] == "198.18.0.0/15"]
+    p = ping(a.ns, "198.18.0.1", count=1)
+    assert p.returncode != 0 and "Destination Net Unreachable" in p.stdout, p.stdout
+    # Refused: a gateway off every connected subnet, host bits, a duplicate,
+    # an address's own route.
+    for args, err in ((("198.18.0.0/15", "via", "192.0.2.1"), "not on a connected subnet"),
+                      (("198.18.0.1/15", "via", b.ip), "host bits"),
+                      (("%s.0/24" % b.net, "via", b.ip), "exists")):
+        r = t.ctl("route", "add", *args, check=False)
+        assert r.returncode != 0 and err in r.stderr, (args, r.stderr)
+    r = t.ctl("route", "del", "%s.0/24" % b.net, check=False)
+    assert r.returncode != 0 and "belongs to an address" in r.stderr, r.stderr
+    # A blackhole drops quietly.
+    t.ctl("route", "add", "192.0.2.0/24", "blackhole")
+    d0 = t.drops()
+    p = ping(a.ns, "192.0.2.1", count=2)
+    assert p.returncode != 0 and "From" not in p.stdout, p.stdout
+    assert deltas(d0, t.drops()) == {"ip_blackhole": 2}
+
+    # A permanent neighbour survives a flush; the learned ones do not.
+    lladdr = "02:00:00:00:77:77"
+    ghost = b.net + ".77"
+    t.ctl("neigh", "add", ghost, "lladdr", lladdr, "dev", "pb")
+    n = neigh_of(t, ghost)
+    assert n["state"] == "PERMANENT" and n["lladdr"].lower() == lladdr and n["dev"] == "pb", n
+    assert neigh_of(t, b.ip) is not None
+    assert {n["dev"] for n in neighbours(t, "dev", "pb")} == {"pb"}
+    assert [n["address"] for n in neighbours(t, "dev", "pa")] == [a.ip]
+    t.ctl("neigh", "flush")
+    assert [n["address"] for n in neighbours(t)] == [ghost], neighbours(t)
+    t.ctl("neigh", "del", ghost, "dev", "pb")
+    assert neighbours(t) == []
+    r = t.ctl("neigh", "del", ghost, "dev", "pb", check=False)
+    assert r.returncode != 0
+    # Traffic resolves again after the flush.
+    assert ping(a.ns, b.ip, count=1).returncode == 0
+
+    t.ctl("route", "add", "198.18.0.0/15", "via", b.ip)
+    t.ctl("neigh", "add", ghost, "lladdr", lladdr, "dev", "pb")
+    t.ctl("arp", "set", "retrans-ms", "300")
+    rc = t.ctl("show", "running-config")
+    lines = rc.lower().splitlines()
+    for want in ("addr add %s/24 dev pa" % a.gw, "addr add %s/24 dev pb" % b.gw,
+                 "route add 198.18.0.0/15 via %s dev pb" % b.ip,
+                 "route add 192.0.2.0/24 blackhole",
+                 "neigh add %s lladdr %s dev pb" % (ghost, lladdr),
+                 "arp set retrans-ms 300"):
+        assert want in lines, (want, rc)
+    shown = sorted(routes(t), key=lambda r: r["prefix"])
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+    # A ternd booted from it has the same table.
+    t2 = ternd_factory(rc, name="again")
+    links_up(t2, "pa", "pb")
+    base2 = t2.mbufs_in_use()
+    assert sorted(routes(t2), key=lambda r: r["prefix"]) == shown
+    n = neigh_of(t2, ghost)
+    assert n is not None and n["state"] == "PERMANENT" and n["lladdr"].lower() == lladdr
+    assert t2.ctl("arp", "show", json_out=True)["settings"]["retrans-ms"] == 300
+    assert ping(a.ns, "198.18.0.1", count=1).returncode == 0
+    t2.wait_mbufs(base2)
+    assert t2.stop() == 0
