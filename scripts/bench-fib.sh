@@ -51,7 +51,7 @@ until "$TERN_BUILD/app/ternctl/ternctl" -s "$dir/t.sock" version >/dev/null 2>&1
 	sleep 0.05
 done
 t1=$(date +%s.%N)
-count=$("$TERN_BUILD/app/ternctl/ternctl" -s "$dir/t.sock" -j route show | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')
+count=$("$TERN_BUILD/app/ternctl/ternctl" -s "$dir/t.sock" -j route show summary | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')
 rss=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 free_after=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)
 "$TERN_BUILD/app/ternctl/ternctl" -s "$dir/t.sock" shutdown >/dev/null

@@ -159,12 +159,34 @@ route_one(rte_be32_t prefix, uint8_t len, const struct tern_nexthop *nh,
 	return 0;
 }
 
+static int
+route_count(rte_be32_t prefix, uint8_t len, const struct tern_nexthop *nh,
+            enum tern_route_origin origin, void *arg)
+{
+	((uint64_t *)arg)[origin]++;
+	return 0;
+}
+
+/* route show [summary]: summary counts routes by origin (1M routes print
+ * as ~100 MB otherwise). */
 int
 cli_route_show(struct cmd_ctx *c, int argc, char **argv)
 {
 	struct show_arg a = { .o = c->out };
 
+	if (argc == 1) {
+		uint64_t n[3] = { 0 };
+
+		if (strcmp(argv[0], "summary") != 0)
+			return out_err(c->out, EINVAL, "usage: route show [summary]");
+		tern_fib_walk(route_count, n);
+		out_u64(c->out, "count", tern_fib_count());
+		for (int i = 0; i < 3; i++)
+			out_u64(c->out, origin_names[i], n[i]);
+		return 0;
+	}
 	out_u64(c->out, "count", tern_fib_count());
+
 	out_list_open(c->out, "routes");
 	tern_fib_walk(route_one, &a);
 	out_list_close(c->out);
