@@ -22,7 +22,6 @@ icmp_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 	uint16_t hl = m->l3_len, len = (uint16_t)(rte_pktmbuf_pkt_len(m) - hl);
 	struct rte_icmp_hdr *icmp;
-	rte_be32_t peer;
 	uint16_t cksum;
 	uint32_t sum;
 
@@ -40,20 +39,7 @@ icmp_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 	sum = (uint32_t)icmp->icmp_cksum + rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REQUEST << 8);
 	icmp->icmp_cksum = (uint16_t)(sum + (sum >= 0xffff)); /* as in ip_forward.c */
-	peer = ip->src_addr;
-	ip->src_addr = ip->dst_addr;
-	ip->dst_addr = peer;
-	ip->time_to_live = TERN_IP_DEFAULT_TTL;
-	ip->fragment_offset = 0;
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	switch (ip_route(dp, m, peer)) {
-	case TERN_NH_CONNECTED:
-	case TERN_NH_GATEWAY:
-		return ICMP_INPUT_NEXT_OUTPUT;
-	default:
-		return ICMP_INPUT_NEXT_NO_ROUTE;
-	}
+	return ip_reply(dp, m) ? ICMP_INPUT_NEXT_OUTPUT : ICMP_INPUT_NEXT_NO_ROUTE;
 }
 
 static uint16_t

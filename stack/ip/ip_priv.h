@@ -69,6 +69,29 @@ ip_route_is_local_unicast(const struct tern_dp *dp, rte_be32_t dst)
 	return idx != 0 && dp->nh[idx].type == TERN_NH_LOCAL;
 }
 
+/*
+ * Turn `m` around to answer its sender (echo replies): swap the addresses,
+ * TTL 64, no fragment bits, new header checksum, and route it back.  The
+ * L4 checksums cover both addresses, so swapping leaves them valid.
+ * Returns false when there is no route back.
+ */
+static inline bool
+ip_reply(const struct tern_dp *dp, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	rte_be32_t peer = ip->src_addr;
+	uint8_t t;
+
+	ip->src_addr = ip->dst_addr;
+	ip->dst_addr = peer;
+	ip->time_to_live = TERN_IP_DEFAULT_TTL;
+	ip->fragment_offset = 0;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	t = ip_route(dp, m, peer);
+	return t == TERN_NH_CONNECTED || t == TERN_NH_GATEWAY;
+}
+
 /* Mark `m` for icmp_error with this type, code and info (host order). */
 static inline void
 ip_mark_icmp_error(struct rte_mbuf *m, uint8_t type, uint8_t code, uint32_t info)

@@ -35,28 +35,15 @@ udp_echo_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 	struct rte_udp_hdr *udp = rte_pktmbuf_mtod_offset(m, struct rte_udp_hdr *, m->l3_len);
-	rte_be32_t peer = ip->src_addr;
 	rte_be16_t port = udp->src_port;
 
 	/* Answer only what was sent to one of our addresses (no echo storms
 	 * from broadcasts, RFC 862 leaves it to us). */
 	if (!ip_route_is_local_unicast(dp, ip->dst_addr))
 		return UDP_ECHO_NEXT_NOT_UNICAST;
-	ip->src_addr = ip->dst_addr;
-	ip->dst_addr = peer;
 	udp->src_port = udp->dst_port;
 	udp->dst_port = port;
-	ip->time_to_live = TERN_IP_DEFAULT_TTL;
-	ip->fragment_offset = 0;
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	switch (ip_route(dp, m, peer)) {
-	case TERN_NH_CONNECTED:
-	case TERN_NH_GATEWAY:
-		return UDP_ECHO_NEXT_OUTPUT;
-	default:
-		return UDP_ECHO_NEXT_NO_ROUTE;
-	}
+	return ip_reply(dp, m) ? UDP_ECHO_NEXT_OUTPUT : UDP_ECHO_NEXT_NO_ROUTE;
 }
 
 static uint16_t
