@@ -26,6 +26,12 @@ tern_node_worker(const struct rte_node *node)
 	return *(struct tern_worker *const *)node->ctx;
 }
 
+/*
+ * Give node `from` a new edge to node `to` (TERN_INIT hooks, before any
+ * graph exists: how upper layers register with lower ones).  0 or -errno.
+ */
+int tern_node_add_edge(const char *from, const char *to, rte_edge_t *edge);
+
 /* Node init callback: binds the node to its graph's worker. */
 int tern_node_ctx_init(const struct rte_graph *graph, struct rte_node *node);
 

@@ -20,20 +20,18 @@ static unsigned nb_eth_types;
 int
 eth_input_register(uint16_t ethertype, const char *next_node)
 {
-	rte_node_t id = rte_node_from_name("eth_input");
-	const char *names[1] = { next_node };
+	rte_edge_t edge;
+	int rc;
 
-	if (id == RTE_NODE_ID_INVALID || rte_node_from_name(next_node) == RTE_NODE_ID_INVALID)
-		return -ENOENT;
 	if (nb_eth_types == ETH_INPUT_MAX_TYPES)
 		return -ENOSPC;
 	for (unsigned i = 0; i < nb_eth_types; i++)
 		if (eth_types[i].type == rte_cpu_to_be_16(ethertype))
 			return -EEXIST;
-	if (rte_node_edge_update(id, RTE_EDGE_ID_INVALID, names, 1) != 1)
-		return -ENOMEM;
+	if ((rc = tern_node_add_edge("eth_input", next_node, &edge)) < 0)
+		return rc;
 	eth_types[nb_eth_types].type = rte_cpu_to_be_16(ethertype);
-	eth_types[nb_eth_types].edge = rte_node_edge_count(id) - 1;
+	eth_types[nb_eth_types].edge = edge;
 	nb_eth_types++;
 	return 0;
 }

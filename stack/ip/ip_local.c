@@ -21,17 +21,9 @@ static rte_edge_t proto_edge[256];
 int
 ip_local_register(uint8_t proto, const char *next_node)
 {
-	rte_node_t id = rte_node_from_name("ip_local");
-	const char *names[1] = { next_node };
-
-	if (id == RTE_NODE_ID_INVALID || rte_node_from_name(next_node) == RTE_NODE_ID_INVALID)
-		return -ENOENT;
 	if (proto_edge[proto] != 0)
 		return -EEXIST;
-	if (rte_node_edge_update(id, RTE_EDGE_ID_INVALID, names, 1) != 1)
-		return -ENOMEM;
-	proto_edge[proto] = rte_node_edge_count(id) - 1;
-	return 0;
+	return tern_node_add_edge("ip_local", next_node, &proto_edge[proto]);
 }
 
 rte_edge_t

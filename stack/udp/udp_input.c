@@ -33,16 +33,12 @@ static unsigned nb_receivers;
 int
 udp_receiver_register(const char *node_name)
 {
-	rte_node_t id = rte_node_from_name("udp_input");
-	const char *names[1] = { node_name };
+	int rc;
 
-	if (id == RTE_NODE_ID_INVALID || rte_node_from_name(node_name) == RTE_NODE_ID_INVALID)
-		return -ENOENT;
 	if (nb_receivers == UDP_MAX_RECEIVERS)
 		return -ENOSPC;
-	if (rte_node_edge_update(id, RTE_EDGE_ID_INVALID, names, 1) != 1)
-		return -ENOMEM;
-	receiver_edge[nb_receivers] = rte_node_edge_count(id) - 1;
+	if ((rc = tern_node_add_edge("udp_input", node_name, &receiver_edge[nb_receivers])) < 0)
+		return rc;
 	return (int)nb_receivers++;
 }
 
