@@ -32,4 +32,30 @@ tern_mbuf_priv(struct rte_mbuf *m)
 	return (struct tern_mbuf_priv *)rte_mbuf_to_priv(m);
 }
 
+/*
+ * Cut `m` down to its first `keep` bytes.  Unlike rte_pktmbuf_trim it works
+ * across segments (a reassembled datagram is a chain); segments past the
+ * cut are freed.
+ */
+static inline void
+tern_mbuf_truncate(struct rte_mbuf *m, uint32_t keep)
+{
+	struct rte_mbuf *seg = m;
+	uint32_t off = 0;
+	uint16_t nsegs = 1;
+
+	if (keep >= rte_pktmbuf_pkt_len(m))
+		return;
+	while (off + seg->data_len < keep && seg->next != NULL) {
+		off += seg->data_len;
+		seg = seg->next;
+		nsegs++;
+	}
+	seg->data_len = (uint16_t)(keep - off);
+	rte_pktmbuf_free(seg->next);
+	seg->next = NULL;
+	m->nb_segs = nsegs;
+	m->pkt_len = keep;
+}
+
 #endif

@@ -4,8 +4,11 @@
  *
  * ip_reassembly: fragments for us.  Each worker has its own reassembly
  * table (no locks; fragments of one datagram normally share a flow hash and
- * so a worker): 4096 datagrams in flight, at most RTE_LIBRTE_IP_FRAG_MAX_FRAG
- * (8) fragments each, 30 s to complete (Linux's ipfrag_time).  A complete
+ * so a worker): 128 datagrams in flight, at most RTE_LIBRTE_IP_FRAG_MAX_FRAG
+ * (8) fragments each, 30 s to complete (Linux's ipfrag_time).  The table is
+ * small on purpose: the fragments it holds are RX mbufs, and 128 x 7 of them
+ * is a quarter of a default port pool, so a flood of incomplete datagrams
+ * (Linux bounds it with ipfrag_high_thresh) cannot starve the port.  A complete
  * datagram goes on to ip_local; refused fragments (overlaps, too many, table
  * full) are dropped as ip_reasm_fail.
  *
@@ -32,9 +35,10 @@
 #include "core/node.h"
 #include "ip/ip_priv.h"
 
-#define REASM_BUCKETS        1024
-#define REASM_BUCKET_ENTRIES 16
-#define REASM_MAX_ENTRIES    4096
+#define REASM_BUCKETS 128
+#define REASM_BUCKET_ENTRIES 8
+#define REASM_MAX_ENTRIES 128
+
 #define REASM_TIMEOUT_S      30
 #define MAX_FRAGS_OUT        64 /* a 64 KiB datagram over a 1280-byte MTU needs 52 */
 

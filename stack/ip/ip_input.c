@@ -62,7 +62,7 @@ ip_input_check(struct rte_mbuf *m, uint32_t *dst)
 	if (unlikely(tl < hl || tl > rte_pktmbuf_pkt_len(m)))
 		return IP_INPUT_NEXT_TOTAL_LEN;
 	if (rte_pktmbuf_pkt_len(m) > tl) /* Ethernet padding */
-		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - tl));
+		tern_mbuf_truncate(m, tl);
 	src = rte_be_to_cpu_32(ip->src_addr);
 	*dst = rte_be_to_cpu_32(ip->dst_addr);
 	if (unlikely(martian_src(src)))

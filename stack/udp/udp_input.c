@@ -63,7 +63,7 @@ udp_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 	if (unlikely(ulen < plen)) {
 		struct rte_ipv4_hdr *w = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 
-		rte_pktmbuf_trim(m, (uint16_t)(plen - ulen));
+		tern_mbuf_truncate(m, m->l3_len + ulen);
 		w->total_length = rte_cpu_to_be_16((uint16_t)(m->l3_len + ulen));
 		w->hdr_checksum = 0;
 		w->hdr_checksum = rte_ipv4_cksum(w);
