@@ -35,12 +35,12 @@
 #include "core/node.h"
 #include "ip/ip_priv.h"
 
-#define REASM_BUCKETS 128
+#define REASM_BUCKETS        128
 #define REASM_BUCKET_ENTRIES 8
-#define REASM_MAX_ENTRIES 128
+#define REASM_MAX_ENTRIES    128
 
-#define REASM_TIMEOUT_S      30
-#define MAX_FRAGS_OUT        64 /* a 64 KiB datagram over a 1280-byte MTU needs 52 */
+#define REASM_TIMEOUT_S 30
+#define MAX_FRAGS_OUT   64 /* a 64 KiB datagram over a 1280-byte MTU needs 52 */
 
 struct frag_state {
 	struct rte_ip_frag_tbl *tbl;
