@@ -16,7 +16,7 @@ import time
 import pytest
 from scapy.all import ARP, Ether, rdpcap
 
-from conftest import config, sh, wait_until
+from conftest import config, sh, uniq, wait_until
 
 _nets = itertools.count(os.getpid() % 100 * 2 + 20)
 
@@ -603,6 +603,51 @@ def test_gratuitous_arp_on_addr_add(ternd_factory, netns_factory, tmpdir_tern):
     # And gone again with the address.
     t.ctl("addr", "del", new + "/24", "dev", "pa")
     assert not [r for r in routes(t) if r["prefix"].startswith(net + ".")]
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def test_gratuitous_arp_on_link_up(ternd_factory, netns_factory, tmpdir_tern):
+    """When a port's link comes back up, ternd announces its address again
+    (RFC 5227 2.3), as it does when the address is added.  net_tap reports
+    its kernel side's state (net_af_packet always says up), so ternd runs in
+    the host's namespace with a tap there."""
+    ns = netns_factory("t4l")
+    tap = uniq("tl")
+    net = subnet()
+    t = ternd_factory(config("port add t0 net_tap0,iface=%s" % tap,
+                             "addr add %s.1/24 dev t0" % net), netns=ns.name)
+    me = t.links()["t0"]["mac"].lower()
+    ns.run("ip link set %s address 02:00:00:00:bb:01" % tap)
+    ns.run("ip link set %s up" % tap)
+    links_up(t, "t0")
+    base = t.mbufs_in_use()
+    ns.run("ip link set %s down" % tap)
+    wait_until(lambda: "port t0: link down" in t.logtext(), what="link down seen")
+    c0 = arp_counters(t)
+    # tcpdump will not open a down interface; a packet socket binds to one.
+    out = os.path.join(tmpdir_tern, "linkup.hex")
+    sniff = ns.popen("/usr/bin/python3 -c '%s'" % (
+        "import socket, time\n"
+        "s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))\n"
+        "s.bind((\"%s\", 0)); s.settimeout(0.2); print(\"ready\", flush=True)\n"
+        "end = time.time() + 4\n"
+        "with open(\"%s\", \"w\") as f:\n"
+        "    while time.time() < end:\n"
+        "        try: f.write(s.recv(2048).hex() + \"\\n\")\n"
+        "        except socket.timeout: pass\n"
+        "        except OSError: time.sleep(0.02)  # ENETDOWN until it is up\n" % (tap, out)),
+        stdout=subprocess.PIPE, text=True, start_new_session=True)
+    assert sniff.stdout.readline().strip() == "ready"
+    ns.run("ip link set %s up" % tap)
+    sniff.wait(10)
+    with open(out) as f:
+        frames = [Ether(bytes.fromhex(line.strip())) for line in f if line.strip()]
+    garp = [p for p in frames if ARP in p and p[ARP].psrc == p[ARP].pdst == net + ".1"]
+    assert len(garp) == 1, [p.summary() for p in frames]
+    assert garp[0][Ether].src == me and garp[0][Ether].dst == "ff:ff:ff:ff:ff:ff"
+    assert deltas(c0, arp_counters(t)).get("announcements_sent") == 1
+    assert t.logtext().count("port t0: link up") == 2
     t.wait_mbufs(base)
     assert t.stop() == 0
 
