@@ -117,3 +117,17 @@ def two_hosts(ternd_factory, netns_factory, *lines, mtu_b=None, prefix="tp"):
 def subnet():
     """A /24 prefix (10.96.X) no other test of this run uses."""
     return "10.96.%d" % (next(_nets) % 256)
+
+
+# A raw AF_PACKET socket: the kernel sends what it is given, as it is.
+RAW = """
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((%r, 0))
+def send(p, n=1):
+    for _ in range(n):
+        s.send(bytes(p))
+def patch(p, off, val):
+    b = bytearray(bytes(p))
+    b[off:off + len(val)] = val
+    return bytes(b)
+"""

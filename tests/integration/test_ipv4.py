@@ -15,7 +15,7 @@ import time
 from scapy.all import ARP, Ether, rdpcap
 
 from conftest import config, uniq, wait_until
-from peers import (capture, deltas, links_up, ns_scapy, one_host, ping, settle, subnet,
+from peers import (RAW, capture, deltas, links_up, ns_scapy, one_host, ping, settle, subnet,
                    two_hosts)
 
 
@@ -330,18 +330,6 @@ else:
 
 # --- malformed input, one drop reason at a time ----------------------------
 
-# A raw AF_PACKET socket: the kernel sends what it is given, as it is.
-RAW = """
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind((%r, 0))
-def send(p, n=1):
-    for _ in range(n):
-        s.send(bytes(p))
-def patch(p, off, val):
-    b = bytearray(bytes(p))
-    b[off:off + len(val)] = val
-    return bytes(b)
-"""
 
 
 def test_malformed_ipv4(ternd_factory, netns_factory):

@@ -22,7 +22,7 @@ import pytest
 from scapy.all import IP, rdpcap
 
 from conftest import config, sh, uniq, wait_until
-from peers import (capture, deltas, links_up, no_ipv6, ns_scapy, one_host, settle, subnet,
+from peers import (RAW, capture, deltas, links_up, no_ipv6, ns_scapy, one_host, settle, subnet,
                    two_hosts)
 from peers import ping as _ping
 
@@ -102,18 +102,6 @@ def probe(dst, dport, payload, sport=40000, chksum=None):
 """
 
 
-# A raw AF_PACKET socket: the kernel sends what it is given, as it is.
-RAW = """
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind((%r, 0))
-def send(p, n=1):
-    for _ in range(n):
-        s.send(bytes(p))
-def patch(p, off, val):
-    b = bytearray(bytes(p))
-    b[off:off + len(val)] = val
-    return bytes(b)
-"""
 
 
 # --- UDP ---------------------------------------------------------------------
