@@ -1,0 +1,820 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * TCP input: RFC 9293 3.10.7 "SEGMENT ARRIVES", state by state, with the
+ * RFC 5961 checks (challenge ACKs for in-window RST and SYN, ACK
+ * acceptance), PAWS (RFC 7323 5), TIME-WAIT reuse (RFC 6191) and RFC 1337
+ * (a RST does not cut TIME-WAIT short), SYN queue and SYN cookies.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "tcp/tcp_priv.h"
+
+#define PAWS_IDLE_MS (24ull * 24 * 3600 * 1000) /* RFC 7323 5.5: 24 days */
+
+/* RFC 6928: the initial window. */
+static uint32_t
+initial_cwnd(uint32_t mss)
+{
+	uint32_t iw = 10 * mss, max = 2 * mss > 14600 ? 2 * mss : 14600;
+
+	return iw < max ? iw : max;
+}
+
+/* Options from the peer's SYN: what both sides use from now on. */
+static void
+negotiate(struct tcp_conn *c, const struct tcp_seg *s)
+{
+	const struct tcp_cfg *cfg = &c->st->cfg;
+	uint16_t ours = tcp_mss_ours(c);
+	uint16_t peer = (s->o.have & TCP_OPT_MSS) ? s->o.mss : TCP_DEFAULT_MSS;
+
+	/* RFC 9293 3.7.1 / RFC 6691: the peer's MSS, capped by ours. */
+	c->mss = peer < ours ? peer : ours;
+	if (c->mss < 88)
+		c->mss = 88;
+	c->ws_ok = cfg->window_scaling && (s->o.have & TCP_OPT_WSCALE);
+	c->snd_ws = c->ws_ok ? s->o.wscale : 0;
+	c->rcv_ws = c->ws_ok ? tcp_wscale_for(c->rcvbuf) : 0;
+	c->ts_ok = cfg->timestamps && (s->o.have & TCP_OPT_TS);
+	if (c->ts_ok) {
+		c->ts_recent = s->o.tsval;
+		c->ts_recent_ms = c->st->now;
+	}
+	c->sack_ok = cfg->sack && (s->o.have & TCP_OPT_SACK_OK);
+}
+
+static void
+inherit(struct tcp_conn *c, const struct tcp_conn *l)
+{
+	c->cc = l->cc;
+	c->keep_idle_ms = l->keep_idle_ms;
+	c->keep_intvl_ms = l->keep_intvl_ms;
+	c->keep_cnt = l->keep_cnt;
+	c->sndbuf = l->sndbuf;
+	c->rcvbuf = l->rcvbuf;
+	c->linger = l->linger;
+	c->user_mss = l->user_mss;
+	c->flags |= l->flags & (TCPF_KEEPALIVE | TCPF_NODELAY);
+}
+
+static void
+acceptq_add(struct tcp_conn *l, struct tcp_conn *c)
+{
+	c->flags |= TCPF_IN_ACCEPTQ;
+	c->aq_next = NULL;
+	if (l->aq_tail != NULL)
+		l->aq_tail->aq_next = c;
+	else
+		l->aq_head = c;
+	l->aq_tail = c;
+	l->aq_len++;
+	tcp_event(l, TCP_EV_IN);
+}
+
+/* The handshake is complete: buffers, window, first RTT sample. */
+static int
+establish(struct tcp_conn *c, const struct tcp_seg *s)
+{
+	struct tcp_stack *st = c->st;
+
+	if (tcp_conn_buffers(c) < 0)
+		return -ENOMEM;
+	tcp_set_state(c, TCP_ESTABLISHED);
+	c->snd_wnd = (uint32_t)s->wnd << c->snd_ws;
+	c->max_snd_wnd = c->snd_wnd;
+	c->snd_wl1 = s->seq;
+	c->snd_wl2 = s->ack;
+	if (c->ts_ok && (s->o.have & TCP_OPT_TS) && s->o.tsecr != 0 && !(c->flags & TCPF_COOKIE))
+		tcp_rtt_sample(c, TCP_TS(st->now) - s->o.tsecr);
+	else if (c->retransmits == 0 && c->rtt_start != 0)
+		tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_start));
+	c->retransmits = 0;
+	c->rtt_timing = false;
+	c->cwnd = initial_cwnd(c->mss);
+	tern_timer_stop(st->wheel, &c->t_rexmit);
+	tcp_keep_reset(c);
+	return 0;
+}
+
+static struct tcp_conn *
+cookie_accept(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
+{
+	struct tcp_conn *c;
+	uint16_t mss;
+
+	if (tcp_cookie_check(st, &s->t, s->seq - 1, s->ack - 1, st->now, &mss) < 0) {
+		st->mib[TCP_MIB_SyncookiesFailed]++;
+		return NULL;
+	}
+	st->mib[TCP_MIB_SyncookiesRecv]++;
+	if (l->aq_len >= l->backlog || (c = tcp_conn_alloc(st)) == NULL) {
+		st->mib[TCP_MIB_ListenOverflows]++;
+		st->mib[TCP_MIB_ListenDrops]++;
+		return NULL;
+	}
+	inherit(c, l);
+	c->t = s->t;
+	c->parent = l;
+	c->flags |= TCPF_COOKIE;
+	c->mss = mss < tcp_mss_ours(c) ? mss : tcp_mss_ours(c);
+	/* Window scale and SACK came back in the echo of our tsval. */
+	if (st->cfg.timestamps && (s->o.have & TCP_OPT_TS)) {
+		uint32_t enc = s->o.tsecr & 0x1f;
+		c->ts_ok = true;
+		c->ts_recent = s->o.tsval;
+		c->ts_recent_ms = st->now;
+		c->sack_ok = (enc >> 4) & 1;
+		c->ws_ok = (enc & 0xf) != 0xf;
+		c->snd_ws = c->ws_ok ? (uint8_t)(enc & 0xf) : 0;
+		c->rcv_ws = c->ws_ok ? tcp_wscale_for(c->rcvbuf) : 0;
+	}
+	c->irs = s->seq - 1;
+	c->rcv_nxt = c->rcv_adv = s->seq;
+	c->iss = s->ack - 1;
+	c->snd_una = c->snd_nxt = c->snd_max = s->ack;
+	c->data_seq = s->ack;
+	c->state = TCP_SYN_RECEIVED;
+	tcp_conn_hash_add(c);
+	if (establish(c, s) < 0) {
+		tcp_conn_free(c);
+		return NULL;
+	}
+	st->mib[TCP_MIB_PassiveOpens]++;
+	acceptq_add(l, c);
+	return c;
+}
+
+/* A SYN-ACK whose ISN is a cookie: no state is kept (RFC 4987 3.6). */
+static void
+cookie_synack(struct tcp_stack *st, const struct tcp_conn *l, const struct tcp_seg *s)
+{
+	struct tcp_conn tmp;
+	uint16_t peer = (s->o.have & TCP_OPT_MSS) ? s->o.mss : TCP_DEFAULT_MSS, used;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.st = st;
+	tmp.t = s->t;
+	tmp.state = TCP_SYN_RECEIVED;
+	tmp.flags = TCPF_COOKIE;
+	tmp.rcvbuf = l->rcvbuf;
+	tmp.user_mss = l->user_mss;
+	negotiate(&tmp, s);
+	if (tmp.ts_ok) {
+		uint32_t ws = tmp.ws_ok ? s->o.wscale : 0xf;
+		tmp.ts_recent_ms = (TCP_TS(st->now) & ~0x1fu) | (uint32_t)tmp.sack_ok << 4 | ws;
+	} else {
+		tmp.ws_ok = tmp.sack_ok = false; /* nowhere to keep them */
+		tmp.rcv_ws = 0;
+	}
+	tmp.rcv_nxt = s->seq + 1;
+	tmp.rcv_adv = tmp.rcv_nxt;
+	tmp.iss = tcp_cookie_make(st, &s->t, s->seq, peer, st->now, &used);
+	st->mib[TCP_MIB_SyncookiesSent]++;
+	tcp_send_seg(&tmp, tmp.iss, 0, TCP_F_SYN);
+}
+
+/* RFC 9293 3.10.7.2: LISTEN. */
+static int
+listen_input(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
+{
+	struct tcp_conn *c;
+	uint32_t synq_max;
+
+	if (s->flags & TCP_F_RST)
+		return 0;
+	if (s->flags & TCP_F_ACK) {
+		if (!(s->flags & TCP_F_SYN) && st->cfg.syncookies &&
+		    (c = cookie_accept(st, l, s)) != NULL) {
+			if (s->len != 0 || (s->flags & TCP_F_FIN))
+				return tcp_input(st, s, st->now);
+			return 0;
+		}
+		tcp_send_rst_for(st, s);
+		return -ENOENT;
+	}
+	if (!(s->flags & TCP_F_SYN))
+		return -EINVAL;
+	/* A full accept queue: drop the SYN, the peer will retry (Linux). */
+	if (l->aq_len >= l->backlog) {
+		st->mib[TCP_MIB_ListenOverflows]++;
+		st->mib[TCP_MIB_ListenDrops]++;
+		return 0;
+	}
+	synq_max = l->backlog < st->cfg.syn_backlog_max ? l->backlog : st->cfg.syn_backlog_max;
+	if (synq_max < 8)
+		synq_max = 8;
+	if (st->cfg.syncookies == 2 || (l->synq_len >= synq_max && st->cfg.syncookies)) {
+		cookie_synack(st, l, s);
+		return 0;
+	}
+	if (l->synq_len >= synq_max || (c = tcp_conn_alloc(st)) == NULL) {
+		if (st->cfg.syncookies) {
+			cookie_synack(st, l, s);
+			return 0;
+		}
+		st->mib[TCP_MIB_ListenDrops]++;
+		return 0;
+	}
+	inherit(c, l);
+	c->t = s->t;
+	c->parent = l;
+	negotiate(c, s);
+	c->irs = s->seq;
+	c->rcv_nxt = c->rcv_adv = s->seq + 1;
+	c->iss = tcp_isn(st, &s->t, st->now);
+	c->snd_una = c->iss;
+	c->snd_nxt = c->snd_max = c->iss + 1;
+	c->data_seq = c->iss + 1;
+	c->snd_wnd = s->wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
+	c->state = TCP_SYN_RECEIVED;
+	c->rtt_start = st->now;
+	l->synq_len++;
+	tcp_conn_hash_add(c);
+	st->mib[TCP_MIB_PassiveOpens]++;
+	tcp_send_seg(c, c->iss, 0, TCP_F_SYN);
+	tcp_rexmit_start(c);
+	return 0;
+}
+
+/* RFC 9293 3.10.7.3: SYN-SENT. */
+static int
+syn_sent_input(struct tcp_conn *c, const struct tcp_seg *s)
+{
+	struct tcp_stack *st = c->st;
+	bool ack = s->flags & TCP_F_ACK;
+
+	if (ack && (SEQ_LEQ(s->ack, c->iss) || SEQ_GT(s->ack, c->snd_max))) {
+		tcp_send_rst_for(st, s);
+		return -EINVAL;
+	}
+	if (s->flags & TCP_F_RST) {
+		if (!ack)
+			return -EINVAL;
+		st->mib[TCP_MIB_InRsts]++;
+		st->mib[TCP_MIB_AttemptFails]++;
+		tcp_conn_done(c, ECONNREFUSED);
+		return 0;
+	}
+	if (!(s->flags & TCP_F_SYN))
+		return -EINVAL;
+	negotiate(c, s);
+	if (!c->ws_ok)
+		c->rcv_ws = 0;
+	c->irs = s->seq;
+	c->rcv_nxt = c->rcv_adv = s->seq + 1;
+	if (!ack) {
+		/* Simultaneous open (RFC 9293 figure 8). */
+		tcp_set_state(c, TCP_SYN_RECEIVED);
+		c->snd_wnd = s->wnd;
+		tcp_send_seg(c, c->iss, 0, TCP_F_SYN);
+		return 0;
+	}
+	c->snd_una = s->ack;
+	if (establish(c, s) < 0) {
+		tcp_send_rst(c);
+		tcp_conn_done(c, ENOMEM);
+		return -ENOMEM;
+	}
+	/* A SYN-ACK's window is not scaled either. */
+	c->snd_wnd = s->wnd;
+	c->max_snd_wnd = c->snd_wnd;
+	c->flags |= TCPF_ACK_NOW;
+	tcp_event(c, TCP_EV_OUT);
+	tcp_output(c);
+	return 0;
+}
+
+/* RFC 2018: merge the peer's SACK blocks into the scoreboard. */
+static void
+sack_update(struct tcp_conn *c, const struct tcp_seg *s)
+{
+	for (unsigned b = 0; b < s->o.nsack; b++) {
+		struct tcp_sack_block n = s->o.sack[b];
+		unsigned i, j;
+
+		/* Ignore blocks that are stale or beyond what we sent. */
+		if (SEQ_LEQ(n.end, c->snd_una) || SEQ_GT(n.end, c->snd_max) ||
+		    SEQ_GEQ(n.start, n.end))
+			continue;
+		if (SEQ_LT(n.start, c->snd_una))
+			n.start = c->snd_una;
+		for (i = 0, j = 0; i < c->nsacked; i++) {
+			struct tcp_sack_block o = c->sacked[i];
+			if (SEQ_LT(o.end, n.start) || SEQ_GT(o.start, n.end)) {
+				c->sacked[j++] = o;
+				continue;
+			}
+			n.start = SEQ_MIN(n.start, o.start);
+			n.end = SEQ_MAX(n.end, o.end);
+		}
+		c->nsacked = (uint8_t)j;
+		if (c->nsacked == TCP_MAX_OOO)
+			continue;
+		for (i = c->nsacked; i > 0 && SEQ_GT(c->sacked[i - 1].start, n.start); i--)
+			c->sacked[i] = c->sacked[i - 1];
+		c->sacked[i] = n;
+		c->nsacked++;
+	}
+}
+
+static void
+sack_trim(struct tcp_conn *c)
+{
+	unsigned j = 0;
+
+	for (unsigned i = 0; i < c->nsacked; i++) {
+		if (SEQ_LEQ(c->sacked[i].end, c->snd_una))
+			continue;
+		c->sacked[j] = c->sacked[i];
+		if (SEQ_LT(c->sacked[j].start, c->snd_una))
+			c->sacked[j].start = c->snd_una;
+		j++;
+	}
+	c->nsacked = (uint8_t)j;
+}
+
+static uint32_t
+sacked_bytes(const struct tcp_conn *c)
+{
+	uint32_t n = 0;
+
+	for (unsigned i = 0; i < c->nsacked; i++)
+		n += c->sacked[i].end - c->sacked[i].start;
+	return n;
+}
+
+/* RFC 5681 3.2 / RFC 6675 5: enter loss recovery. */
+static void
+enter_recovery(struct tcp_conn *c)
+{
+	struct tcp_stack *st = c->st;
+
+	st->mib[TCP_MIB_FastRetrans]++;
+	if (c->sack_ok && c->nsacked != 0)
+		st->mib[TCP_MIB_SackRecoveries]++;
+	tcp_cc_loss(c, false);
+	c->recover = c->snd_max;
+	c->rexmit_nxt = c->snd_una;
+	c->flags |= TCPF_RECOVERY;
+	c->rtt_timing = false;
+	/* Step 4: retransmit the first segment now, whatever the pipe says. */
+	{
+		uint32_t len = c->snd_max - c->snd_una, data_end = c->data_seq + c->snd.len;
+		bool fin = false;
+		if (len > c->mss)
+			len = c->mss;
+		if (c->snd_una + len == data_end + 1 && (c->flags & TCPF_FIN_QUEUED)) {
+			len--;
+			fin = true;
+		}
+		tcp_send_seg(c, c->snd_una, len, fin ? TCP_F_FIN : 0);
+		c->rexmit_nxt = c->snd_una + len + fin;
+	}
+	tcp_rexmit_start(c);
+}
+
+/* Drop acknowledged bytes from the send buffer. */
+static void
+snd_acked(struct tcp_conn *c, uint32_t ack)
+{
+	uint32_t data_end = c->data_seq + c->snd.len;
+	uint32_t upto = SEQ_LT(ack, data_end) ? ack : data_end;
+
+	if (SEQ_GT(upto, c->data_seq)) {
+		uint32_t n = upto - c->data_seq;
+		c->snd.head = (c->snd.head + n) & (c->snd.size - 1);
+		c->snd.len -= n;
+		c->data_seq = upto;
+	}
+}
+
+/* The ACK field (RFC 9293 3.10.7.4 fifth, RFC 5961 5.2).  Returns false
+ * when the segment is to be dropped. */
+static bool
+ack_input(struct tcp_conn *c, const struct tcp_seg *s)
+{
+	struct tcp_stack *st = c->st;
+	uint32_t old_wnd = c->snd_wnd, wnd = (uint32_t)s->wnd << c->snd_ws;
+	uint32_t lo = c->snd_una - (c->max_snd_wnd ? c->max_snd_wnd : 65535);
+
+	if (SEQ_GT(s->ack, c->snd_max)) {
+		c->flags |= TCPF_ACK_NOW;
+		tcp_output(c);
+		return false;
+	}
+	if (SEQ_LT(s->ack, lo)) {
+		tcp_send_challenge_ack(c);
+		return false;
+	}
+	if (c->sack_ok && s->o.nsack)
+		sack_update(c, s);
+	if (SEQ_GT(s->ack, c->snd_una)) {
+		uint32_t acked = s->ack - c->snd_una;
+		bool was_full = c->snd.len == c->snd.size;
+
+		if (c->ts_ok && (s->o.have & TCP_OPT_TS) && s->o.tsecr != 0)
+			tcp_rtt_sample(c, TCP_TS(st->now) - s->o.tsecr);
+		else if (c->rtt_timing && SEQ_GEQ(s->ack, c->rtt_seq)) {
+			tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_start));
+			c->rtt_timing = false;
+		}
+		c->retransmits = 0;
+		snd_acked(c, s->ack);
+		c->snd_una = s->ack;
+		if (SEQ_LT(c->snd_nxt, c->snd_una))
+			c->snd_nxt = c->snd_una;
+		sack_trim(c);
+		if (c->flags & TCPF_RECOVERY) {
+			if (SEQ_GEQ(s->ack, c->recover)) {
+				/* RFC 6582 3.2 step 3: full acknowledgment. */
+				uint32_t f = c->snd_max - c->snd_una + c->mss;
+				c->cwnd = c->ssthresh < f ? c->ssthresh : f;
+				c->flags &= ~TCPF_RECOVERY;
+				c->dupacks = 0;
+			} else if (!c->sack_ok || c->nsacked == 0) {
+				/* Partial ACK: the next hole is lost too. */
+				c->rexmit_nxt = c->snd_una;
+			}
+		} else {
+			c->dupacks = 0;
+			tcp_cc_ack(c, acked);
+		}
+		if (c->snd_una == c->snd_max)
+			tern_timer_stop(st->wheel, &c->t_rexmit);
+		else
+			tcp_rexmit_start(c);
+		if (was_full || c->snd.size - c->snd.len >= c->snd.size / 2)
+			tcp_event(c, TCP_EV_OUT);
+	} else if (s->ack == c->snd_una && s->len == 0 && !(s->flags & (TCP_F_SYN | TCP_F_FIN)) &&
+	           c->snd_una != c->snd_max && wnd == old_wnd) {
+		/* RFC 5681 2: a duplicate ACK. */
+		c->dupacks++;
+		if (!(c->flags & TCPF_RECOVERY) &&
+		    (c->dupacks >= 3 || (c->sack_ok && sacked_bytes(c) > 3u * c->mss)))
+			enter_recovery(c);
+	}
+	/* RFC 9293 3.10.7.4: update the send window from newer segments. */
+	if (SEQ_LT(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, s->ack))) {
+		c->snd_wnd = wnd;
+		c->snd_wl1 = s->seq;
+		c->snd_wl2 = s->ack;
+		if (wnd > c->max_snd_wnd)
+			c->max_snd_wnd = wnd;
+		if (old_wnd == 0 && wnd != 0 && (c->flags & TCPF_PERSIST)) {
+			tern_timer_stop(st->wheel, &c->t_rexmit);
+			c->flags &= ~TCPF_PERSIST;
+			c->retransmits = 0;
+			c->snd_nxt = c->snd_una; /* resend a probe byte, if one went */
+		}
+	}
+	return true;
+}
+
+/* Put a segment's payload in the receive ring, skipping `skip` bytes. */
+static void
+rcv_copy(struct tcp_conn *c, const struct tcp_seg *s, uint32_t skip, uint32_t off, uint32_t len)
+{
+	struct tcp_ring *r = &c->rcv;
+	uint32_t pos = r->head + r->len + off;
+
+	for (unsigned i = 0; i < s->niov && len != 0; i++) {
+		const uint8_t *p = s->iov[i].base;
+		uint32_t n = s->iov[i].len;
+
+		if (skip >= n) {
+			skip -= n;
+			continue;
+		}
+		p += skip;
+		n -= skip;
+		skip = 0;
+		if (n > len)
+			n = len;
+		for (uint32_t done = 0; done < n;) {
+			uint32_t at = pos & (r->size - 1);
+			uint32_t k = n - done < r->size - at ? n - done : r->size - at;
+			memcpy(r->buf + at, p + done, k);
+			done += k;
+			pos += k;
+		}
+		len -= n;
+	}
+}
+
+/* Record [start, end) as held out of order, most recent first. */
+static void
+ooo_add(struct tcp_conn *c, uint32_t start, uint32_t end)
+{
+	struct tcp_sack_block n = { start, end };
+	unsigned j = 0;
+
+	for (unsigned i = 0; i < c->nooo; i++) {
+		struct tcp_sack_block o = c->ooo[i];
+		if (SEQ_LT(o.end, n.start) || SEQ_GT(o.start, n.end)) {
+			c->ooo[j++] = o;
+			continue;
+		}
+		n.start = SEQ_MIN(n.start, o.start);
+		n.end = SEQ_MAX(n.end, o.end);
+	}
+	c->nooo = (uint8_t)j;
+	if (c->nooo == TCP_MAX_OOO) {
+		c->st->mib[TCP_MIB_OfoDrops]++;
+		return;
+	}
+	memmove(&c->ooo[1], &c->ooo[0], c->nooo * sizeof(c->ooo[0]));
+	c->ooo[0] = n;
+	c->nooo++;
+	c->st->mib[TCP_MIB_OfoQueued]++;
+}
+
+/* In-order data reached rcv_nxt: take in any out-of-order ranges it joins. */
+static void
+ooo_merge(struct tcp_conn *c)
+{
+	bool again = true;
+
+	while (again) {
+		again = false;
+		for (unsigned i = 0; i < c->nooo; i++) {
+			struct tcp_sack_block o = c->ooo[i];
+			if (SEQ_GT(o.start, c->rcv_nxt))
+				continue;
+			if (SEQ_GT(o.end, c->rcv_nxt)) {
+				c->rcv.len += o.end - c->rcv_nxt;
+				c->rcv_nxt = o.end;
+			}
+			memmove(&c->ooo[i], &c->ooo[i + 1], (c->nooo - i - 1) * sizeof(c->ooo[0]));
+			c->nooo--;
+			again = true;
+			break;
+		}
+	}
+}
+
+/* RFC 9293 3.10.7.4 seventh: segment text. */
+static void
+data_input(struct tcp_conn *c, const struct tcp_seg *s, uint32_t seq, uint32_t skip,
+           uint32_t len)
+{
+	uint32_t off = seq - c->rcv_nxt;
+	bool had_ooo = c->nooo != 0;
+
+	if (c->flags & TCPF_RD_SHUT) {
+		/* shutdown(SHUT_RD): acknowledge and discard in-order data. */
+		if (off == 0)
+			c->rcv_nxt += len;
+		c->flags |= TCPF_ACK_NOW;
+		return;
+	}
+	rcv_copy(c, s, skip, off, len);
+	if (off != 0) {
+		/* RFC 5681 4.2: an out-of-order segment is acknowledged at once. */
+		ooo_add(c, seq, seq + len);
+		c->flags |= TCPF_ACK_NOW;
+		return;
+	}
+	c->rcv.len += len;
+	c->rcv_nxt += len;
+	if (had_ooo) {
+		ooo_merge(c);
+		c->flags |= TCPF_ACK_NOW; /* a hole filled: tell the sender now */
+	}
+	c->unacked_segs++;
+	tcp_delack_schedule(c);
+	tcp_event(c, TCP_EV_IN);
+}
+
+/* RFC 9293 3.10.7.4: SYN-RECEIVED and every synchronised state. */
+static int
+synced_input(struct tcp_conn *c, const struct tcp_seg *s)
+{
+	struct tcp_stack *st = c->st;
+	uint32_t seq = s->seq, len = s->len, skip = 0, win;
+	uint32_t data_end, seglen = s->len + !!(s->flags & TCP_F_SYN) + !!(s->flags & TCP_F_FIN);
+	bool fin = s->flags & TCP_F_FIN, acceptable, fin_acked;
+
+	/* A retransmitted SYN for a passive open: answer with the SYN-ACK. */
+	if (c->state == TCP_SYN_RECEIVED && (s->flags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN &&
+	    s->seq == c->irs) {
+		tcp_send_seg(c, c->iss, 0, TCP_F_SYN);
+		return 0;
+	}
+	/* PAWS (RFC 7323 5.3): an old timestamp means an old duplicate. */
+	if (c->ts_ok && (s->o.have & TCP_OPT_TS) && !(s->flags & TCP_F_RST) &&
+	    (int32_t)(s->o.tsval - c->ts_recent) < 0 && st->now - c->ts_recent_ms < PAWS_IDLE_MS) {
+		st->mib[TCP_MIB_PAWSDrops]++;
+		c->flags |= TCPF_ACK_NOW;
+		tcp_output(c);
+		return -EINVAL;
+	}
+	/* First: is the segment in the receive window? */
+	win = tcp_rcv_window(c);
+	if (SEQ_GT(c->rcv_adv, c->rcv_nxt + win))
+		win = c->rcv_adv - c->rcv_nxt;
+	if (seglen == 0)
+		acceptable = win == 0 ? seq == c->rcv_nxt
+		                      : SEQ_LEQ(c->rcv_nxt, seq) && SEQ_LT(seq, c->rcv_nxt + win);
+	else
+		acceptable = win != 0 && ((SEQ_LEQ(c->rcv_nxt, seq) && SEQ_LT(seq, c->rcv_nxt + win)) ||
+		                          (SEQ_LEQ(c->rcv_nxt, seq + seglen - 1) &&
+		                           SEQ_LT(seq + seglen - 1, c->rcv_nxt + win)));
+	/* A zero window still takes ACKs, RSTs and a probe's in-order byte. */
+	if (!acceptable && win == 0 && seq == c->rcv_nxt)
+		acceptable = true;
+	if (!acceptable) {
+		if (s->flags & TCP_F_RST)
+			return -EINVAL;
+		st->mib[TCP_MIB_OutOfWindow]++;
+		/* A retransmitted FIN in TIME-WAIT restarts the 2*MSL wait. */
+		if (c->state == TCP_TIME_WAIT && fin)
+			tern_timer_start(st->wheel, &c->t_keep, st->now + 2ull * st->cfg.msl_ms);
+		c->flags |= TCPF_ACK_NOW;
+		tcp_output(c);
+		return -EINVAL;
+	}
+	/* Second: RST (RFC 5961 3.2: only an exact match resets). */
+	if (s->flags & TCP_F_RST) {
+		if (seq != c->rcv_nxt) {
+			tcp_send_challenge_ack(c);
+			return 0;
+		}
+		st->mib[TCP_MIB_InRsts]++;
+		switch (c->state) {
+		case TCP_SYN_RECEIVED:
+			tcp_conn_done(c, ECONNREFUSED);
+			break;
+		case TCP_ESTABLISHED:
+		case TCP_CLOSE_WAIT:
+			st->mib[TCP_MIB_EstabResets]++;
+			/* fall through */
+		case TCP_FIN_WAIT_1:
+		case TCP_FIN_WAIT_2:
+			tcp_conn_done(c, ECONNRESET);
+			break;
+		case TCP_TIME_WAIT:
+			break; /* RFC 1337: TIME-WAIT assassination hazards */
+		default:
+			tcp_conn_done(c, 0);
+			break;
+		}
+		return 0;
+	}
+	/* Fourth: a SYN in a synchronised state (RFC 5961 4.2). */
+	if (s->flags & TCP_F_SYN) {
+		tcp_send_challenge_ack(c);
+		return 0;
+	}
+	/* Fifth: the ACK field. */
+	if (!(s->flags & TCP_F_ACK))
+		return -EINVAL;
+	if (c->state == TCP_SYN_RECEIVED) {
+		struct tcp_conn *l = c->parent;
+		if (!(SEQ_LT(c->snd_una, s->ack) && SEQ_LEQ(s->ack, c->snd_max))) {
+			tcp_send_rst_for(st, s);
+			return -EINVAL;
+		}
+		if (l != NULL && l->aq_len >= l->backlog) {
+			/* Linux keeps it half-open and lets the SYN-ACK retry. */
+			st->mib[TCP_MIB_ListenOverflows]++;
+			return 0;
+		}
+		if (establish(c, s) < 0) {
+			tcp_send_rst(c);
+			tcp_conn_done(c, ENOMEM);
+			return -ENOMEM;
+		}
+		if (l != NULL)
+			acceptq_add(l, c);
+		else
+			tcp_event(c, TCP_EV_OUT);
+	}
+	/* RFC 7323 4.3: remember the timestamp of an in-order segment. */
+	if (c->ts_ok && (s->o.have & TCP_OPT_TS) && SEQ_LEQ(seq, c->rcv_nxt)) {
+		c->ts_recent = s->o.tsval;
+		c->ts_recent_ms = st->now;
+	}
+	if (!ack_input(c, s))
+		return 0;
+	c->last_rx_ms = st->now;
+	c->keep_probes = 0;
+	data_end = c->data_seq + c->snd.len;
+	fin_acked = (c->flags & TCPF_FIN_QUEUED) && c->snd_una == data_end + 1;
+	switch (c->state) {
+	case TCP_FIN_WAIT_1:
+		if (fin_acked) {
+			tcp_set_state(c, TCP_FIN_WAIT_2);
+			tcp_keep_reset(c);
+		}
+		break;
+	case TCP_CLOSING:
+		if (fin_acked) {
+			tcp_timewait_start(c);
+			return 0;
+		}
+		break;
+	case TCP_LAST_ACK:
+		if (fin_acked) {
+			tcp_conn_done(c, 0);
+			return 0;
+		}
+		break;
+	case TCP_TIME_WAIT:
+		if (fin) {
+			c->flags |= TCPF_ACK_NOW;
+			tern_timer_start(st->wheel, &c->t_keep, st->now + 2ull * st->cfg.msl_ms);
+			tcp_output(c);
+		}
+		return 0;
+	default:
+		break;
+	}
+	/* Seventh: the text, trimmed to what is new and fits the window. */
+	if (SEQ_LT(seq, c->rcv_nxt)) {
+		uint32_t d = c->rcv_nxt - seq;
+		if (d >= len) {
+			if (len != 0)
+				c->flags |= TCPF_ACK_NOW; /* a duplicate */
+			skip = len;
+			len = 0;
+		} else {
+			skip = d;
+			len -= d;
+		}
+		seq = c->rcv_nxt;
+	}
+	win = tcp_rcv_window(c);
+	if (len != 0 && SEQ_GT(seq + len, c->rcv_nxt + win)) {
+		len = SEQ_GT(c->rcv_nxt + win, seq) ? c->rcv_nxt + win - seq : 0;
+		fin = false;
+		c->flags |= TCPF_ACK_NOW;
+	}
+	if (len != 0) {
+		switch (c->state) {
+		case TCP_ESTABLISHED:
+		case TCP_FIN_WAIT_1:
+		case TCP_FIN_WAIT_2:
+			data_input(c, s, seq, skip, len);
+			break;
+		default:
+			break; /* the peer has sent its FIN already */
+		}
+	}
+	/* Eighth: FIN, once everything before it is here. */
+	if (fin && seq + len == c->rcv_nxt && !(c->flags & TCPF_FIN_RCVD) && c->nooo == 0) {
+		c->rcv_nxt++;
+		c->flags |= TCPF_FIN_RCVD | TCPF_ACK_NOW;
+		switch (c->state) {
+		case TCP_SYN_RECEIVED:
+		case TCP_ESTABLISHED:
+			tcp_set_state(c, TCP_CLOSE_WAIT);
+			break;
+		case TCP_FIN_WAIT_1:
+			tcp_set_state(c, TCP_CLOSING);
+			break;
+		case TCP_FIN_WAIT_2:
+			tcp_output(c);
+			tcp_timewait_start(c);
+			return 0;
+		default:
+			break;
+		}
+		tcp_event(c, TCP_EV_IN | TCP_EV_RDHUP);
+	}
+	if (c->flags & TCPF_KEEPALIVE)
+		tcp_keep_reset(c);
+	tcp_output(c);
+	return 0;
+}
+
+int
+tcp_input(struct tcp_stack *st, const struct tcp_seg *s, uint64_t now)
+{
+	struct tcp_conn *c, *l;
+
+	st->now = now;
+	st->mib[TCP_MIB_InSegs]++;
+	c = tcp_conn_lookup(st, &s->t);
+	/* RFC 6191 / RFC 1122 4.2.2.13: a new SYN may reuse a TIME-WAIT tuple
+	 * when its sequence number or timestamp is newer. */
+	if (c != NULL && c->state == TCP_TIME_WAIT &&
+	    (s->flags & (TCP_F_SYN | TCP_F_ACK | TCP_F_RST)) == TCP_F_SYN &&
+	    (l = tcp_listener_lookup(st, s->t.laddr, s->t.lport)) != NULL &&
+	    (SEQ_GT(s->seq, c->rcv_nxt) ||
+	     (c->ts_ok && (s->o.have & TCP_OPT_TS) && (int32_t)(s->o.tsval - c->ts_recent) > 0))) {
+		st->mib[TCP_MIB_TimeWaitReused]++;
+		tcp_conn_done(c, 0);
+		return listen_input(st, l, s);
+	}
+	if (c == NULL) {
+		l = tcp_listener_lookup(st, s->t.laddr, s->t.lport);
+		if (l != NULL)
+			return listen_input(st, l, s);
+		tcp_send_rst_for(st, s);
+		return -ENOENT;
+	}
+	if (c->state == TCP_SYN_SENT)
+		return syn_sent_input(c, s);
+	return synced_input(c, s);
+}

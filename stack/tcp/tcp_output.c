@@ -1,0 +1,630 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * TCP output, timers and congestion control: what to send and when
+ * (Nagle RFC 896, sender and receiver SWS avoidance RFC 9293 3.8.6),
+ * retransmission (RFC 6298), persist, delayed ACK, keepalive (RFC 1122
+ * 4.2.3.6), TIME-WAIT, and Reno/NewReno (RFC 5681, 6582), SACK loss
+ * recovery (RFC 6675) and CUBIC (RFC 9438).
+ */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "tcp/tcp_priv.h"
+
+static uint32_t
+ring_copy_out(const struct tcp_ring *r, uint32_t off, void *dst, uint32_t len)
+{
+	uint32_t start = (r->head + off) & (r->size - 1);
+	uint32_t first = len < r->size - start ? len : r->size - start;
+
+	memcpy(dst, r->buf + start, first);
+	memcpy((uint8_t *)dst + first, r->buf, len - first);
+	return len;
+}
+
+void
+tcp_out_copy(const struct tcp_out *o, void *dst)
+{
+	const struct tcp_conn *c = o->c;
+
+	if (c != NULL && o->len != 0)
+		ring_copy_out(&c->snd, o->seq - c->data_seq, dst, o->len);
+}
+
+uint32_t
+tcp_rcv_window(const struct tcp_conn *c)
+{
+	return c->rcv.buf != NULL ? c->rcv.size - c->rcv.len : c->rcvbuf;
+}
+
+/* The window to advertise, unscaled: never shrink the right edge we
+ * advertised (RFC 9293 3.8.6.2.2), and move it only by a full segment or
+ * half the buffer (receiver SWS avoidance). */
+static uint32_t
+advertise(struct tcp_conn *c, bool syn)
+{
+	uint32_t win = tcp_rcv_window(c);
+	uint32_t edge = c->rcv_nxt + win;
+	uint32_t step = c->mss < c->rcv.size / 2 ? c->mss : c->rcv.size / 2;
+
+	if (syn)
+		return win > 65535 ? 65535 : win;
+	if (SEQ_LT(edge, c->rcv_adv) || (SEQ_GT(edge, c->rcv_adv) && edge - c->rcv_adv < step &&
+	                                 SEQ_GT(c->rcv_adv, c->rcv_nxt)))
+		edge = c->rcv_adv;
+	c->rcv_adv = edge;
+	win = edge - c->rcv_nxt;
+	if ((win >> c->rcv_ws) > 65535)
+		win = 65535u << c->rcv_ws;
+	return win;
+}
+
+void
+tcp_send_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
+{
+	struct tcp_stack *st = c->st;
+	struct tcp_out o = { .t = c->t, .seq = seq, .flags = flags };
+	bool syn = flags & TCP_F_SYN;
+
+	if (c->state != TCP_SYN_SENT)
+		o.flags |= TCP_F_ACK;
+	if (o.flags & TCP_F_ACK)
+		o.ack = c->rcv_nxt;
+	o.wnd = (uint16_t)(advertise(c, syn) >> (syn ? 0 : c->rcv_ws));
+	o.optlen = (uint8_t)tcp_opts_build(c, o.flags, o.opt);
+	if (len != 0) {
+		o.c = c;
+		o.len = len;
+		if (len == c->mss || (flags & TCP_F_FIN))
+			o.flags |= TCP_F_PSH;
+		else if (seq + len == c->data_seq + c->snd.len)
+			o.flags |= TCP_F_PSH;
+	}
+	if (o.flags & TCP_F_ACK) {
+		c->flags &= ~TCPF_ACK_NOW;
+		c->unacked_segs = 0;
+		tern_timer_stop(st->wheel, &c->t_delack);
+	}
+	if ((len != 0 || (flags & (TCP_F_SYN | TCP_F_FIN))) && SEQ_LT(seq, c->snd_max))
+		st->mib[TCP_MIB_RetransSegs]++;
+	st->mib[TCP_MIB_OutSegs]++;
+	st->ops.output(st->ctx, &o);
+}
+
+void
+tcp_send_ack(struct tcp_conn *c)
+{
+	tcp_send_seg(c, c->snd_nxt, 0, 0);
+}
+
+void
+tcp_send_challenge_ack(struct tcp_conn *c)
+{
+	struct tcp_stack *st = c->st;
+	uint64_t sec = st->now / 1000;
+
+	if (sec != st->challenge_sec) {
+		st->challenge_sec = sec;
+		st->challenge_count = 0;
+	}
+	if (++st->challenge_count > st->cfg.challenge_ack_limit) {
+		st->mib[TCP_MIB_ChallengeACKsLimited]++;
+		return;
+	}
+	st->mib[TCP_MIB_ChallengeACKs]++;
+	tcp_send_ack(c);
+}
+
+void
+tcp_send_rst(struct tcp_conn *c)
+{
+	struct tcp_stack *st = c->st;
+	struct tcp_out o = {
+		.t = c->t, .seq = c->snd_nxt, .ack = c->rcv_nxt, .flags = TCP_F_RST | TCP_F_ACK
+	};
+
+	st->mib[TCP_MIB_OutRsts]++;
+	st->mib[TCP_MIB_OutSegs]++;
+	if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)
+		st->mib[TCP_MIB_EstabResets]++;
+	st->ops.output(st->ctx, &o);
+}
+
+/* RFC 9293 3.10.7.1: the reply to a segment for no connection. */
+void
+tcp_send_rst_for(struct tcp_stack *st, const struct tcp_seg *s)
+{
+	struct tcp_out o = { .t = s->t };
+
+	if (s->flags & TCP_F_RST)
+		return;
+	if (s->flags & TCP_F_ACK) {
+		o.seq = s->ack;
+		o.flags = TCP_F_RST;
+	} else {
+		o.seq = 0;
+		o.ack = s->seq + s->len + !!(s->flags & TCP_F_SYN) + !!(s->flags & TCP_F_FIN);
+		o.flags = TCP_F_RST | TCP_F_ACK;
+	}
+	st->mib[TCP_MIB_OutRsts]++;
+	st->mib[TCP_MIB_OutSegs]++;
+	st->ops.output(st->ctx, &o);
+}
+
+/* ---- Timers ---- */
+
+void
+tcp_rexmit_start(struct tcp_conn *c)
+{
+	uint64_t rto = (uint64_t)c->rto << (c->retransmits < 16 ? c->retransmits : 16);
+
+	if (rto > c->st->cfg.rto_max_ms)
+		rto = c->st->cfg.rto_max_ms;
+	c->flags &= ~TCPF_PERSIST;
+	tern_timer_start(c->st->wheel, &c->t_rexmit, c->st->now + rto);
+}
+
+static void
+persist_start(struct tcp_conn *c)
+{
+	uint64_t t = (uint64_t)c->rto << (c->retransmits < 16 ? c->retransmits : 16);
+
+	/* RFC 9293 3.8.6.1: probe a zero window, backing off like the RTO
+	 * but between 200 ms and 120 s. */
+	if (t < 200)
+		t = 200;
+	if (t > 120000)
+		t = 120000;
+	c->flags |= TCPF_PERSIST;
+	tern_timer_start(c->st->wheel, &c->t_rexmit, c->st->now + t);
+}
+
+void
+tcp_delack_schedule(struct tcp_conn *c)
+{
+	/* RFC 1122 4.2.3.2 and RFC 9293 3.8.6.3: ACK at least every second
+	 * full-sized segment, and delay no ACK beyond delack_ms (<= 200 ms). */
+	if (c->unacked_segs >= 2 || (c->flags & TCPF_ACK_NOW)) {
+		c->flags |= TCPF_ACK_NOW;
+		return;
+	}
+	if (!tern_timer_pending(&c->t_delack))
+		tern_timer_start(c->st->wheel, &c->t_delack, c->st->now + c->st->cfg.delack_ms);
+}
+
+void
+tcp_keep_reset(struct tcp_conn *c)
+{
+	struct tcp_stack *st = c->st;
+
+	c->last_rx_ms = st->now;
+	c->keep_probes = 0;
+	if (c->state == TCP_TIME_WAIT)
+		return;
+	if (c->state == TCP_FIN_WAIT_2 && (c->flags & TCPF_ORPHAN)) {
+		tern_timer_start(st->wheel, &c->t_keep, st->now + st->cfg.fin_timeout_ms);
+		return;
+	}
+	if (!(c->flags & TCPF_KEEPALIVE)) {
+		tern_timer_stop(st->wheel, &c->t_keep);
+		return;
+	}
+	/* The callback works out the idle time; arming once is enough. */
+	if (!tern_timer_pending(&c->t_keep))
+		tern_timer_start(st->wheel, &c->t_keep, st->now + c->keep_idle_ms);
+}
+
+void
+tcp_timewait_start(struct tcp_conn *c)
+{
+	struct tcp_stack *st = c->st;
+
+	tcp_set_state(c, TCP_TIME_WAIT);
+	tern_timer_stop(st->wheel, &c->t_rexmit);
+	tern_timer_stop(st->wheel, &c->t_delack);
+	/* RFC 9293 3.6.1: 2*MSL. */
+	tern_timer_start(st->wheel, &c->t_keep, st->now + 2ull * st->cfg.msl_ms);
+	tcp_event(c, TCP_EV_IN | TCP_EV_HUP);
+}
+
+static void
+rexmit_cb(struct tern_timer *t, void *arg)
+{
+	struct tcp_conn *c = arg;
+	struct tcp_stack *st = c->st;
+
+	(void)t;
+	st->now = st->wheel->now;
+	if (c->flags & TCPF_PERSIST) {
+		/* A zero-window probe: one byte past the window (RFC 9293 3.8.6.1);
+		 * the peer's ACK carries its current window. */
+		if (c->snd_wnd != 0 || c->snd.len == 0) {
+			c->flags &= ~TCPF_PERSIST;
+			tcp_output(c);
+			return;
+		}
+		st->mib[TCP_MIB_ZeroWindowProbes]++;
+		if (c->retransmits < 15)
+			c->retransmits++;
+		if ((c->flags & TCPF_ORPHAN) && c->retransmits >= st->cfg.retries2) {
+			tcp_send_rst(c);
+			tcp_conn_done(c, ETIMEDOUT);
+			return;
+		}
+		tcp_send_seg(c, c->snd_una - 1, 0, 0);
+		persist_start(c);
+		return;
+	}
+	switch (c->state) {
+	case TCP_SYN_SENT:
+		if (c->retransmits >= st->cfg.syn_retries) {
+			st->mib[TCP_MIB_AttemptFails]++;
+			tcp_conn_done(c, ETIMEDOUT);
+			return;
+		}
+		c->retransmits++;
+		st->mib[TCP_MIB_SynRetrans]++;
+		tcp_send_seg(c, c->iss, 0, TCP_F_SYN);
+		tcp_rexmit_start(c);
+		return;
+	case TCP_SYN_RECEIVED:
+		if (c->retransmits >= st->cfg.synack_retries) {
+			st->mib[TCP_MIB_AttemptFails]++;
+			tcp_conn_done(c, ETIMEDOUT);
+			return;
+		}
+		c->retransmits++;
+		st->mib[TCP_MIB_SynRetrans]++;
+		tcp_send_seg(c, c->iss, 0, TCP_F_SYN);
+		tcp_rexmit_start(c);
+		return;
+	default:
+		break;
+	}
+	if (c->snd_una == c->snd_max)
+		return; /* everything was acknowledged meanwhile */
+	if (c->retransmits >= st->cfg.retries2) {
+		tcp_send_rst(c);
+		tcp_conn_done(c, ETIMEDOUT);
+		return;
+	}
+	st->mib[TCP_MIB_Timeouts]++;
+	c->retransmits++;
+	tcp_cc_loss(c, true);
+	/* RFC 6298 5.5-5.7: back off, go back to the first unacknowledged
+	 * byte, and no RTT sample from retransmitted data (Karn). */
+	c->flags &= ~TCPF_RECOVERY;
+	c->nsacked = 0;
+	c->dupacks = 0;
+	c->rtt_timing = false;
+	c->snd_nxt = c->snd_una;
+	tcp_output(c);
+	if (!tern_timer_pending(&c->t_rexmit))
+		tcp_rexmit_start(c);
+}
+
+static void
+delack_cb(struct tern_timer *t, void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	(void)t;
+	c->st->now = c->st->wheel->now;
+	c->st->mib[TCP_MIB_DelayedACKs]++;
+	tcp_send_ack(c);
+}
+
+static void
+keep_cb(struct tern_timer *t, void *arg)
+{
+	struct tcp_conn *c = arg;
+	struct tcp_stack *st = c->st;
+	uint64_t idle;
+
+	(void)t;
+	st->now = st->wheel->now;
+	if (c->state == TCP_TIME_WAIT) {
+		tcp_conn_done(c, 0);
+		return;
+	}
+	if (c->state == TCP_FIN_WAIT_2 && (c->flags & TCPF_ORPHAN)) {
+		st->mib[TCP_MIB_FinWait2Timeouts]++;
+		tcp_conn_done(c, 0);
+		return;
+	}
+	if (!(c->flags & TCPF_KEEPALIVE) || c->state < TCP_ESTABLISHED)
+		return;
+	idle = st->now - c->last_rx_ms;
+	/* Data in flight: the retransmission timer is watching the peer. */
+	if (c->snd_una != c->snd_max) {
+		tern_timer_start(st->wheel, &c->t_keep, st->now + c->keep_idle_ms);
+		return;
+	}
+	if (c->keep_probes == 0 && idle < c->keep_idle_ms) {
+		tern_timer_start(st->wheel, &c->t_keep, c->last_rx_ms + c->keep_idle_ms);
+		return;
+	}
+	if (c->keep_probes >= c->keep_cnt) {
+		st->mib[TCP_MIB_KeepaliveTimeouts]++;
+		tcp_send_rst(c);
+		tcp_conn_done(c, ETIMEDOUT);
+		return;
+	}
+	/* RFC 1122 4.2.3.6: SEG.SEQ = SND.NXT-1, no data, to draw an ACK. */
+	c->keep_probes++;
+	st->mib[TCP_MIB_KeepaliveProbes]++;
+	tcp_send_seg(c, c->snd_una - 1, 0, 0);
+	tern_timer_start(st->wheel, &c->t_keep, st->now + c->keep_intvl_ms);
+}
+
+void
+tcp_timers_init(struct tcp_conn *c)
+{
+	tern_timer_init(&c->t_rexmit, rexmit_cb, c);
+	tern_timer_init(&c->t_delack, delack_cb, c);
+	tern_timer_init(&c->t_keep, keep_cb, c);
+}
+
+void
+tcp_timers_stop(struct tcp_conn *c)
+{
+	tern_timer_stop(c->st->wheel, &c->t_rexmit);
+	tern_timer_stop(c->st->wheel, &c->t_delack);
+	tern_timer_stop(c->st->wheel, &c->t_keep);
+}
+
+/* RFC 6298 2.2-2.4 (srtt scaled by 8, rttvar by 4, clock granularity 1 ms). */
+void
+tcp_rtt_sample(struct tcp_conn *c, uint32_t r)
+{
+	const struct tcp_cfg *cfg = &c->st->cfg;
+	uint32_t rto;
+
+	if (r == 0)
+		r = 1;
+	if (c->srtt == 0) {
+		c->srtt = r << 3;
+		c->rttvar = r << 1;
+	} else {
+		int32_t delta = (int32_t)r - (int32_t)(c->srtt >> 3);
+		c->srtt = (uint32_t)((int32_t)c->srtt + delta);
+		if (delta < 0)
+			delta = -delta;
+		c->rttvar = (uint32_t)((int32_t)c->rttvar + delta - (int32_t)(c->rttvar >> 2));
+	}
+	rto = (c->srtt >> 3) + (c->rttvar > 1 ? c->rttvar : 1);
+	if (rto < cfg->rto_min_ms)
+		rto = cfg->rto_min_ms;
+	if (rto > cfg->rto_max_ms)
+		rto = cfg->rto_max_ms;
+	c->rto = rto;
+}
+
+/* ---- Congestion control ---- */
+
+#define CUBIC_C    0.4
+#define CUBIC_BETA 0.7
+
+uint32_t
+tcp_flight(const struct tcp_conn *c)
+{
+	uint32_t f = c->snd_max - c->snd_una, s = 0;
+
+	for (unsigned i = 0; i < c->nsacked; i++)
+		s += c->sacked[i].end - c->sacked[i].start;
+	return s < f ? f - s : 0;
+}
+
+static void
+cubic_ack(struct tcp_conn *c, uint32_t acked)
+{
+	double mss = c->mss, cwnd = c->cwnd / mss, t, w_cubic, w_est, target;
+	double rtt = c->srtt ? (c->srtt >> 3) / 1000.0 : 0.1;
+	struct tcp_stack *st = c->st;
+
+	if (c->cubic_epoch == 0) {
+		c->cubic_epoch = st->now ? st->now : 1;
+		if (cwnd < c->w_max / mss) {
+			c->cubic_k_ms = (uint32_t)(cbrt((c->w_max / mss - cwnd) / CUBIC_C) * 1000);
+			c->cubic_origin = c->w_max;
+		} else {
+			c->cubic_k_ms = 0;
+			c->cubic_origin = c->cwnd;
+		}
+	}
+	/* RFC 9438 4.2: W_cubic(t + RTT), and the Reno-friendly estimate 4.3. */
+	t = (st->now - c->cubic_epoch) / 1000.0 + rtt - c->cubic_k_ms / 1000.0;
+	w_cubic = CUBIC_C * t * t * t + c->cubic_origin / mss;
+	w_est = (c->w_max / mss) * CUBIC_BETA +
+	        (3 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA)) * ((st->now - c->cubic_epoch) / 1000.0) /
+	                (rtt > 0 ? rtt : 0.1);
+	target = w_cubic > w_est ? w_cubic : w_est;
+	if (target > 1.5 * cwnd)
+		target = 1.5 * cwnd;
+	if (target > cwnd) {
+		c->bytes_acked += (uint32_t)(acked * (target - cwnd));
+		while (c->bytes_acked >= c->cwnd) {
+			c->bytes_acked -= c->cwnd;
+			c->cwnd += c->mss;
+		}
+	} else {
+		/* Grow by at most one segment per 100 RTTs (RFC 9438 4.2). */
+		c->bytes_acked += acked / 100;
+		if (c->bytes_acked >= c->cwnd) {
+			c->bytes_acked = 0;
+			c->cwnd += c->mss;
+		}
+	}
+}
+
+void
+tcp_cc_ack(struct tcp_conn *c, uint32_t acked)
+{
+	if (c->cwnd < c->ssthresh) {
+		/* Slow start, with appropriate byte counting (RFC 3465, L = 2). */
+		c->cwnd += acked < 2u * c->mss ? acked : 2u * c->mss;
+		return;
+	}
+	if (c->cc == TCP_CC_CUBIC) {
+		cubic_ack(c, acked);
+		return;
+	}
+	/* RFC 5681 3.1: one segment per window of data acknowledged. */
+	c->bytes_acked += acked;
+	if (c->bytes_acked >= c->cwnd) {
+		c->bytes_acked -= c->cwnd;
+		c->cwnd += c->mss;
+	}
+}
+
+void
+tcp_cc_loss(struct tcp_conn *c, bool timeout)
+{
+	uint32_t flight = c->snd_max - c->snd_una;
+	uint32_t min = 2u * c->mss;
+
+	if (c->cc == TCP_CC_CUBIC) {
+		/* RFC 9438 4.6-4.7, with fast convergence. */
+		if (c->cwnd < c->w_max)
+			c->w_max = (uint32_t)(c->cwnd * (1 + CUBIC_BETA) / 2);
+		else
+			c->w_max = c->cwnd;
+		c->ssthresh = (uint32_t)(c->cwnd * CUBIC_BETA);
+		c->cubic_epoch = 0;
+	} else {
+		c->ssthresh = flight / 2; /* RFC 5681 (4) */
+	}
+	if (c->ssthresh < min)
+		c->ssthresh = min;
+	c->cwnd = timeout ? c->mss : c->ssthresh;
+	c->bytes_acked = 0;
+}
+
+/* ---- Output ---- */
+
+static bool
+is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end)
+{
+	for (unsigned i = 0; i < c->nsacked; i++) {
+		if (SEQ_GEQ(seq, c->sacked[i].start) && SEQ_LT(seq, c->sacked[i].end)) {
+			*end = c->sacked[i].end;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Loss recovery (RFC 6675 5, RFC 6582 with no SACK): while the estimate of
+ * what is in the network is below cwnd, retransmit the next hole below the
+ * highest SACKed byte, else send new data.
+ */
+static void
+recovery_output(struct tcp_conn *c)
+{
+	uint32_t high = c->snd_una, end;
+
+	for (unsigned i = 0; i < c->nsacked; i++)
+		high = SEQ_MAX(high, c->sacked[i].end);
+	if (!c->sack_ok || c->nsacked == 0)
+		high = SEQ_MIN(c->snd_una + c->mss, c->snd_max);
+	for (int guard = 0; guard < 64 && tcp_flight(c) < c->cwnd; guard++) {
+		uint32_t seq = SEQ_MAX(c->rexmit_nxt, c->snd_una), len;
+		while (SEQ_LT(seq, high) && is_sacked(c, seq, &end))
+			seq = end;
+		if (SEQ_GEQ(seq, high))
+			break;
+		len = high - seq;
+		for (unsigned i = 0; i < c->nsacked; i++)
+			if (SEQ_GT(c->sacked[i].start, seq) && c->sacked[i].start - seq < len)
+				len = c->sacked[i].start - seq;
+		if (len > c->mss)
+			len = c->mss;
+		if (seq + len == c->data_seq + c->snd.len + 1) /* the FIN */
+			tcp_send_seg(c, seq, len - 1, TCP_F_FIN);
+		else
+			tcp_send_seg(c, seq, len, 0);
+		c->rexmit_nxt = seq + len;
+		/* Retransmitted bytes are in flight again: count them once by
+		 * moving past them (the estimate stays conservative). */
+		if (!c->sack_ok || c->nsacked == 0)
+			break;
+	}
+}
+
+void
+tcp_output(struct tcp_conn *c)
+{
+	struct tcp_stack *st = c->st;
+	uint32_t data_end, win, avail, len;
+	int32_t usable;
+	bool fin, sent = false;
+
+	switch (c->state) {
+	case TCP_ESTABLISHED:
+	case TCP_CLOSE_WAIT:
+	case TCP_FIN_WAIT_1:
+	case TCP_CLOSING:
+	case TCP_LAST_ACK:
+		break;
+	case TCP_SYN_RECEIVED:
+		/* A shutdown before the handshake completed: FIN waits for it. */
+	default:
+		if (c->flags & TCPF_ACK_NOW)
+			tcp_send_ack(c);
+		return;
+	}
+	if (c->flags & TCPF_RECOVERY)
+		recovery_output(c);
+	for (;;) {
+		data_end = c->data_seq + c->snd.len;
+		win = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+		if (c->flags & TCPF_RECOVERY) {
+			uint32_t f = tcp_flight(c);
+			win = f < c->cwnd ? c->snd_nxt - c->snd_una + (c->cwnd - f) : 0;
+			if (win > c->snd_wnd)
+				win = c->snd_wnd;
+		}
+		usable = (int32_t)(c->snd_una + win - c->snd_nxt);
+		avail = SEQ_LT(c->snd_nxt, data_end) ? data_end - c->snd_nxt : 0;
+		len = avail < c->mss ? avail : c->mss;
+		if (usable < (int32_t)len)
+			len = usable > 0 ? (uint32_t)usable : 0;
+		fin = (c->flags & TCPF_FIN_QUEUED) && c->snd_nxt + len == data_end &&
+		      c->state != TCP_CLOSE_WAIT && c->state != TCP_ESTABLISHED;
+		if (len == 0 && !fin)
+			break;
+		if (len != 0 && len < c->mss && !fin) {
+			/* Nagle (RFC 896): a small segment only when nothing is
+			 * in flight or TCP_NODELAY; sender SWS avoidance
+			 * (RFC 9293 3.8.6.2.1): or at least half the largest
+			 * window the peer offered. */
+			bool all = len == avail;
+			bool idle = c->snd_nxt == c->snd_una || (c->flags & TCPF_NODELAY);
+			if (!(all && idle) && !(c->max_snd_wnd && len >= c->max_snd_wnd / 2))
+				break;
+		}
+		if (!c->rtt_timing && c->snd_nxt == c->snd_max && len != 0 && !c->ts_ok) {
+			c->rtt_timing = true;
+			c->rtt_seq = c->snd_nxt + len;
+			c->rtt_start = st->now;
+		}
+		tcp_send_seg(c, c->snd_nxt, len, fin ? TCP_F_FIN : 0);
+		c->snd_nxt += len + fin;
+		if (SEQ_GT(c->snd_nxt, c->snd_max))
+			c->snd_max = c->snd_nxt;
+		sent = true;
+		if (!tern_timer_pending(&c->t_rexmit) || (c->flags & TCPF_PERSIST))
+			tcp_rexmit_start(c);
+		if (fin)
+			break;
+	}
+	/* Data waits behind a zero window and nothing is in flight: probe. */
+	if (!sent && c->snd_wnd == 0 && c->snd_nxt == c->snd_max &&
+	    SEQ_LT(c->snd_nxt, c->data_seq + c->snd.len) && c->snd_una == c->snd_max &&
+	    !tern_timer_pending(&c->t_rexmit))
+		persist_start(c);
+	if (c->flags & TCPF_ACK_NOW)
+		tcp_send_ack(c);
+}
