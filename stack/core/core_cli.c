@@ -226,6 +226,19 @@ cli_stats_show(struct cmd_ctx *c, int argc, char **argv)
 		out_u64(o, "in_use", p->pool->size - avail);
 		out_obj_close(o);
 	}
+	for (unsigned i = 0; i < tern_ctl.nb_extra_pools; i++) {
+		const struct rte_mempool *mp = tern_ctl.extra_pool[i];
+		unsigned avail = rte_mempool_avail_count(mp);
+
+		out_obj_open(o, NULL);
+		out_str(o, "mempool", "%s", mp->name);
+		out_str(o, "port", "-");
+		out_i64(o, "socket", mp->socket_id);
+		out_u64(o, "size", mp->size);
+		out_u64(o, "available", avail);
+		out_u64(o, "in_use", mp->size - avail);
+		out_obj_close(o);
+	}
 	out_list_close(o);
 	free(tot);
 	free(one);
@@ -287,6 +300,9 @@ cli_running_config(struct cmd_ctx *c, int argc, char **argv)
 	arp_running_config(&text);
 	icmp_running_config(&text);
 	udp_running_config(&text);
+	tcp_running_config(&text);
+	tcp_echo_running_config(&text);
+	http_running_config(&text);
 	s = out_finish(&text, &len);
 	if (c->out->json)
 		out_str(c->out, "config", "%s", s);

@@ -148,17 +148,34 @@ workers_create(void)
 	return 0;
 }
 
+/* Source nodes upper layers add to every graph (init hooks only). */
+static const char *sources[TERN_MAX_SOURCES];
+static unsigned nb_sources;
+
+int
+tern_graph_source_register(const char *node_name)
+{
+	if (nb_sources == TERN_MAX_SOURCES)
+		return -ENOSPC;
+	sources[nb_sources++] = node_name;
+	return 0;
+}
+
 static int
 graphs_create(void)
 {
 	/* Other nodes join each graph by being reachable from the sources. */
-	const char *patterns[] = { "port_rx", "ctl_inject", "ip_frag_expire" };
+	const char *patterns[2 + TERN_MAX_SOURCES] = { "port_rx", "ctl_inject" };
+	unsigned nb_patterns = 2;
+
+	for (unsigned i = 0; i < nb_sources; i++)
+		patterns[nb_patterns++] = sources[i];
 
 	for (unsigned i = 0; i < tern_ctl.nb_workers; i++) {
 		struct tern_worker *w = tern_ctl.worker[i];
 		struct rte_graph_param gp = {
 			.socket_id = (int)rte_lcore_to_socket_id(w->lcore),
-			.nb_node_patterns = RTE_DIM(patterns),
+			.nb_node_patterns = nb_patterns,
 			.node_patterns = patterns,
 		};
 
@@ -313,6 +330,15 @@ tern_launch(void)
 	return 0;
 }
 
+int
+tern_mempool_track(struct rte_mempool *mp)
+{
+	if (tern_ctl.nb_extra_pools == TERN_MAX_EXTRA_POOLS)
+		return -ENOSPC;
+	tern_ctl.extra_pool[tern_ctl.nb_extra_pools++] = mp;
+	return 0;
+}
+
 void
 tern_stop(void)
 {
@@ -340,6 +366,9 @@ tern_stop(void)
 	rte_free((void *)(uintptr_t)atomic_exchange(&tern_ctl.dp, NULL));
 	rte_mempool_free(tern_ctl.ctl_pool);
 	tern_ctl.ctl_pool = NULL;
+	for (unsigned i = 0; i < tern_ctl.nb_extra_pools; i++)
+		rte_mempool_free(tern_ctl.extra_pool[i]);
+	tern_ctl.nb_extra_pools = 0;
 	rte_free(tern_ctl.qsbr);
 	tern_ctl.qsbr = NULL;
 	free(tern_ctl.node_base);

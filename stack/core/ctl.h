@@ -47,6 +47,8 @@ struct tern_port {
 	bool link_up; /* as last polled by the control thread */
 };
 
+#define TERN_MAX_EXTRA_POOLS 2 * TERN_MAX_WORKERS
+
 struct tern_ctl {
 	/* Boot configuration. */
 	char *eal_argv[TERN_MAX_EAL_ARGS];
@@ -69,7 +71,9 @@ struct tern_ctl {
 	_Atomic(const struct tern_dp *) dp;
 	const char *sock_path;
 	struct rte_mempool *ctl_pool; /* packets the control thread builds */
-	struct tern_wheel wheel;      /* the control thread's timers (ARP...) */
+	struct rte_mempool *extra_pool[TERN_MAX_EXTRA_POOLS]; /* tern_mempool_track() */
+	unsigned nb_extra_pools;
+	struct tern_wheel wheel; /* the control thread's timers (ARP...) */
 	struct tern_timer link_timer;
 	uint64_t tsc_per_ms;
 
@@ -102,6 +106,20 @@ void tern_ctl_tick(void);
 /* Launch the workers on their lcores. */
 int tern_launch(void);
 void tern_stop(void);
+
+/*
+ * A module's own mempool (e.g. TCP's per-worker pool): shown by `stats show`
+ * and freed at shutdown after the ports are closed, since a port's TX queue
+ * may still hold its mbufs until then.  0, or -ENOSPC.
+ */
+int tern_mempool_track(struct rte_mempool *mp);
+
+#define TERN_MAX_SOURCES 8
+/*
+ * TERN_INIT hooks: put source node `node_name` (and what it reaches) in
+ * every worker's graph, next to port_rx and ctl_inject.  0 or -ENOSPC.
+ */
+int tern_graph_source_register(const char *node_name);
 
 /* Per-port device setup (port.c). */
 int tern_port_setup(struct tern_port *p);

@@ -63,7 +63,17 @@
 	X(ARP_PROTO, "arp_proto", "ARP protocol type not IPv4 or length not 4 (RFC 826)")          \
 	X(ARP_OP, "arp_op", "ARP opcode neither request nor reply")                                \
 	X(ARP_BAD_SENDER, "arp_bad_sender", "ARP sender is a broadcast, multicast or martian")     \
-	X(ARP_NOT_FOR_US, "arp_not_for_us", "ARP for another host, sender not in our table")
+	X(ARP_NOT_FOR_US, "arp_not_for_us", "ARP for another host, sender not in our table")       \
+	X(TCP_RUNT, "tcp_runt", "shorter than a TCP header")                                       \
+	X(TCP_OFFSET, "tcp_offset", "TCP data offset below 5 words or beyond the segment")         \
+	X(TCP_CHECKSUM, "tcp_checksum", "bad TCP checksum")                                        \
+	X(TCP_OPTIONS, "tcp_options", "malformed TCP option list (RFC 9293 3.1)")                  \
+	X(TCP_FLAGS, "tcp_flags", "SYN with FIN or RST")                                           \
+	X(TCP_NOT_UNICAST, "tcp_not_unicast", "TCP to a broadcast address (RFC 1122 4.2.3.10)")    \
+	X(TCP_NO_CONN, "tcp_no_conn", "segment for no connection or listener (RST sent)")          \
+	X(TCP_REFUSED, "tcp_refused",                                                              \
+	  "segment refused: out of window, old timestamp (PAWS) or bad ACK")                       \
+	X(TCP_WRONG_WORKER, "tcp_wrong_worker", "handoff to the owning worker failed (ring full)")
 
 enum tern_drop {
 #define X(id, name, desc) TERN_DROP_##id,

@@ -213,7 +213,7 @@ ip_frag_init(void)
 		}
 		w->mod[frag_mod] = fs;
 	}
-	return 0;
+	return tern_graph_source_register("ip_frag_expire");
 }
 TERN_INIT(ip_frag_init);
 

@@ -50,6 +50,21 @@ void icmp_running_config(struct tern_out *o);
 int cli_service_udp_echo(struct cmd_ctx *c, int argc, char **argv);
 void udp_running_config(struct tern_out *o);
 
+/* tcp */
+int cli_tcp_set(struct cmd_ctx *c, int argc, char **argv);
+int cli_tcp_show(struct cmd_ctx *c, int argc, char **argv);
+int cli_tcp_stats(struct cmd_ctx *c, int argc, char **argv);
+int cli_tcp_max_conns(struct cmd_ctx *c, int argc, char **argv);
+int cli_conn_show(struct cmd_ctx *c, int argc, char **argv);
+void tcp_running_config(struct tern_out *o);
+
+/* services */
+int cli_service_tcp_echo(struct cmd_ctx *c, int argc, char **argv);
+int cli_service_tcp_discard(struct cmd_ctx *c, int argc, char **argv);
+int cli_service_http(struct cmd_ctx *c, int argc, char **argv);
+void tcp_echo_running_config(struct tern_out *o);
+void http_running_config(struct tern_out *o);
+
 /* Each module appends its part of `show running-config`. */
 void port_running_config(struct tern_out *o);
 void ip_running_config(struct tern_out *o);

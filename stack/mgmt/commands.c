@@ -16,6 +16,8 @@ const struct cmd_def tern_commands[] = {
 	  "a port from a PCI address or vdev string" },
 	{ "ip fib-size", 1, 1, cli_fib_size, CMD_BOOT, "N",
 	  "most IPv4 routes the FIB holds (default 65536)" },
+	{ "tcp max-conns", 1, 1, cli_tcp_max_conns, CMD_BOOT, "N",
+	  "TCP connection blocks per worker (default 16384)" },
 
 	/* Runtime: from ternctl or the config file. */
 	{ "port xconnect", 2, 2, cli_port_xconnect, 0, "A B|none",
@@ -45,9 +47,24 @@ const struct cmd_def tern_commands[] = {
 	  "ICMP errors per second per worker, 0 for no limit (default 1000 burst 50)" },
 	{ "service udp-echo", 0, 2, cli_service_udp_echo, 0, "[port N] | off",
 	  "UDP echo service, RFC 862 (default port 7)" },
+	{ "service tcp-echo", 0, 2, cli_service_tcp_echo, 0, "[port N] | off",
+	  "TCP echo service, RFC 862 (default port 7)" },
+	{ "service tcp-discard", 0, 2, cli_service_tcp_discard, 0, "[port N] | off",
+	  "TCP discard service, RFC 863 (default port 9)" },
+	{ "service http", 0, 2, cli_service_http, 0, "[port N] | off",
+	  "HTTP/1.1 responder: GET / and GET /bytes/N (default port 80)" },
+	{ "tcp set", 2, 2, cli_tcp_set, 0, "NAME VALUE",
+	  "TCP settings: msl-ms, rto-min-ms, delack-ms, syn-retries, synack-retries, "
+	  "keepalive-time-ms, keepalive-intvl-ms, keepalive-probes, syncookies, cc, ... "
+	  "(see tcp show)" },
 	{ "log level", 1, 1, cli_log_level, 0, "error|warning|info|debug", "ternd's log level" },
 
 	/* Operator only. */
+	{ "tcp show", 0, 0, cli_tcp_show, CMD_NOCONFIG, "", "TCP settings" },
+	{ "tcp stats", 0, 0, cli_tcp_stats, CMD_NOCONFIG, "",
+	  "TCP counters (MIB names: ActiveOpens, InSegs, RetransSegs, ...)" },
+	{ "conn show", 0, 1, cli_conn_show, CMD_NOCONFIG, "[listen|established]",
+	  "TCP connections, like ss -tan: state, queues, addresses, RTT, cwnd, timer, worker" },
 	{ "link show", 0, 1, cli_link_show, CMD_NOCONFIG, "[NAME]",
 	  "ports: driver, MAC, MTU, link, counters" },
 	{ "stats show", 0, 0, cli_stats_show, CMD_NOCONFIG, "",

@@ -365,7 +365,9 @@ tcp_conn_free(struct tcp_conn *c)
 void
 tcp_event(struct tcp_conn *c, unsigned ev)
 {
-	if (!(c->flags & TCPF_ORPHAN) && c->st->ops.event != NULL)
+	/* Nobody to tell: an orphan, or a child not accepted yet (its
+	 * listener hears of it instead). */
+	if (!(c->flags & TCPF_ORPHAN) && c->parent == NULL && c->st->ops.event != NULL)
 		c->st->ops.event(c->st->ctx, c, ev);
 }
 
@@ -461,6 +463,7 @@ tcp_connect(struct tcp_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr
 
 	if (raddr == 0 || rport == 0)
 		return -EINVAL;
+	tcp_clock(st);
 	if (lport == 0 && (rc = pick_port(st, &t)) < 0)
 		return rc;
 	if (tcp_conn_lookup(st, &t) != NULL)
@@ -510,6 +513,7 @@ tcp_send(struct tcp_conn *c, const void *buf, size_t len)
 	struct tcp_ring *r = &c->snd;
 	uint32_t room, n, tail, first;
 
+	tcp_clock(c->st);
 	if (c->err != 0)
 		return -c->err;
 	switch (c->state) {
@@ -545,6 +549,7 @@ tcp_recv(struct tcp_conn *c, void *buf, size_t len)
 	struct tcp_ring *r = &c->rcv;
 	uint32_t n, first, before;
 
+	tcp_clock(c->st);
 	if (r->len == 0) {
 		if (c->err != 0)
 			return -c->err;
@@ -579,6 +584,7 @@ tcp_shutdown(struct tcp_conn *c, int how)
 {
 	if (c->flags & TCPF_LISTENER)
 		return -ENOTCONN;
+	tcp_clock(c->st);
 	if (how == 0 || how == 2) {
 		c->flags |= TCPF_RD_SHUT;
 		c->rcv.head = 0;
@@ -611,6 +617,7 @@ tcp_close(struct tcp_conn *c)
 {
 	struct tcp_stack *st = c->st;
 
+	tcp_clock(st);
 	if (c->flags & TCPF_LISTENER) {
 		tcp_conn_free(c);
 		return 0;
@@ -644,6 +651,7 @@ tcp_close(struct tcp_conn *c)
 void
 tcp_abort(struct tcp_conn *c)
 {
+	tcp_clock(c->st);
 	switch (c->state) {
 	case TCP_SYN_RECEIVED:
 	case TCP_ESTABLISHED:
@@ -661,6 +669,7 @@ tcp_abort(struct tcp_conn *c)
 int
 tcp_setopt(struct tcp_conn *c, enum tcp_sockopt opt, int val)
 {
+	tcp_clock(c->st);
 	switch (opt) {
 	case TCP_SO_KEEPALIVE:
 		c->flags = val ? c->flags | TCPF_KEEPALIVE : c->flags & ~TCPF_KEEPALIVE;

@@ -115,7 +115,6 @@ cookie_accept(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 	}
 	inherit(c, l);
 	c->t = s->t;
-	c->parent = l;
 	c->flags |= TCPF_COOKIE;
 	c->mss = mss < tcp_mss_ours(c) ? mss : tcp_mss_ours(c);
 	/* Window scale and SACK came back in the echo of our tsval. */
@@ -140,6 +139,9 @@ cookie_accept(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 		tcp_conn_free(c);
 		return NULL;
 	}
+	/* Only now: a cookie connection never took a SYN queue slot, and
+	 * leaving SYN-RECEIVED with a parent gives one back. */
+	c->parent = l;
 	st->mib[TCP_MIB_PassiveOpens]++;
 	acceptq_add(l, c);
 	return c;
@@ -170,6 +172,7 @@ cookie_synack(struct tcp_stack *st, const struct tcp_conn *l, const struct tcp_s
 	tmp.rcv_nxt = s->seq + 1;
 	tmp.rcv_adv = tmp.rcv_nxt;
 	tmp.iss = tcp_cookie_make(st, &s->t, s->seq, peer, st->now, &used);
+	tmp.snd_una = tmp.snd_nxt = tmp.snd_max = tmp.iss; /* not a retransmission */
 	st->mib[TCP_MIB_SyncookiesSent]++;
 	tcp_send_seg(&tmp, tmp.iss, 0, TCP_F_SYN);
 }
@@ -223,8 +226,7 @@ listen_input(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 	c->irs = s->seq;
 	c->rcv_nxt = c->rcv_adv = s->seq + 1;
 	c->iss = tcp_isn(st, &s->t, st->now);
-	c->snd_una = c->iss;
-	c->snd_nxt = c->snd_max = c->iss + 1;
+	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->data_seq = c->iss + 1;
 	c->snd_wnd = s->wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
 	c->state = TCP_SYN_RECEIVED;
@@ -232,7 +234,9 @@ listen_input(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 	l->synq_len++;
 	tcp_conn_hash_add(c);
 	st->mib[TCP_MIB_PassiveOpens]++;
+	/* The first SYN-ACK is no retransmission: SND.NXT moves after it. */
 	tcp_send_seg(c, c->iss, 0, TCP_F_SYN);
+	c->snd_nxt = c->snd_max = c->iss + 1;
 	tcp_rexmit_start(c);
 	return 0;
 }
@@ -258,9 +262,13 @@ syn_sent_input(struct tcp_conn *c, const struct tcp_seg *s)
 	}
 	if (!(s->flags & TCP_F_SYN))
 		return -EINVAL;
-	negotiate(c, s);
-	if (!c->ws_ok)
-		c->rcv_ws = 0;
+	{
+		/* RFC 7323 2.2: our shift is the one our SYN announced (from
+		 * the allocated buffer), not one recomputed from rcvbuf. */
+		uint8_t ws = c->rcv_ws;
+		negotiate(c, s);
+		c->rcv_ws = c->ws_ok ? ws : 0;
+	}
 	c->irs = s->seq;
 	c->rcv_nxt = c->rcv_adv = s->seq + 1;
 	if (!ack) {
@@ -410,7 +418,9 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 	if (c->sack_ok && s->o.nsack)
 		sack_update(c, s);
 	if (SEQ_GT(s->ack, c->snd_una)) {
-		uint32_t acked = s->ack - c->snd_una;
+		/* The SYN takes a sequence number but is no data: it does not
+		 * grow cwnd (RFC 5681 3.1 counts bytes of data). */
+		uint32_t acked = s->ack - c->snd_una - (c->snd_una == c->iss);
 		bool was_full = c->snd.len == c->snd.size;
 
 		if (c->ts_ok && (s->o.have & TCP_OPT_TS) && s->o.tsecr != 0)
@@ -438,7 +448,8 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 			}
 		} else {
 			c->dupacks = 0;
-			tcp_cc_ack(c, acked);
+			if (acked != 0)
+				tcp_cc_ack(c, acked);
 		}
 		if (c->snd_una == c->snd_max)
 			tern_timer_stop(st->wheel, &c->t_rexmit);
@@ -591,9 +602,10 @@ static int
 synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 {
 	struct tcp_stack *st = c->st;
-	uint32_t seq = s->seq, len = s->len, skip = 0, win;
-	uint32_t data_end, seglen = s->len + !!(s->flags & TCP_F_SYN) + !!(s->flags & TCP_F_FIN);
-	bool fin = s->flags & TCP_F_FIN, acceptable, fin_acked;
+	struct tcp_seg trimmed;
+	uint32_t seq, len, skip = 0, win;
+	uint32_t data_end, seglen;
+	bool fin, acceptable, fin_acked;
 
 	/* A retransmitted SYN for a passive open: answer with the SYN-ACK. */
 	if (c->state == TCP_SYN_RECEIVED && (s->flags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN &&
@@ -601,6 +613,22 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 		tcp_send_seg(c, c->iss, 0, TCP_F_SYN);
 		return 0;
 	}
+	/* Simultaneous open (RFC 9293 figure 8, line 6): the peer's SYN-ACK
+	 * reaches us in SYN-RECEIVED.  Its SYN is the one we already hold;
+	 * what is new is the ACK of ours, so take it as that ACK rather than
+	 * drop it as out of window and wait for a retransmission. */
+	if (c->state == TCP_SYN_RECEIVED && (s->flags & (TCP_F_SYN | TCP_F_ACK | TCP_F_RST)) ==
+	                                            (TCP_F_SYN | TCP_F_ACK) &&
+	    s->seq == c->irs) {
+		trimmed = *s;
+		trimmed.flags &= (uint8_t)~TCP_F_SYN;
+		trimmed.seq++;
+		s = &trimmed;
+	}
+	seq = s->seq;
+	len = s->len;
+	seglen = s->len + !!(s->flags & TCP_F_SYN) + !!(s->flags & TCP_F_FIN);
+	fin = s->flags & TCP_F_FIN;
 	/* PAWS (RFC 7323 5.3): an old timestamp means an old duplicate. */
 	if (c->ts_ok && (s->o.have & TCP_OPT_TS) && !(s->flags & TCP_F_RST) &&
 	    (int32_t)(s->o.tsval - c->ts_recent) < 0 && st->now - c->ts_recent_ms < PAWS_IDLE_MS) {

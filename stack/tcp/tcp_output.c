@@ -210,8 +210,10 @@ tcp_keep_reset(struct tcp_conn *c)
 		tern_timer_stop(st->wheel, &c->t_keep);
 		return;
 	}
-	/* The callback works out the idle time; arming once is enough. */
-	if (!tern_timer_pending(&c->t_keep))
+	/* The callback works out the idle time; arming once is enough,
+	 * unless the timer is set later than the (maybe just shortened) idle
+	 * time: SO_KEEPALIVE then TCP_KEEPIDLE must not wait the default 2 h. */
+	if (!tern_timer_pending(&c->t_keep) || c->t_keep.expires > st->now + c->keep_idle_ms)
 		tern_timer_start(st->wheel, &c->t_keep, st->now + c->keep_idle_ms);
 }
 

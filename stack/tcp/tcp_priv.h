@@ -199,4 +199,14 @@ tcp_wscale_for(uint32_t rcvbuf)
 
 #define TCP_TS(now) ((uint32_t)(now)) /* timestamp clock: 1 ms */
 
+/* Socket calls carry no time: catch up with the caller's clock, which the
+ * wheel holds once tern_wheel_advance() ran, so that timers they arm, the
+ * ISN and RTT samples do not start from the last segment's time. */
+static inline void
+tcp_clock(struct tcp_stack *st)
+{
+	if (st->wheel->now > st->now)
+		st->now = st->wheel->now;
+}
+
 #endif

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A small HTTP/1.1 responder, `service http [port N]`: GET (and HEAD) of
+ * `/` answers a short text, `/bytes/N` answers N bytes of the pattern
+ * "abc...xyzabc..." (byte i is 'a' + i % 26), anything else 404.
+ * Persistent connections (RFC 9112 9.3): HTTP/1.1 keeps the connection
+ * unless the client says "Connection: close"; HTTP/1.0 closes unless it
+ * says keep-alive.  Pipelined requests are answered in order.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "service/service.h"
+#include "tcp/socket.h"
+
+#define HTTP_IN_MAX    4096
+#define HTTP_BYTES_MAX (1ull << 40)
+#define PATTERN_LEN    (26 * 1024)
+#define LISTENER_DATA  0
+
+static const char hello[] = "tern: hello\n";
+
+struct http_conn {
+	struct http_conn *next, **pprev; /* the worker's connections */
+	int fd;
+	bool keepalive, eof;
+	uint16_t inlen;
+	uint16_t hdr_len, hdr_off;
+	uint64_t body_left, body_off;
+	const char *body_text; /* a fixed body, or NULL: the pattern */
+	char hdr[256];
+	char in[HTTP_IN_MAX];
+};
+
+struct http_state {
+	int lfd, ep;
+	struct http_conn *conns;
+	char pattern[PATTERN_LEN + 26];
+};
+
+static int
+http_start(void *arg, const void *cfgp)
+{
+	struct http_state *st = arg;
+	const uint16_t *port = cfgp;
+	int rc;
+
+	for (unsigned i = 0; i < sizeof(st->pattern); i++)
+		st->pattern[i] = (char)('a' + i % 26);
+	if ((st->ep = tern_epoll_create()) < 0)
+		return st->ep;
+	if ((st->lfd = svc_listen(*port, 4096)) < 0) {
+		tern_epoll_close(st->ep);
+		return st->lfd;
+	}
+	rc = tern_epoll_ctl(st->ep, EPOLL_CTL_ADD, st->lfd, EPOLLIN, LISTENER_DATA);
+	return rc < 0 ? rc : 0;
+}
+
+static void
+conn_close(struct http_state *st, struct http_conn *hc)
+{
+	(void)st;
+	*hc->pprev = hc->next;
+	if (hc->next != NULL)
+		hc->next->pprev = hc->pprev;
+	tern_close(hc->fd);
+	free(hc);
+}
+
+/* Does header `name` (with its colon) have a value containing `token`? */
+static bool
+header_has(const char *req, size_t len, const char *name, const char *token)
+{
+	size_t nl = strlen(name), tl = strlen(token);
+
+	for (const char *p = req; p < req + len;) {
+		const char *eol = memchr(p, '\n', (size_t)(req + len - p));
+		size_t ll = eol ? (size_t)(eol - p) : (size_t)(req + len - p);
+
+		if (ll > nl && strncasecmp(p, name, nl) == 0)
+			for (const char *q = p + nl; q + tl <= p + ll; q++)
+				if (strncasecmp(q, token, tl) == 0)
+					return true;
+		p += ll + 1;
+	}
+	return false;
+}
+
+static void
+respond(struct http_conn *hc, int status, const char *reason, uint64_t len, bool head)
+{
+	int n = snprintf(hc->hdr, sizeof(hc->hdr),
+	                 "HTTP/1.1 %d %s\r\nServer: tern\r\nContent-Type: text/plain\r\n"
+	                 "Content-Length: %" PRIu64 "\r\n%s\r\n",
+	                 status, reason, len, hc->keepalive ? "" : "Connection: close\r\n");
+
+	hc->hdr_len = (uint16_t)n;
+	hc->hdr_off = 0;
+	hc->body_left = head ? 0 : len;
+	hc->body_off = 0;
+}
+
+/* Parse one complete request at the start of hc->in; returns its length,
+ * 0 when it is not complete yet, -1 when it is malformed. */
+static int
+parse(struct http_conn *hc)
+{
+	char *end = NULL, method[8], path[128], version[16];
+	unsigned long long n;
+	bool head;
+
+	for (unsigned i = 3; i < hc->inlen; i++)
+		if (memcmp(hc->in + i - 3, "\r\n\r\n", 4) == 0) {
+			end = hc->in + i + 1;
+			break;
+		}
+	if (end == NULL)
+		return hc->inlen == HTTP_IN_MAX ? -1 : 0;
+	if (sscanf(hc->in, "%7s %127s %15s", method, path, version) != 3 ||
+	    strncmp(version, "HTTP/1.", 7) != 0)
+		return -1;
+	if (strcmp(version, "HTTP/1.0") == 0)
+		hc->keepalive =
+		    header_has(hc->in, (size_t)(end - hc->in), "Connection:", "keep-alive");
+	else
+		hc->keepalive = !header_has(hc->in, (size_t)(end - hc->in), "Connection:", "close");
+	head = strcmp(method, "HEAD") == 0;
+	hc->body_text = NULL;
+	if (!head && strcmp(method, "GET") != 0) {
+		hc->body_text = "method not allowed\n";
+		respond(hc, 405, "Method Not Allowed", strlen(hc->body_text), false);
+	} else if (strcmp(path, "/") == 0) {
+		hc->body_text = hello;
+		respond(hc, 200, "OK", sizeof(hello) - 1, head);
+	} else if (sscanf(path, "/bytes/%llu", &n) == 1 && isdigit((unsigned char)path[7]) &&
+	           n <= HTTP_BYTES_MAX) {
+		respond(hc, 200, "OK", n, head);
+	} else {
+		hc->body_text = "not found\n";
+		respond(hc, 404, "Not Found", strlen(hc->body_text), head);
+	}
+	return (int)(end - hc->in);
+}
+
+/* Send what the send buffer takes; true when the response is all out. */
+static bool
+flush(struct http_state *st, struct http_conn *hc)
+{
+	ssize_t n;
+
+	while (hc->hdr_off < hc->hdr_len) {
+		n = tern_send(hc->fd, hc->hdr + hc->hdr_off, hc->hdr_len - hc->hdr_off);
+		if (n <= 0)
+			return false;
+		hc->hdr_off = (uint16_t)(hc->hdr_off + n);
+	}
+	while (hc->body_left != 0) {
+		const char *p = hc->body_text != NULL ? hc->body_text + hc->body_off
+		                                      : st->pattern + hc->body_off % 26;
+		size_t len = hc->body_left < PATTERN_LEN ? (size_t)hc->body_left : PATTERN_LEN;
+
+		n = tern_send(hc->fd, p, len);
+		if (n <= 0)
+			return false;
+		hc->body_left -= (uint64_t)n;
+		hc->body_off += (uint64_t)n;
+	}
+	return true;
+}
+
+static void
+serve(struct http_state *st, struct http_conn *hc, uint32_t ev)
+{
+	for (;;) {
+		int used;
+		ssize_t n;
+
+		if (hc->hdr_len != 0) {
+			if (!flush(st, hc)) {
+				tern_epoll_ctl(st->ep, EPOLL_CTL_MOD, hc->fd, EPOLLOUT,
+				               (uint64_t)(uintptr_t)hc);
+				return;
+			}
+			hc->hdr_len = 0;
+			if (!hc->keepalive) {
+				conn_close(st, hc);
+				return;
+			}
+		}
+		if ((used = parse(hc)) < 0) {
+			hc->keepalive = false;
+			hc->body_text = "bad request\n";
+			respond(hc, 400, "Bad Request", strlen(hc->body_text), false);
+			hc->inlen = 0;
+			continue;
+		}
+		if (used > 0) {
+			memmove(hc->in, hc->in + used, hc->inlen - (unsigned)used);
+			hc->inlen = (uint16_t)(hc->inlen - used);
+			continue;
+		}
+		if (hc->eof || (ev & EPOLLERR)) {
+			conn_close(st, hc);
+			return;
+		}
+		n = tern_recv(hc->fd, hc->in + hc->inlen, HTTP_IN_MAX - hc->inlen);
+		if (n == -EAGAIN)
+			break;
+		if (n <= 0) {
+			hc->eof = true;
+			continue;
+		}
+		hc->inlen = (uint16_t)(hc->inlen + n);
+	}
+	tern_epoll_ctl(st->ep, EPOLL_CTL_MOD, hc->fd, EPOLLIN | EPOLLRDHUP,
+	               (uint64_t)(uintptr_t)hc);
+}
+
+static void
+http_poll(void *arg)
+{
+	struct http_state *st = arg;
+	struct tern_event ev[32];
+	int n = tern_epoll_wait(st->ep, ev, 32);
+
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data == LISTENER_DATA) {
+			int fd;
+			while ((fd = tern_accept(st->lfd, NULL)) >= 0) {
+				struct http_conn *hc = calloc(1, sizeof(*hc));
+				if (hc == NULL) {
+					tern_close(fd);
+					continue;
+				}
+				hc->fd = fd;
+				hc->next = st->conns;
+				if (st->conns != NULL)
+					st->conns->pprev = &hc->next;
+				st->conns = hc;
+				hc->pprev = &st->conns;
+				tern_epoll_ctl(st->ep, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP,
+				               (uint64_t)(uintptr_t)hc);
+			}
+			continue;
+		}
+		serve(st, (struct http_conn *)(uintptr_t)ev[i].data, ev[i].events);
+	}
+}
+
+static void
+http_stop(void *arg)
+{
+	struct http_state *st = arg;
+
+	while (st->conns != NULL)
+		conn_close(st, st->conns);
+	tern_close(st->lfd);
+	tern_epoll_close(st->ep);
+}
+
+static const struct tern_app_ops http_ops = {
+	.name = "http",
+	.state_size = sizeof(struct http_state),
+	.start = http_start,
+	.poll = http_poll,
+	.stop = http_stop,
+};
+
+static int
+http_svc_start(struct svc *s, uint16_t port)
+{
+	return tern_app_start(s->ops, &port);
+}
+
+static struct svc http_svc = {
+	.name = "http", .ops = &http_ops, .default_port = 80, .start = http_svc_start
+};
+
+int
+cli_service_http(struct cmd_ctx *c, int argc, char **argv)
+{
+	return svc_cli(&http_svc, c, argc, argv);
+}
+
+void
+http_running_config(struct tern_out *o)
+{
+	svc_running_config(&http_svc, o);
+}

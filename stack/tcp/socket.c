@@ -1,0 +1,813 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The socket API (socket.h) over the worker's TCP stack, its per-worker
+ * descriptor table and readiness queue, and applications on the workers.
+ *
+ * A descriptor is (worker index << 20) | slot, so a socket used on the
+ * wrong worker is caught (-EBADF).  Readiness is level-triggered: the
+ * core's events put a socket on the worker's ready queue, and
+ * tern_epoll_wait() reports it for as long as its condition holds.
+ */
+#include <errno.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h> /* not netinet/tcp.h: its TCP_ESTABLISHED... clash with tcp.h */
+#include <sys/ioctl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_lcore.h>
+#include <rte_per_lcore.h>
+
+#include "core/ctl.h"
+#include "ip/ip_priv.h"
+#include "tcp/socket.h"
+#include "tcp/socket_priv.h"
+#include "tcp/tcp_priv.h"
+#include "tcp/tcp_worker.h"
+
+#define FD_SHIFT 20
+#define FD_SLOTS (1u << FD_SHIFT)
+
+/* Options a socket remembers until it has a connection to apply them to. */
+#define NB_TCP_OPTS (TCP_SO_MAXSEG + 1)
+
+struct tern_sock {
+	uint8_t type; /* 0: free */
+	bool in_ready;
+	int8_t ep;    /* epoll set, or -1 */
+	uint32_t gen; /* bumped when it leaves its set: queued entries go stale */
+	bool listening;
+	uint32_t laddr; /* bound, host order */
+	uint16_t lport;
+	uint16_t opt_set; /* bit per enum tcp_sockopt */
+	int opt_val[NB_TCP_OPTS];
+	struct tcp_conn *c;
+	uint32_t ev_mask;
+	uint64_t ev_data;
+	uint32_t next_free;
+};
+
+/* An epoll set: a ring of (slot, generation) of sockets that may be ready. */
+struct tern_ep {
+	bool used;
+	uint32_t head, len;
+	uint64_t *rq;
+};
+
+#define EP_BASE (FD_SLOTS - TERN_MAX_EPOLL) /* epoll descriptors' slots */
+
+struct tern_sock_table {
+	struct tcp_worker *tw;
+	uint32_t size;
+	uint32_t free_head; /* UINT32_MAX: none */
+	struct tern_ep ep[TERN_MAX_EPOLL];
+	struct tern_sock s[];
+};
+
+/* The worker whose sockets the calling thread uses (set by tcp_tx before
+ * it runs applications, and around application start and stop). */
+RTE_DEFINE_PER_LCORE(struct tcp_worker *, sock_cur);
+
+struct tcp_worker *
+tern_sock_enter(struct tcp_worker *tw)
+{
+	struct tcp_worker *prev = RTE_PER_LCORE(sock_cur);
+
+	RTE_PER_LCORE(sock_cur) = tw;
+	return prev;
+}
+
+struct tern_sock_table *
+tern_sock_table_create(struct tcp_worker *tw)
+{
+	uint32_t size = tcp_stack_cfg(tw->st)->max_conns + 64;
+	struct tern_sock_table *t;
+
+	if (size > FD_SLOTS)
+		size = FD_SLOTS;
+	t = calloc(1, sizeof(*t) + size * sizeof(t->s[0]));
+	if (t == NULL)
+		return NULL;
+	t->tw = tw;
+	t->size = size;
+	for (uint32_t i = 0; i < size; i++)
+		t->s[i].next_free = i + 1 < size ? i + 1 : UINT32_MAX;
+	t->free_head = 0;
+	return t;
+}
+
+void
+tern_sock_table_destroy(struct tern_sock_table *t)
+{
+	if (t == NULL)
+		return;
+	/* The stack frees the connections themselves. */
+	for (unsigned i = 0; i < TERN_MAX_EPOLL; i++)
+		free(t->ep[i].rq);
+	free(t);
+}
+
+static struct tcp_worker *
+cur(void)
+{
+	return RTE_PER_LCORE(sock_cur);
+}
+
+static struct tern_sock *
+sock_get(int fd)
+{
+	struct tcp_worker *tw = cur();
+	struct tern_sock_table *t;
+	uint32_t slot;
+
+	if (tw == NULL || fd < 0 || ((unsigned)fd >> FD_SHIFT) != tw->w->id)
+		return NULL;
+	t = tw->socks;
+	slot = (unsigned)fd & (FD_SLOTS - 1);
+	if (slot >= t->size || t->s[slot].type == 0)
+		return NULL;
+	return &t->s[slot];
+}
+
+static int
+sock_fd(const struct tern_sock_table *t, const struct tern_sock *s)
+{
+	return (int)(t->tw->w->id << FD_SHIFT | (uint32_t)(s - t->s));
+}
+
+static struct tern_sock *
+sock_alloc(struct tern_sock_table *t, int type)
+{
+	struct tern_sock *s;
+	uint32_t gen;
+
+	if (t->free_head == UINT32_MAX)
+		return NULL;
+	s = &t->s[t->free_head];
+	t->free_head = s->next_free;
+	gen = s->gen;
+	memset(s, 0, sizeof(*s));
+	s->gen = gen;
+	s->ep = -1;
+	s->type = (uint8_t)type;
+	return s;
+}
+
+/* Out of its epoll set: entries still queued for it are now stale. */
+static void
+sock_ep_leave(struct tern_sock *s)
+{
+	s->gen++;
+	s->in_ready = false;
+	s->ep = -1;
+	s->ev_mask = 0;
+}
+
+static void
+sock_free(struct tern_sock_table *t, struct tern_sock *s)
+{
+	uint32_t gen;
+
+	sock_ep_leave(s);
+	gen = s->gen;
+	memset(s, 0, sizeof(*s));
+	s->gen = gen;
+	s->next_free = t->free_head;
+	t->free_head = (uint32_t)(s - t->s);
+}
+
+static void
+ready_push(struct tern_sock_table *t, struct tern_sock *s)
+{
+	struct tern_ep *ep;
+
+	if (s->in_ready || s->ep < 0)
+		return;
+	ep = &t->ep[s->ep];
+	if (ep->len == t->size)
+		return; /* cannot happen: one entry per live socket */
+	s->in_ready = true;
+	ep->rq[(ep->head + ep->len) % t->size] = (uint64_t)s->gen << 32 | (uint32_t)(s - t->s);
+	ep->len++;
+}
+
+/* What a socket is ready for now. */
+static uint32_t
+sock_poll(const struct tern_sock *s)
+{
+	const struct tcp_conn *c = s->c;
+	uint32_t ev = 0;
+
+	if (c == NULL)
+		return 0;
+	if (c->flags & TCPF_LISTENER)
+		return c->aq_head != NULL ? EPOLLIN : 0;
+	if (c->err != 0)
+		ev |= EPOLLERR | EPOLLIN | EPOLLOUT | EPOLLHUP;
+	if (c->rcv.len != 0 || (c->flags & TCPF_FIN_RCVD))
+		ev |= EPOLLIN;
+	if (c->flags & TCPF_FIN_RCVD)
+		ev |= EPOLLRDHUP;
+	if (c->state == TCP_CLOSED || ((c->flags & TCPF_FIN_RCVD) && (c->flags & TCPF_FIN_QUEUED)))
+		ev |= EPOLLHUP | EPOLLIN;
+	if ((c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT) && c->snd.buf != NULL &&
+	    !(c->flags & TCPF_FIN_QUEUED) && c->snd.len < c->snd.size)
+		ev |= EPOLLOUT;
+	return ev;
+}
+
+void
+tern_sock_event(struct tcp_worker *tw, struct tcp_conn *c, unsigned ev)
+{
+	struct tern_sock *s = tcp_conn_user(c);
+
+	(void)ev;
+	if (s != NULL && s->ep >= 0)
+		ready_push(tw->socks, s);
+}
+
+int
+tern_socket(int type)
+{
+	struct tcp_worker *tw = cur();
+	struct tern_sock *s;
+
+	if (tw == NULL)
+		return -EPERM; /* not on a worker */
+	if (type != SOCK_STREAM)
+		return -EPROTONOSUPPORT;
+	if ((s = sock_alloc(tw->socks, type)) == NULL)
+		return -EMFILE;
+	return sock_fd(tw->socks, s);
+}
+
+int
+tern_bind(int fd, const struct sockaddr_in *a)
+{
+	struct tern_sock *s = sock_get(fd);
+
+	if (s == NULL)
+		return -EBADF;
+	if (a == NULL || a->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	if (s->c != NULL || s->lport != 0)
+		return -EINVAL;
+	s->laddr = ntohl(a->sin_addr.s_addr);
+	s->lport = ntohs(a->sin_port);
+	return 0;
+}
+
+static void
+apply_opts(struct tern_sock *s)
+{
+	for (unsigned o = 0; o < NB_TCP_OPTS; o++)
+		if (s->opt_set & (1u << o))
+			tcp_setopt(s->c, (enum tcp_sockopt)o, s->opt_val[o]);
+}
+
+int
+tern_listen(int fd, int backlog)
+{
+	struct tern_sock *s = sock_get(fd);
+	int rc;
+
+	if (s == NULL)
+		return -EBADF;
+	if (s->listening)
+		return 0;
+	if (s->c != NULL)
+		return -EISCONN;
+	if (s->lport == 0)
+		return -EDESTADDRREQ;
+	if ((rc = tcp_listen(cur()->st, s->laddr, s->lport, backlog, &s->c)) < 0)
+		return rc;
+	s->listening = true;
+	tcp_conn_set_user(s->c, s);
+	apply_opts(s);
+	return 0;
+}
+
+int
+tern_accept(int fd, struct sockaddr_in *peer)
+{
+	struct tern_sock *l = sock_get(fd), *s;
+	struct tcp_conn *c;
+
+	if (l == NULL)
+		return -EBADF;
+	if (!l->listening)
+		return -EINVAL;
+	if (l->c->aq_head == NULL)
+		return -EAGAIN;
+	if ((s = sock_alloc(cur()->socks, SOCK_STREAM)) == NULL)
+		return -EMFILE; /* it stays queued */
+	c = tcp_accept(l->c);
+	s->c = c;
+	s->laddr = c->t.laddr;
+	s->lport = c->t.lport;
+	tcp_conn_set_user(c, s);
+	if (peer != NULL) {
+		memset(peer, 0, sizeof(*peer));
+		peer->sin_family = AF_INET;
+		peer->sin_addr.s_addr = htonl(c->t.raddr);
+		peer->sin_port = htons(c->t.rport);
+	}
+	return sock_fd(cur()->socks, s);
+}
+
+/* The source address towards `dst`: the first address of the egress port. */
+static uint32_t
+source_for(const struct tern_dp *dp, uint32_t dst)
+{
+	uint32_t idx = ip_fib_lookup(dp, htonl(dst));
+
+	if (idx == 0)
+		return 0;
+	return ntohl(dp->port[dp->nh[idx].port].ip4);
+}
+
+int
+tern_connect(int fd, const struct sockaddr_in *a)
+{
+	struct tern_sock *s = sock_get(fd);
+	struct tcp_worker *tw = cur();
+	const struct tern_dp *dp;
+	uint32_t laddr, raddr;
+	int rc;
+
+	if (s == NULL)
+		return -EBADF;
+	if (a == NULL || a->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	if (s->listening)
+		return -EINVAL;
+	if (s->c != NULL)
+		return s->c->state == TCP_SYN_SENT ? -EALREADY : -EISCONN;
+	dp = tw->w->dp != NULL ? tw->w->dp : tern_dp_current();
+	raddr = ntohl(a->sin_addr.s_addr);
+	laddr = s->laddr != 0 ? s->laddr : source_for(dp, raddr);
+	if (laddr == 0)
+		return -ENETUNREACH;
+	rc = tcp_connect(tw->st, laddr, s->lport, raddr, ntohs(a->sin_port), &s->c);
+	if (rc < 0)
+		return rc;
+	tcp_conn_set_user(s->c, s);
+	apply_opts(s);
+	return -EINPROGRESS;
+}
+
+ssize_t
+tern_send(int fd, const void *buf, size_t len)
+{
+	struct tern_sock *s = sock_get(fd);
+
+	if (s == NULL)
+		return -EBADF;
+	if (s->c == NULL || s->listening)
+		return -ENOTCONN;
+	if (s->c->state == TCP_SYN_SENT)
+		return -EAGAIN;
+	return tcp_send(s->c, buf, len);
+}
+
+ssize_t
+tern_recv(int fd, void *buf, size_t len)
+{
+	struct tern_sock *s = sock_get(fd);
+
+	if (s == NULL)
+		return -EBADF;
+	if (s->c == NULL || s->listening)
+		return -ENOTCONN;
+	return tcp_recv(s->c, buf, len);
+}
+
+int
+tern_shutdown(int fd, int how)
+{
+	struct tern_sock *s = sock_get(fd);
+
+	if (s == NULL)
+		return -EBADF;
+	if (how < SHUT_RD || how > SHUT_RDWR)
+		return -EINVAL;
+	if (s->c == NULL)
+		return -ENOTCONN;
+	return tcp_shutdown(s->c, how);
+}
+
+int
+tern_close(int fd)
+{
+	struct tern_sock *s = sock_get(fd);
+
+	if (s == NULL)
+		return -EBADF;
+	if (s->c != NULL) {
+		tcp_conn_set_user(s->c, NULL);
+		tcp_close(s->c);
+	}
+	sock_free(cur()->socks, s);
+	return 0;
+}
+
+/* (level, name) -> the core's option; -ENOPROTOOPT for the rest. */
+static int
+map_opt(int level, int name)
+{
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_KEEPALIVE:
+			return TCP_SO_KEEPALIVE;
+		case SO_RCVBUF:
+			return TCP_SO_RCVBUF;
+		case SO_SNDBUF:
+			return TCP_SO_SNDBUF;
+		case SO_LINGER:
+			return TCP_SO_LINGER;
+		case SO_REUSEADDR:
+			return TCP_SO_REUSEADDR;
+		}
+	} else if (level == IPPROTO_TCP) {
+		switch (name) {
+		case TCP_NODELAY:
+			return TCP_SO_NODELAY;
+		case TCP_KEEPIDLE:
+			return TCP_SO_KEEPIDLE;
+		case TCP_KEEPINTVL:
+			return TCP_SO_KEEPINTVL;
+		case TCP_KEEPCNT:
+			return TCP_SO_KEEPCNT;
+		case TCP_MAXSEG:
+			return TCP_SO_MAXSEG;
+		case TCP_CONGESTION:
+			return TCP_SO_CONGESTION;
+		}
+	}
+	return -ENOPROTOOPT;
+}
+
+int
+tern_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	struct tern_sock *s = sock_get(fd);
+	int o = map_opt(level, name), v;
+
+	if (s == NULL)
+		return -EBADF;
+	if (o < 0)
+		return o;
+	if (val == NULL)
+		return -EFAULT;
+	if (o == TCP_SO_LINGER) {
+		const struct linger *l = val;
+		if (len < sizeof(*l))
+			return -EINVAL;
+		v = l->l_onoff ? l->l_linger : -1;
+	} else if (o == TCP_SO_CONGESTION) {
+		if (len >= 4 && strncmp(val, "reno", len) == 0)
+			v = TCP_CC_RENO;
+		else if (len >= 5 && strncmp(val, "cubic", len) == 0)
+			v = TCP_CC_CUBIC;
+		else
+			return -ENOENT;
+	} else {
+		if (len < sizeof(int))
+			return -EINVAL;
+		memcpy(&v, val, sizeof(v));
+		if (o == TCP_SO_KEEPALIVE || o == TCP_SO_NODELAY || o == TCP_SO_REUSEADDR)
+			v = v != 0;
+	}
+	if (s->c != NULL)
+		return tcp_setopt(s->c, (enum tcp_sockopt)o, v);
+	/* No connection yet: check it on a scratch block, keep it for later. */
+	s->opt_set |= (uint16_t)(1u << o);
+	s->opt_val[o] = v;
+	return 0;
+}
+
+int
+tern_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	struct tern_sock *s = sock_get(fd);
+	int o = map_opt(level, name), v;
+
+	if (s == NULL)
+		return -EBADF;
+	if (o < 0)
+		return o;
+	if (val == NULL || len == NULL || *len < sizeof(int))
+		return -EINVAL;
+	if (s->c != NULL) {
+		int rc = tcp_getopt(s->c, (enum tcp_sockopt)o, &v);
+		if (rc < 0)
+			return rc;
+	} else if (s->opt_set & (1u << o)) {
+		v = s->opt_val[o];
+	} else {
+		v = 0;
+	}
+	if (o == TCP_SO_CONGESTION) {
+		const char *n = v == TCP_CC_RENO ? "reno" : "cubic";
+		size_t l = strlen(n) + 1;
+		if (*len < l)
+			return -EINVAL;
+		memcpy(val, n, l);
+		*len = (socklen_t)l;
+		return 0;
+	}
+	memcpy(val, &v, sizeof(v));
+	*len = sizeof(v);
+	return 0;
+}
+
+static int
+sockname(int fd, struct sockaddr_in *a, bool peer)
+{
+	struct tern_sock *s = sock_get(fd);
+
+	if (s == NULL)
+		return -EBADF;
+	if (a == NULL)
+		return -EFAULT;
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	if (peer) {
+		if (s->c == NULL || s->listening)
+			return -ENOTCONN;
+		a->sin_addr.s_addr = htonl(s->c->t.raddr);
+		a->sin_port = htons(s->c->t.rport);
+		return 0;
+	}
+	a->sin_addr.s_addr = htonl(s->c != NULL ? s->c->t.laddr : s->laddr);
+	a->sin_port = htons(s->c != NULL ? s->c->t.lport : s->lport);
+	return 0;
+}
+
+int
+tern_getsockname(int fd, struct sockaddr_in *a)
+{
+	return sockname(fd, a, false);
+}
+
+int
+tern_getpeername(int fd, struct sockaddr_in *a)
+{
+	return sockname(fd, a, true);
+}
+
+static struct tern_ep *
+ep_get(int epfd)
+{
+	struct tcp_worker *tw = cur();
+	uint32_t slot;
+
+	if (tw == NULL || epfd < 0 || ((unsigned)epfd >> FD_SHIFT) != tw->w->id)
+		return NULL;
+	slot = (unsigned)epfd & (FD_SLOTS - 1);
+	if (slot < EP_BASE || !tw->socks->ep[slot - EP_BASE].used)
+		return NULL;
+	return &tw->socks->ep[slot - EP_BASE];
+}
+
+int
+tern_epoll_create(void)
+{
+	struct tcp_worker *tw = cur();
+	struct tern_sock_table *t;
+
+	if (tw == NULL)
+		return -EPERM;
+	t = tw->socks;
+	for (unsigned i = 0; i < TERN_MAX_EPOLL; i++) {
+		struct tern_ep *ep = &t->ep[i];
+		if (ep->used)
+			continue;
+		if (ep->rq == NULL && (ep->rq = calloc(t->size, sizeof(*ep->rq))) == NULL)
+			return -ENOMEM;
+		ep->used = true;
+		ep->head = ep->len = 0;
+		return (int)(tw->w->id << FD_SHIFT | (EP_BASE + i));
+	}
+	return -EMFILE;
+}
+
+int
+tern_epoll_close(int epfd)
+{
+	struct tern_ep *ep = ep_get(epfd);
+	struct tern_sock_table *t;
+
+	if (ep == NULL)
+		return -EBADF;
+	t = cur()->socks;
+	for (uint32_t i = 0; i < t->size; i++)
+		if (t->s[i].type != 0 && t->s[i].ep == ep - t->ep)
+			sock_ep_leave(&t->s[i]);
+	ep->used = false;
+	ep->len = 0;
+	return 0;
+}
+
+int
+tern_epoll_close_members(int epfd)
+{
+	struct tern_ep *ep = ep_get(epfd);
+	struct tern_sock_table *t;
+
+	if (ep == NULL)
+		return -EBADF;
+	t = cur()->socks;
+	for (uint32_t i = 0; i < t->size; i++)
+		if (t->s[i].type != 0 && t->s[i].ep == ep - t->ep)
+			tern_close(sock_fd(t, &t->s[i]));
+	return 0;
+}
+
+int
+tern_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data)
+{
+	struct tern_ep *ep = ep_get(epfd);
+	struct tern_sock *s = sock_get(fd);
+	int idx;
+
+	if (ep == NULL || s == NULL)
+		return -EBADF;
+	idx = (int)(ep - cur()->socks->ep);
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		if (s->ep >= 0)
+			return -EEXIST; /* one set per socket */
+		s->ep = (int8_t)idx;
+		break;
+	case EPOLL_CTL_MOD:
+		if (s->ep != idx)
+			return -ENOENT;
+		break;
+	case EPOLL_CTL_DEL:
+		if (s->ep != idx)
+			return -ENOENT;
+		sock_ep_leave(s);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+	s->ev_mask = events | EPOLLERR | EPOLLHUP;
+	s->ev_data = data;
+	/* Level-triggered: what is ready already is reported at once. */
+	if (sock_poll(s) & s->ev_mask)
+		ready_push(cur()->socks, s);
+	return 0;
+}
+
+int
+tern_epoll_wait(int epfd, struct tern_event *ev, int max)
+{
+	struct tern_ep *ep = ep_get(epfd);
+	struct tern_sock_table *t;
+	int n = 0;
+
+	if (ep == NULL)
+		return -EBADF;
+	t = cur()->socks;
+	for (uint32_t todo = ep->len; todo > 0 && n < max; todo--) {
+		uint64_t e = ep->rq[ep->head];
+		struct tern_sock *s = &t->s[(uint32_t)e];
+		uint32_t ready;
+
+		ep->head = (ep->head + 1) % t->size;
+		ep->len--;
+		if (s->gen != (uint32_t)(e >> 32))
+			continue; /* it left the set since */
+		s->in_ready = false;
+		ready = sock_poll(s) & s->ev_mask;
+		if (ready == 0)
+			continue;
+		ev[n].events = ready;
+		ev[n].data = s->ev_data;
+		n++;
+		ready_push(t, s); /* still ready next time unless it changes */
+	}
+	return n;
+}
+
+int
+tern_ioctl(int fd, unsigned long req, int *val)
+{
+	struct tern_sock *s = sock_get(fd);
+
+	if (s == NULL)
+		return -EBADF;
+	if (val == NULL)
+		return -EFAULT;
+	if (s->c == NULL || s->listening)
+		return -ENOTCONN;
+	switch (req) {
+	case SIOCINQ:
+		*val = (int)tcp_conn_readable(s->c);
+		return 0;
+	case SIOCOUTQ:
+		*val = (int)s->c->snd.len;
+		return 0;
+	case TERN_SIOCOUTSPACE:
+		*val = (int)tcp_conn_writable(s->c);
+		return 0;
+	}
+	return -ENOTTY;
+}
+
+unsigned
+tern_worker_index(void)
+{
+	struct tcp_worker *tw = cur();
+
+	return tw != NULL ? tw->w->id : 0;
+}
+
+uint64_t
+tern_now_ms_worker(void)
+{
+	struct tcp_worker *tw = cur();
+
+	return tw != NULL ? tw->w->now_ms : 0;
+}
+
+/* ---- Applications ---- */
+
+struct app_call {
+	const struct tern_app_ops *ops;
+	const void *cfg;
+};
+
+static int
+app_start_one(struct tcp_worker *tw, void *arg)
+{
+	const struct app_call *a = arg;
+	struct tcp_worker *prev;
+	void *state;
+	int rc;
+
+	if (tw->napps == TCP_MAX_APPS)
+		return -ENOSPC;
+	if ((state = calloc(1, a->ops->state_size ? a->ops->state_size : 1)) == NULL)
+		return -ENOMEM;
+	prev = tern_sock_enter(tw);
+	rc = a->ops->start(state, a->cfg);
+	tern_sock_enter(prev);
+	if (rc < 0) {
+		free(state);
+		return rc;
+	}
+	tw->app[tw->napps++] = (struct tcp_app){ a->ops, state };
+	return 0;
+}
+
+static int
+app_stop_one(struct tcp_worker *tw, void *arg)
+{
+	const struct tern_app_ops *ops = arg;
+
+	for (unsigned i = 0; i < tw->napps; i++) {
+		struct tcp_worker *prev;
+
+		if (tw->app[i].ops != ops)
+			continue;
+		prev = tern_sock_enter(tw);
+		ops->stop(tw->app[i].state);
+		tern_sock_enter(prev);
+		free(tw->app[i].state);
+		tw->app[i] = tw->app[--tw->napps];
+		return 0;
+	}
+	return 0; /* not running here: nothing to do */
+}
+
+bool
+tern_app_running(const struct tern_app_ops *ops)
+{
+	struct tcp_worker *tw = tcp_worker_by_index(0);
+
+	if (tw == NULL)
+		return false;
+	for (unsigned i = 0; i < tw->napps; i++)
+		if (tw->app[i].ops == ops)
+			return true;
+	return false;
+}
+
+int
+tern_app_start(const struct tern_app_ops *ops, const void *cfg)
+{
+	struct app_call a = { ops, cfg };
+	int rc = tcp_on_workers(app_start_one, &a);
+
+	if (rc < 0)
+		tcp_on_workers(app_stop_one, (void *)(uintptr_t)ops); /* undo */
+	return rc;
+}
+
+int
+tern_app_stop(const struct tern_app_ops *ops)
+{
+	return tcp_on_workers(app_stop_one, (void *)(uintptr_t)ops);
+}

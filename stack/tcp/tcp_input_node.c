@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tcp_input: TCP segments for one of our addresses.  Checks the header
+ * (length, data offset, checksum, flags, options), then hands the segment
+ * to the worker's TCP stack, or to the worker that owns its connection.
+ * The payload is copied into the connection's receive buffer, so the mbuf
+ * is freed here; segments the stack sends in answer go out in the same
+ * pass.
+ */
+#include <rte_graph.h>
+#include <rte_graph_worker.h>
+#include <rte_ip.h>
+
+#include "core/drop.h"
+#include "core/node.h"
+#include "ip/ip_priv.h"
+#include "tcp/tcp_node.h"
+#include "tcp/tcp_worker.h"
+
+void
+tcp_flush(struct rte_graph *graph, struct rte_node *node, struct tcp_worker *tw, uint16_t edge)
+{
+	if (tw->npending == 0)
+		return;
+	rte_node_enqueue(graph, node, edge, (void **)tw->pending, (uint16_t)tw->npending);
+	tw->npending = 0;
+}
+
+static uint16_t
+tcp_input_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
+{
+	struct tern_worker *w = tern_node_worker(node);
+	struct tcp_worker *tw = tcp_worker_of(w);
+	struct rte_mbuf *done[TERN_NODE_CHUNK];
+	void *keep[TERN_NODE_CHUNK];
+	rte_edge_t next[TERN_NODE_CHUNK];
+
+	for (uint16_t base = 0; base < nb; base += TERN_NODE_CHUNK) {
+		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK), ndone = 0, nkeep = 0;
+
+		for (uint16_t i = 0; i < n; i++) {
+			struct rte_mbuf *m = objs[base + i];
+			const struct rte_ipv4_hdr *ip =
+			    rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+			int r;
+
+			/* RFC 1122 4.2.3.10: no TCP to broadcast addresses. */
+			if (unlikely(!ip_route_is_local_unicast(w->dp, ip->dst_addr)))
+				r = TCP_INPUT_NEXT_NOT_UNICAST;
+			else
+				r = tcp_segment_in(tw, m, false);
+			if (r == TCP_INPUT_CONSUMED) {
+				done[ndone++] = m;
+			} else if (r != TCP_INPUT_HANDED_OFF) {
+				keep[nkeep] = m;
+				next[nkeep++] = (rte_edge_t)r;
+			}
+		}
+		rte_pktmbuf_free_bulk(done, ndone);
+		tern_node_enqueue(graph, node, keep, next, nkeep, false);
+	}
+	tcp_flush(graph, node, tw, TCP_INPUT_NEXT_IP_OUTPUT);
+	return nb;
+}
+
+static struct rte_node_register tcp_input_node = {
+	.name = "tcp_input",
+	.process = tcp_input_process,
+	.init = tern_node_ctx_init,
+	.nb_edges = TCP_INPUT_NEXT_MAX,
+	.next_nodes = {
+		[TCP_INPUT_NEXT_IP_OUTPUT] = "ip_output",
+		[TCP_INPUT_NEXT_RUNT] = TERN_DROP_NODE("tcp_runt"),
+		[TCP_INPUT_NEXT_OFFSET] = TERN_DROP_NODE("tcp_offset"),
+		[TCP_INPUT_NEXT_CHECKSUM] = TERN_DROP_NODE("tcp_checksum"),
+		[TCP_INPUT_NEXT_OPTIONS] = TERN_DROP_NODE("tcp_options"),
+		[TCP_INPUT_NEXT_FLAGS] = TERN_DROP_NODE("tcp_flags"),
+		[TCP_INPUT_NEXT_NOT_UNICAST] = TERN_DROP_NODE("tcp_not_unicast"),
+		[TCP_INPUT_NEXT_NO_CONN] = TERN_DROP_NODE("tcp_no_conn"),
+		[TCP_INPUT_NEXT_REFUSED] = TERN_DROP_NODE("tcp_refused"),
+		[TCP_INPUT_NEXT_WRONG_WORKER] = TERN_DROP_NODE("tcp_wrong_worker"),
+	},
+};
+RTE_NODE_REGISTER(tcp_input_node);

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Per-worker TCP contexts: creation at boot, the core's output hook (build
+ * an IPv4 segment in an mbuf and queue it for ip_output), segment parsing
+ * for tcp_input, connection ownership, and running code on every worker.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_tcp.h>
+
+#include "core/ctl.h"
+#include "core/drop.h"
+#include "core/init.h"
+#include "core/log.h"
+#include "ip/ip_priv.h"
+#include "tcp/socket_priv.h"
+#include "tcp/tcp_node.h"
+#include "tcp/tcp_priv.h"
+#include "tcp/tcp_worker.h"
+
+#define TCP_POOL_MBUFS 16383
+
+/* Control thread state, and tables written at init then read-only. */
+static int mod_id = -1;
+static struct tcp_cfg global_cfg;
+static bool global_cfg_set;
+static struct tcp_worker *by_index[TERN_MAX_WORKERS];
+static unsigned nb_tcp_workers;
+
+struct tcp_cfg *
+tcp_global_cfg(void)
+{
+	if (!global_cfg_set) {
+		tcp_cfg_default(&global_cfg);
+		global_cfg_set = true;
+	}
+	return &global_cfg;
+}
+
+struct tcp_worker *
+tcp_worker_of(const struct tern_worker *w)
+{
+	return mod_id >= 0 ? w->mod[mod_id] : NULL;
+}
+
+unsigned
+tcp_nb_workers(void)
+{
+	return nb_tcp_workers;
+}
+
+struct tcp_worker *
+tcp_worker_by_index(unsigned i)
+{
+	return i < nb_tcp_workers ? by_index[i] : NULL;
+}
+
+unsigned
+tcp_owner(const struct tcp_tuple *t)
+{
+	uint32_t h;
+
+	if (nb_tcp_workers <= 1)
+		return 0;
+	/* Symmetric in nothing, deterministic for everybody. */
+	h = (t->laddr ^ t->raddr) * 0x9e3779b1u;
+	h ^= ((uint32_t)t->lport << 16 | t->rport) * 0x85ebca6bu;
+	h ^= h >> 15;
+	return h % nb_tcp_workers;
+}
+
+/* Active opens: a local port whose tuple this worker owns. */
+static bool
+port_ok(void *ctx, const struct tcp_tuple *t)
+{
+	const struct tcp_worker *tw = ctx;
+
+	return tcp_owner(t) == tw->w->id;
+}
+
+/* The output hook: one segment -> one mbuf, routed, queued for ip_output. */
+static int
+tcp_out(void *ctx, const struct tcp_out *o)
+{
+	struct tcp_worker *tw = ctx;
+	const struct tern_dp *dp = tw->w->dp;
+	unsigned hlen = sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr) + o->optlen;
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
+	struct rte_mbuf *m;
+	uint8_t t;
+
+	if (tw->npending == TCP_PENDING_MAX) {
+		tw->out_overflow++;
+		return -ENOBUFS;
+	}
+	m = rte_pktmbuf_alloc(tw->pool);
+	if (m == NULL) {
+		tw->out_nombuf++;
+		return -ENOBUFS;
+	}
+	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(m, (uint16_t)(hlen + o->len));
+	if (ip == NULL) {
+		rte_pktmbuf_free(m);
+		tw->out_nombuf++;
+		return -EMSGSIZE;
+	}
+	th = (struct rte_tcp_hdr *)(ip + 1);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(hlen + o->len));
+	ip->packet_id = rte_cpu_to_be_16(tw->ip_id++);
+	ip->fragment_offset = 0;
+	ip->time_to_live = TERN_IP_DEFAULT_TTL;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = rte_cpu_to_be_32(o->t.laddr);
+	ip->dst_addr = rte_cpu_to_be_32(o->t.raddr);
+	th->src_port = rte_cpu_to_be_16(o->t.lport);
+	th->dst_port = rte_cpu_to_be_16(o->t.rport);
+	th->sent_seq = rte_cpu_to_be_32(o->seq);
+	th->recv_ack = rte_cpu_to_be_32(o->ack);
+	th->data_off = (uint8_t)(((sizeof(*th) + o->optlen) / 4) << 4);
+	th->tcp_flags = o->flags;
+	th->rx_win = rte_cpu_to_be_16(o->wnd);
+	th->tcp_urp = 0;
+	memcpy(th + 1, o->opt, o->optlen);
+	tcp_out_copy(o, (uint8_t *)(th + 1) + o->optlen);
+	th->cksum = 0;
+	ip->hdr_checksum = 0;
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	if (dp == NULL)
+		dp = tern_dp_current();
+	t = ip_route(dp, m, ip->dst_addr);
+	if (t != TERN_NH_CONNECTED && t != TERN_NH_GATEWAY) {
+		rte_pktmbuf_free(m);
+		tw->out_noroute++;
+		return -EHOSTUNREACH;
+	}
+	tw->pending[tw->npending++] = m;
+	return 0;
+}
+
+static void
+tcp_ev(void *ctx, struct tcp_conn *c, unsigned ev)
+{
+	tern_sock_event(ctx, c, ev);
+}
+
+static const struct tcp_ops worker_ops = { .output = tcp_out, .event = tcp_ev };
+
+int
+tcp_segment_in(struct tcp_worker *tw, struct rte_mbuf *m, bool handed_over)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	uint32_t l3 = m->l3_len, plen = rte_pktmbuf_pkt_len(m) - l3, off, skip;
+	const struct rte_tcp_hdr *th;
+	struct tcp_seg s;
+	struct rte_mbuf *seg;
+	int rc;
+
+	if (unlikely(plen < sizeof(*th) || rte_pktmbuf_data_len(m) < l3 + sizeof(*th)))
+		return TCP_INPUT_NEXT_RUNT;
+	th = rte_pktmbuf_mtod_offset(m, const struct rte_tcp_hdr *, l3);
+	off = (uint32_t)(th->data_off >> 4) * 4;
+	if (unlikely(off < sizeof(*th) || off > plen || rte_pktmbuf_data_len(m) < l3 + off))
+		return TCP_INPUT_NEXT_OFFSET;
+	if (!handed_over && !(m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_GOOD) &&
+	    unlikely(rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, (uint16_t)l3) != 0))
+		return TCP_INPUT_NEXT_CHECKSUM;
+	if (unlikely((th->tcp_flags & TCP_F_SYN) && (th->tcp_flags & (TCP_F_FIN | TCP_F_RST))))
+		return TCP_INPUT_NEXT_FLAGS;
+	s.t.laddr = rte_be_to_cpu_32(ip->dst_addr);
+	s.t.raddr = rte_be_to_cpu_32(ip->src_addr);
+	s.t.lport = rte_be_to_cpu_16(th->dst_port);
+	s.t.rport = rte_be_to_cpu_16(th->src_port);
+	if (unlikely(tcp_opts_parse((const uint8_t *)(th + 1), off - sizeof(*th), &s.o) < 0))
+		return TCP_INPUT_NEXT_OPTIONS;
+	/* Owned elsewhere: an active open whose return traffic landed here. */
+	if (!handed_over && nb_tcp_workers > 1) {
+		unsigned owner = tcp_owner(&s.t);
+		if (owner != tw->w->id &&
+		    !(th->tcp_flags & TCP_F_SYN && !(th->tcp_flags & TCP_F_ACK)) &&
+		    tcp_conn_lookup(tw->st, &s.t) == NULL) {
+			if (rte_ring_mp_enqueue(by_index[owner]->handoff, m) != 0)
+				return TCP_INPUT_NEXT_WRONG_WORKER;
+			tw->handoff_out++;
+			return TCP_INPUT_HANDED_OFF;
+		}
+	}
+	s.seq = rte_be_to_cpu_32(th->sent_seq);
+	s.ack = rte_be_to_cpu_32(th->recv_ack);
+	s.wnd = rte_be_to_cpu_16(th->rx_win);
+	s.flags = th->tcp_flags;
+	s.len = plen - off;
+	s.niov = 0;
+	skip = l3 + off;
+	for (seg = m; seg != NULL && s.niov < TCP_MAX_IOV; seg = seg->next) {
+		uint32_t dl = seg->data_len;
+		if (skip >= dl) {
+			skip -= dl;
+			continue;
+		}
+		s.iov[s.niov].base = rte_pktmbuf_mtod_offset(seg, const uint8_t *, skip);
+		s.iov[s.niov].len = dl - skip;
+		s.niov++;
+		skip = 0;
+	}
+	rc = tcp_input(tw->st, &s, tw->w->now_ms);
+	if (rc == -ENOENT)
+		return TCP_INPUT_NEXT_NO_CONN;
+	if (rc < 0)
+		return TCP_INPUT_NEXT_REFUSED;
+	return TCP_INPUT_CONSUMED;
+}
+
+static int
+tcp_worker_create(struct tern_worker *w, const uint8_t key[16])
+{
+	int socket = (int)rte_lcore_to_socket_id(w->lcore);
+	char name[RTE_MEMPOOL_NAMESIZE];
+	struct tcp_worker *tw;
+	int rc;
+
+	tw = rte_zmalloc_socket("tcp_worker", sizeof(*tw), RTE_CACHE_LINE_SIZE, socket);
+	if (tw == NULL)
+		return -ENOMEM;
+	tw->w = w;
+	snprintf(name, sizeof(name), "tern_tcp%u", w->id);
+	tw->pool = rte_pktmbuf_pool_create(name, TCP_POOL_MBUFS, RTE_MEMPOOL_CACHE_MAX_SIZE,
+	                                   sizeof(struct tern_mbuf_priv), RTE_MBUF_DEFAULT_BUF_SIZE,
+	                                   socket);
+	if (tw->pool == NULL) {
+		rte_free(tw);
+		return -rte_errno;
+	}
+	if ((rc = tern_mempool_track(tw->pool)) < 0) {
+		rte_mempool_free(tw->pool);
+		rte_free(tw);
+		return rc;
+	}
+	snprintf(name, sizeof(name), "tern_tcp_ho%u", w->id);
+	tw->handoff = rte_ring_create(name, TCP_HANDOFF_RING, socket, RING_F_SC_DEQ);
+	tw->st = tcp_stack_create(tcp_global_cfg(), &worker_ops, tw, &w->wheel, key);
+	tw->socks = tern_sock_table_create(tw);
+	if (tw->handoff == NULL || tw->st == NULL || tw->socks == NULL) {
+		rte_ring_free(tw->handoff);
+		tcp_stack_destroy(tw->st);
+		tern_sock_table_destroy(tw->socks);
+		rte_free(tw);
+		return -ENOMEM;
+	}
+	tcp_stack_set_port_filter(tw->st, port_ok);
+	w->mod[mod_id] = tw;
+	by_index[w->id] = tw;
+	nb_tcp_workers = w->id + 1 > nb_tcp_workers ? w->id + 1 : nb_tcp_workers;
+	return 0;
+}
+
+static int
+tcp_init(void)
+{
+	uint8_t key[16];
+	int rc;
+
+	if ((mod_id = tern_worker_mod_id()) < 0)
+		return mod_id;
+	/* RFC 6528: a secret key, random at boot. */
+	if (getrandom(key, sizeof(key), 0) != sizeof(key))
+		return -EIO;
+	for (unsigned i = 0; i < tern_ctl.nb_workers; i++)
+		if ((rc = tcp_worker_create(tern_ctl.worker[i], key)) < 0) {
+			LOG_ERR("tcp: worker %u: %s", i, strerror(-rc));
+			return rc;
+		}
+	return ip_local_register(IPPROTO_TCP, "tcp_input");
+}
+TERN_INIT(tcp_init);
+
+static void
+tcp_fini(void)
+{
+	for (unsigned i = 0; i < nb_tcp_workers; i++) {
+		struct tcp_worker *tw = by_index[i];
+		struct rte_mbuf *m;
+
+		if (tw == NULL)
+			continue;
+		for (unsigned a = 0; a < tw->napps; a++) {
+			struct tcp_worker *prev = tern_sock_enter(tw);
+			tw->app[a].ops->stop(tw->app[a].state);
+			tern_sock_enter(prev);
+			free(tw->app[a].state);
+		}
+		tw->napps = 0;
+		tern_sock_table_destroy(tw->socks);
+		tcp_stack_destroy(tw->st);
+		rte_pktmbuf_free_bulk(tw->pending, tw->npending);
+		while (rte_ring_dequeue(tw->handoff, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(tw->handoff);
+		/* The pool goes after the ports close (tern_mempool_track). */
+		tw->w->mod[mod_id] = NULL;
+		rte_free(tw);
+		by_index[i] = NULL;
+	}
+	nb_tcp_workers = 0;
+	global_cfg_set = false;
+}
+TERN_FINI(tcp_fini);
+
+struct on_worker {
+	int (*fn)(struct tcp_worker *tw, void *arg);
+	void *arg;
+};
+
+static int
+on_worker(struct tern_worker *w, void *arg)
+{
+	const struct on_worker *ow = arg;
+
+	return ow->fn(tcp_worker_of(w), ow->arg);
+}
+
+int
+tcp_on_workers(int (*fn)(struct tcp_worker *tw, void *arg), void *arg)
+{
+	struct on_worker ow = { fn, arg };
+
+	for (unsigned i = 0; i < nb_tcp_workers; i++) {
+		int rc = tern_worker_call(by_index[i]->w, on_worker, &ow);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+apply_one(struct tcp_worker *tw, void *arg)
+{
+	tcp_stack_set_cfg(tw->st, arg);
+	return 0;
+}
+
+int
+tcp_cfg_apply(void)
+{
+	return tcp_on_workers(apply_one, tcp_global_cfg());
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * TCP in ternd: one TCP core stack (tcp.h) per worker lcore, wired to the
+ * graph.  See docs/tcp.md for the design; in short:
+ *
+ *  - tcp_input (node) parses and checks segments and feeds the worker's
+ *    stack; segments for a connection another worker owns go to that
+ *    worker's handoff ring.
+ *  - The core's output hook builds each segment in an mbuf from the
+ *    worker's own pool and queues it; tcp_tx (source node) and tcp_input
+ *    move the queue into ip_output.
+ *  - Applications (built-in services, the load generator, example apps)
+ *    run on the worker too: tcp_tx calls their poll function every loop,
+ *    and they use the socket API (socket.h).
+ *
+ * Ownership of a connection: passive opens live where their SYN landed
+ * (RSS keeps a flow on one queue); active opens pick a local port whose
+ * tuple hashes to their own worker (tcp_owner), so a segment that misses
+ * on the worker it landed on can be handed to its owner.  This works on
+ * devices with no RSS at all.
+ */
+#ifndef TERN_TCP_TCP_WORKER_H
+#define TERN_TCP_TCP_WORKER_H
+
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "core/worker.h"
+#include "tcp/tcp.h"
+
+#define TCP_PENDING_MAX  4096
+#define TCP_HANDOFF_RING 4096
+#define TCP_MAX_APPS     8
+
+struct tcp_worker;
+struct tern_sock_table;
+
+/* An application running on every worker (see socket.h). */
+struct tern_app_ops {
+	const char *name;
+	size_t state_size; /* per-worker state, zeroed */
+	/* On the worker: open sockets.  0 or -errno. */
+	int (*start)(void *state, const void *cfg);
+	/* On the worker, every loop. */
+	void (*poll)(void *state);
+	/* On the worker: close everything. */
+	void (*stop)(void *state);
+};
+
+struct tcp_app {
+	const struct tern_app_ops *ops;
+	void *state;
+};
+
+struct tcp_worker {
+	struct tern_worker *w;
+	struct tcp_stack *st;
+	struct rte_mempool *pool;
+	struct rte_ring *handoff; /* segments from other workers (MP/SC) */
+	uint16_t ip_id;
+	uint32_t npending;
+	/* Counters (worker writes, control reads). */
+	uint64_t out_nombuf, out_noroute, out_overflow, handoff_in, handoff_out;
+	unsigned napps;
+	struct tcp_app app[TCP_MAX_APPS];
+	struct tern_sock_table *socks;
+	struct rte_mbuf *pending[TCP_PENDING_MAX];
+};
+
+/* The TCP context of worker `w` (set up at boot). */
+struct tcp_worker *tcp_worker_of(const struct tern_worker *w);
+unsigned tcp_nb_workers(void);
+struct tcp_worker *tcp_worker_by_index(unsigned i);
+
+/* Which worker owns connection `t` when its SYN did not pick one. */
+unsigned tcp_owner(const struct tcp_tuple *t);
+
+/* Parse and feed one segment (an IPv4 packet, header at data) to `tw`'s
+ * stack: returns the drop reason edge for tcp_input, or -1 when the
+ * segment was consumed (the mbuf is still the caller's to free). */
+int tcp_segment_in(struct tcp_worker *tw, struct rte_mbuf *m, bool handed_over);
+
+/* Run fn(tw, arg) on every worker in turn (control thread); stops at the
+ * first error and returns it. */
+int tcp_on_workers(int (*fn)(struct tcp_worker *tw, void *arg), void *arg);
+
+/* Start or stop an application on every worker (control thread). */
+int tern_app_start(const struct tern_app_ops *ops, const void *cfg);
+int tern_app_stop(const struct tern_app_ops *ops);
+bool tern_app_running(const struct tern_app_ops *ops);
+
+/* The knobs every worker's stack uses; tcp_cli.c edits them. */
+struct tcp_cfg *tcp_global_cfg(void);
+/* Push tcp_global_cfg() to every worker.  0 or -errno. */
+int tcp_cfg_apply(void);
+
+#endif
