@@ -42,6 +42,10 @@ negotiate(struct tcp_conn *c, const struct tcp_seg *s)
 		c->ts_recent_ms = c->st->now;
 	}
 	c->sack_ok = cfg->sack && (s->o.have & TCP_OPT_SACK_OK);
+	/* RFC 6691 2: the MSS counts no options; every segment will carry a
+	 * timestamp, so that much less data fits (as Linux's mss_cache). */
+	if (c->ts_ok)
+		c->mss -= TCP_TS_OPT_LEN;
 }
 
 static void
@@ -127,6 +131,7 @@ cookie_accept(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 		c->ws_ok = (enc & 0xf) != 0xf;
 		c->snd_ws = c->ws_ok ? (uint8_t)(enc & 0xf) : 0;
 		c->rcv_ws = c->ws_ok ? tcp_wscale_for(c->rcvbuf) : 0;
+		c->mss -= TCP_TS_OPT_LEN;
 	}
 	c->irs = s->seq - 1;
 	c->rcv_nxt = c->rcv_adv = s->seq;

@@ -197,6 +197,7 @@ tcp_wscale_for(uint32_t rcvbuf)
 	return ws;
 }
 
+#define TCP_TS_OPT_LEN 12 /* NOP NOP TS: in every segment once agreed */
 #define TCP_TS(now) ((uint32_t)(now)) /* timestamp clock: 1 ms */
 
 /* Socket calls carry no time: catch up with the caller's clock, which the
