@@ -62,6 +62,9 @@ void tcp_running_config(struct tern_out *o);
 int cli_service_tcp_echo(struct cmd_ctx *c, int argc, char **argv);
 int cli_service_tcp_discard(struct cmd_ctx *c, int argc, char **argv);
 int cli_service_http(struct cmd_ctx *c, int argc, char **argv);
+int cli_loadgen_start(struct cmd_ctx *c, int argc, char **argv);
+int cli_loadgen_stop(struct cmd_ctx *c, int argc, char **argv);
+int cli_loadgen_show(struct cmd_ctx *c, int argc, char **argv);
 void tcp_echo_running_config(struct tern_out *o);
 void http_running_config(struct tern_out *o);
 

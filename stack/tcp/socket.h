@@ -16,6 +16,8 @@
 #ifndef TERN_TCP_SOCKET_H
 #define TERN_TCP_SOCKET_H
 
+#include <linux/sockios.h> /* SIOCINQ, SIOCOUTQ */
+#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>

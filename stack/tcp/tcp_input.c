@@ -357,6 +357,24 @@ sacked_bytes(const struct tcp_conn *c)
 	return n;
 }
 
+/* Retransmit the first unacknowledged segment now, whatever the pipe
+ * says. */
+static void
+rexmit_first(struct tcp_conn *c)
+{
+	uint32_t len = c->snd_max - c->snd_una, data_end = c->data_seq + c->snd.len;
+	bool fin = false;
+
+	if (len > c->mss)
+		len = c->mss;
+	if (c->snd_una + len == data_end + 1 && (c->flags & TCPF_FIN_QUEUED)) {
+		len--;
+		fin = true;
+	}
+	tcp_send_seg(c, c->snd_una, len, fin ? TCP_F_FIN : 0);
+	c->rexmit_nxt = c->snd_una + len + fin;
+}
+
 /* RFC 5681 3.2 / RFC 6675 5: enter loss recovery. */
 static void
 enter_recovery(struct tcp_conn *c)
@@ -371,19 +389,8 @@ enter_recovery(struct tcp_conn *c)
 	c->rexmit_nxt = c->snd_una;
 	c->flags |= TCPF_RECOVERY;
 	c->rtt_timing = false;
-	/* Step 4: retransmit the first segment now, whatever the pipe says. */
-	{
-		uint32_t len = c->snd_max - c->snd_una, data_end = c->data_seq + c->snd.len;
-		bool fin = false;
-		if (len > c->mss)
-			len = c->mss;
-		if (c->snd_una + len == data_end + 1 && (c->flags & TCPF_FIN_QUEUED)) {
-			len--;
-			fin = true;
-		}
-		tcp_send_seg(c, c->snd_una, len, fin ? TCP_F_FIN : 0);
-		c->rexmit_nxt = c->snd_una + len + fin;
-	}
+	/* Step 4: retransmit the first segment. */
+	rexmit_first(c);
 	tcp_rexmit_start(c);
 }
 
@@ -448,8 +455,11 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 				c->flags &= ~TCPF_RECOVERY;
 				c->dupacks = 0;
 			} else if (!c->sack_ok || c->nsacked == 0) {
-				/* Partial ACK: the next hole is lost too. */
-				c->rexmit_nxt = c->snd_una;
+				/* RFC 6582 3.2 step 4, partial ACK: the next hole
+				 * is lost too; retransmit it now, even when the
+				 * flight (not inflated by duplicates here) still
+				 * exceeds cwnd, or only the RTO would repair it. */
+				rexmit_first(c);
 			}
 		} else {
 			c->dupacks = 0;

@@ -582,6 +582,14 @@ tcp_output(struct tcp_conn *c)
 	for (;;) {
 		data_end = c->data_seq + c->snd.len;
 		win = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+		/* RFC 3042 limited transmit (RFC 5681 3.2 SHOULD): each of the
+		 * first two duplicate ACKs lets one new segment go, so that a
+		 * small window still draws the three duplicates fast
+		 * retransmit needs instead of waiting for the RTO. */
+		if (!(c->flags & TCPF_RECOVERY) && c->dupacks > 0 && c->dupacks < 3) {
+			uint32_t lt = c->cwnd + c->dupacks * (uint32_t)c->mss;
+			win = c->snd_wnd < lt ? c->snd_wnd : lt;
+		}
 		if (c->flags & TCPF_RECOVERY) {
 			uint32_t f = tcp_flight(c);
 			win = f < c->cwnd ? c->snd_nxt - c->snd_una + (c->cwnd - f) : 0;
