@@ -68,10 +68,14 @@ tcp_owner(const struct tcp_tuple *t)
 
 	if (nb_tcp_workers <= 1)
 		return 0;
-	/* Symmetric in nothing, deterministic for everybody. */
-	h = (t->laddr ^ t->raddr) * 0x9e3779b1u;
-	h ^= ((uint32_t)t->lport << 16 | t->rport) * 0x85ebca6bu;
-	h ^= h >> 15;
+	/* Deterministic for every worker; murmur3's finaliser so every input
+	 * bit (the local port above all) reaches the low bits. */
+	h = t->laddr ^ (t->raddr * 0x9e3779b1u) ^ ((uint32_t)t->lport << 16 | t->rport);
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
 	return h % nb_tcp_workers;
 }
 
