@@ -596,6 +596,14 @@ tcp_shutdown(struct tcp_conn *c, int how)
 			tcp_conn_done(c, 0);
 			return 0;
 		case TCP_SYN_RECEIVED:
+			c->flags |= TCPF_FIN_QUEUED;
+			/* RFC 9293 3.10.4: with data pending, the FIN waits
+			 * for ESTABLISHED (synced_input moves on to FIN-WAIT-1
+			 * then); without, it goes now. */
+			if (c->snd.len != 0)
+				return 0;
+			tcp_set_state(c, TCP_FIN_WAIT_1);
+			break;
 		case TCP_ESTABLISHED:
 			c->flags |= TCPF_FIN_QUEUED;
 			tcp_set_state(c, TCP_FIN_WAIT_1);

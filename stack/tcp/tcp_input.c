@@ -632,8 +632,8 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 	 * reaches us in SYN-RECEIVED.  Its SYN is the one we already hold;
 	 * what is new is the ACK of ours, so take it as that ACK rather than
 	 * drop it as out of window and wait for a retransmission. */
-	if (c->state == TCP_SYN_RECEIVED && (s->flags & (TCP_F_SYN | TCP_F_ACK | TCP_F_RST)) ==
-	                                            (TCP_F_SYN | TCP_F_ACK) &&
+	if (c->state == TCP_SYN_RECEIVED &&
+	    (s->flags & (TCP_F_SYN | TCP_F_ACK | TCP_F_RST)) == (TCP_F_SYN | TCP_F_ACK) &&
 	    s->seq == c->irs) {
 		trimmed = *s;
 		trimmed.flags &= (uint8_t)~TCP_F_SYN;
@@ -732,6 +732,9 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 			acceptq_add(l, c);
 		else
 			tcp_event(c, TCP_EV_OUT);
+		/* A close that waited for the handshake (RFC 9293 3.10.4). */
+		if (c->flags & TCPF_FIN_QUEUED)
+			tcp_set_state(c, TCP_FIN_WAIT_1);
 	}
 	/* RFC 7323 4.3: remember the timestamp of an in-order segment. */
 	if (c->ts_ok && (s->o.have & TCP_OPT_TS) && SEQ_LEQ(seq, c->rcv_nxt)) {

@@ -1,0 +1,2941 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests of the EAL-free TCP core (RFC 9293), with a fake clock and a
+ * capture hook.
+ *
+ * The harness owns one stack and its timer wheel.  Time is E.now (ms),
+ * moved by advance(), which also runs the wheel.  Every segment the core
+ * sends is recorded (header fields, parsed options and payload, copied with
+ * tcp_out_copy at output time).  The remote end is played by a `struct
+ * peer`: it builds segments from its own sequence state and feeds them to
+ * tcp_input().  Tests are named test_<state>_<event>, after the RFC 9293
+ * state diagram (3.3.2) and the event processing of 3.10.
+ *
+ * The loopback tests wire two stacks output -> input of each other and
+ * move 1 MB each way, with and without deterministic loss.
+ *
+ * Every test ends with tcp_stack_nb_conns() == 0: no leaked blocks.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tcp/tcp.h"
+#include "tcp/tcp_priv.h"
+#include "timer/wheel.h"
+
+#define LADDR  0x0a000001u
+#define RADDR  0x0a000002u
+#define LPORT  80
+#define RPORT  40000
+#define T0     1000000u /* the fake clock's start, ms */
+#define MAXOUT 4096
+/* RFC 6691: NOP NOP TS rides in every segment once agreed, so the data
+ * in a segment is the MSS less these 12 bytes. */
+#define TS_LEN 12
+
+/* ------------------------------------------------------------------------ */
+/* Harness */
+
+struct cap {
+	struct tcp_out o;
+	struct tcp_opts opts;
+	uint8_t *data;
+	uint64_t at;
+};
+
+static struct {
+	struct tern_wheel w;
+	struct tcp_cfg cfg;
+	struct tcp_stack *st;
+	uint64_t now;
+	struct cap out[MAXOUT];
+	unsigned nout;
+	uint32_t last_tsval[65536]; /* by remote port: what that peer echoes */
+	struct tcp_conn *l;         /* listener of the passive-open helper */
+	struct tcp_conn *ev_conn;
+	unsigned ev_mask, ev_count;
+} E;
+
+static const uint8_t key[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+
+static int
+cap_output(void *ctx, const struct tcp_out *o)
+{
+	struct cap *c;
+
+	(void)ctx;
+	assert_true(E.nout < MAXOUT);
+	c = &E.out[E.nout++];
+	c->o = *o;
+	c->at = E.now;
+	assert_int_equal(tcp_opts_parse(o->opt, o->optlen, &c->opts), 0);
+	if (c->opts.have & TCP_OPT_TS)
+		E.last_tsval[o->t.rport] = c->opts.tsval;
+	c->data = NULL;
+	if (o->len != 0) {
+		assert_non_null(o->c);
+		c->data = malloc(o->len);
+		assert_non_null(c->data);
+		tcp_out_copy(o, c->data);
+	}
+	return 0;
+}
+
+static void
+cap_event(void *ctx, struct tcp_conn *c, unsigned ev)
+{
+	(void)ctx;
+	E.ev_conn = c;
+	E.ev_mask |= ev;
+	E.ev_count++;
+}
+
+static const struct tcp_ops cap_ops = { .output = cap_output, .event = cap_event };
+
+static void
+clear_out(void)
+{
+	for (unsigned i = 0; i < E.nout; i++)
+		free(E.out[i].data);
+	E.nout = 0;
+}
+
+static void
+clear_ev(void)
+{
+	E.ev_conn = NULL;
+	E.ev_mask = 0;
+	E.ev_count = 0;
+}
+
+/* (Re)create the stack with E.cfg. */
+static void
+restack(void)
+{
+	if (E.st != NULL)
+		tcp_stack_destroy(E.st);
+	clear_out();
+	clear_ev();
+	E.l = NULL;
+	tern_wheel_init(&E.w, E.now);
+	E.st = tcp_stack_create(&E.cfg, &cap_ops, NULL, &E.w, key);
+	assert_non_null(E.st);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	memset(&E, 0, sizeof(E));
+	E.now = T0;
+	tcp_cfg_default(&E.cfg);
+	E.cfg.max_conns = 64;
+	restack();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	tcp_stack_destroy(E.st);
+	E.st = NULL;
+	clear_out();
+	return 0;
+}
+
+/* Move the clock by `ms`, running the timers due. */
+static void
+advance(uint64_t ms)
+{
+	E.now += ms;
+	tern_wheel_advance(&E.w, E.now, UINT_MAX);
+}
+
+static uint64_t
+mib(enum tcp_counter n)
+{
+	return tcp_stack_counters(E.st)[n];
+}
+
+static struct cap *
+last_out(void)
+{
+	assert_true(E.nout > 0);
+	return &E.out[E.nout - 1];
+}
+
+/* Check a sent segment: flags (PSH ignored), seq, ack (when ACK), length. */
+static void
+check_seg(const struct cap *c, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len)
+{
+	assert_int_equal(c->o.flags & ~TCP_F_PSH, flags);
+	assert_int_equal(c->o.seq, seq);
+	if (flags & TCP_F_ACK)
+		assert_int_equal(c->o.ack, ack);
+	assert_int_equal(c->o.len, len);
+}
+
+/* The remote end. */
+struct peer {
+	struct tcp_tuple t; /* as the core sees it: local = us */
+	uint32_t seq;       /* the peer's SND.NXT */
+	uint32_t ack;       /* the peer's RCV.NXT: what it acknowledges */
+	uint16_t wnd;
+	bool ts;          /* sends timestamps, echoing our last tsval */
+	uint32_t tsdelta; /* tsval = now + tsdelta */
+	/* Options in its SYN. */
+	uint16_t mss;
+	int wscale; /* -1: none */
+	bool sack;
+};
+
+static void
+peer_init(struct peer *p, uint16_t rport)
+{
+	*p = (struct peer){
+		.t = { .laddr = LADDR, .raddr = RADDR, .lport = LPORT, .rport = rport },
+		.seq = 0x10000000u,
+		.wnd = 65535,
+		.ts = true,
+		.tsdelta = 5000,
+		.mss = 1460,
+		.wscale = 7,
+		.sack = true,
+	};
+}
+
+static struct tcp_seg
+mkseg(const struct peer *p, uint8_t flags, const void *data, uint32_t len)
+{
+	struct tcp_seg s = {
+		.t = p->t, .seq = p->seq, .ack = p->ack, .wnd = p->wnd, .flags = flags, .len = len
+	};
+
+	if (flags & TCP_F_SYN) {
+		if (p->mss != 0) {
+			s.o.have |= TCP_OPT_MSS;
+			s.o.mss = p->mss;
+		}
+		if (p->wscale >= 0) {
+			s.o.have |= TCP_OPT_WSCALE;
+			s.o.wscale = (uint8_t)p->wscale;
+		}
+		if (p->sack)
+			s.o.have |= TCP_OPT_SACK_OK;
+	}
+	if (p->ts) {
+		s.o.have |= TCP_OPT_TS;
+		s.o.tsval = (uint32_t)E.now + p->tsdelta;
+		s.o.tsecr = (flags & TCP_F_ACK) ? E.last_tsval[p->t.rport] : 0;
+	}
+	if (len != 0) {
+		s.niov = 1;
+		s.iov[0].base = data;
+		s.iov[0].len = len;
+	}
+	return s;
+}
+
+static int
+input(const struct tcp_seg *s)
+{
+	return tcp_input(E.st, s, E.now);
+}
+
+/* The peer sends a segment and moves its SND.NXT past it. */
+static int
+psend(struct peer *p, uint8_t flags, const void *data, uint32_t len)
+{
+	struct tcp_seg s = mkseg(p, flags, data, len);
+
+	p->seq += len + !!(flags & TCP_F_SYN) + !!(flags & TCP_F_FIN);
+	return input(&s);
+}
+
+static uint8_t pattern[1 << 16];
+
+static void
+fill_pattern(void)
+{
+	for (size_t i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(i * 7 + (i >> 8));
+}
+
+static void
+listen_default(int backlog)
+{
+	if (E.l == NULL)
+		assert_int_equal(tcp_listen(E.st, LADDR, LPORT, backlog, &E.l), 0);
+}
+
+/* Passive open to ESTABLISHED: SYN, SYN-ACK, ACK, accept.  The peer's
+ * options come from `p` (set them between peer_init and this). */
+static struct tcp_conn *
+passive_open(struct peer *p)
+{
+	struct tcp_conn *c;
+	struct cap *sa;
+
+	listen_default(16);
+	assert_int_equal(psend(p, TCP_F_SYN, NULL, 0), 0);
+	sa = last_out();
+	assert_int_equal(sa->o.flags, TCP_F_SYN | TCP_F_ACK);
+	assert_int_equal(sa->o.ack, p->seq);
+	p->ack = sa->o.seq + 1;
+	assert_int_equal(psend(p, TCP_F_ACK, NULL, 0), 0);
+	c = tcp_accept(E.l);
+	assert_non_null(c);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	clear_out();
+	clear_ev();
+	return c;
+}
+
+/* Active open to ESTABLISHED: connect, SYN, SYN-ACK, ACK. */
+static struct tcp_conn *
+active_open(struct peer *p)
+{
+	struct tcp_conn *c;
+	struct cap *syn;
+
+	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
+	syn = last_out();
+	assert_int_equal(syn->o.flags, TCP_F_SYN);
+	p->t = *tcp_conn_tuple(c);
+	p->ack = syn->o.seq + 1;
+	assert_int_equal(psend(p, TCP_F_SYN | TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	check_seg(last_out(), TCP_F_ACK, p->ack, p->seq, 0);
+	clear_out();
+	clear_ev();
+	return c;
+}
+
+/* Free what the test holds and check that nothing leaked. */
+static void
+finish(struct tcp_conn *c)
+{
+	if (c != NULL)
+		tcp_abort(c);
+	if (E.l != NULL)
+		tcp_close(E.l);
+	E.l = NULL;
+	assert_int_equal(tcp_stack_nb_conns(E.st), 0);
+}
+
+/* Our options: the window we advertise, in bytes. */
+static uint32_t
+our_wnd(const struct tcp_conn *c, const struct cap *o)
+{
+	return (uint32_t)o->o.wnd << c->rcv_ws;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Options, ISN, cookies */
+
+static void
+test_opts_parse_valid(void **state)
+{
+	static const uint8_t opt[] = {
+		2,  4, 0x05, 0xb4,                           /* MSS 1460 */
+		1,  3, 3,    7,                              /* NOP, WS 7 */
+		1,  1, 4,    2,                              /* NOP NOP SACK-permitted */
+		1,  1, 8,    10,   0, 0, 0, 1,  0, 0, 0, 2,  /* NOP NOP TS 1 2 */
+		1,  1, 5,    18,   0, 0, 0, 10, 0, 0, 0, 20, /* SACK [10,20) */
+		0,  0, 0,    30,   0, 0, 0, 40,              /* [30, 40) */
+		99, 3, 0,                                    /* unknown: skipped */
+		0,                                           /* EOL */
+	};
+	struct tcp_opts o;
+
+	(void)state;
+	memset(&o, 0xaa, sizeof(o));
+	assert_int_equal(tcp_opts_parse(opt, sizeof(opt), &o), 0);
+	assert_int_equal(o.have, TCP_OPT_MSS | TCP_OPT_WSCALE | TCP_OPT_SACK_OK | TCP_OPT_TS);
+	assert_int_equal(o.mss, 1460);
+	assert_int_equal(o.wscale, 7);
+	assert_int_equal(o.tsval, 1);
+	assert_int_equal(o.tsecr, 2);
+	assert_int_equal(o.nsack, 2);
+	assert_int_equal(o.sack[0].start, 10);
+	assert_int_equal(o.sack[0].end, 20);
+	assert_int_equal(o.sack[1].start, 30);
+	assert_int_equal(o.sack[1].end, 40);
+
+	/* Empty, only padding, and stop at EOL even before garbage. */
+	assert_int_equal(tcp_opts_parse(opt, 0, &o), 0);
+	assert_int_equal(o.have, 0);
+	assert_int_equal(o.nsack, 0);
+	{
+		static const uint8_t eol[] = { 1, 1, 0, 2, 1 };
+		assert_int_equal(tcp_opts_parse(eol, sizeof(eol), &o), 0);
+		assert_int_equal(o.have, 0);
+	}
+	/* RFC 7323 2.3: a shift above 14 is used as 14. */
+	{
+		static const uint8_t ws[] = { 3, 3, 15, 0 };
+		assert_int_equal(tcp_opts_parse(ws, sizeof(ws), &o), 0);
+		assert_int_equal(o.wscale, 14);
+	}
+	/* Four SACK blocks fill a 40-byte option space minus 6. */
+	{
+		uint8_t sk[34] = { 5, 34 };
+		for (unsigned i = 0; i < 4; i++) {
+			sk[2 + 8 * i + 3] = (uint8_t)(i * 2);
+			sk[2 + 8 * i + 7] = (uint8_t)(i * 2 + 1);
+		}
+		assert_int_equal(tcp_opts_parse(sk, sizeof(sk), &o), 0);
+		assert_int_equal(o.nsack, 4);
+		assert_int_equal(o.sack[3].start, 6);
+		assert_int_equal(o.sack[3].end, 7);
+	}
+}
+
+static void
+test_opts_parse_malformed(void **state)
+{
+	static const struct {
+		uint8_t b[12];
+		unsigned len;
+	} bad[] = {
+		{ { 2, 3, 5 }, 3 },                /* MSS of length 3 */
+		{ { 2, 4, 5 }, 3 },                /* MSS past the end */
+		{ { 2 }, 1 },                      /* no length byte */
+		{ { 1, 1, 3 }, 3 },                /* WS without length */
+		{ { 3, 4, 7, 0 }, 4 },             /* WS of length 4 */
+		{ { 4, 3, 0 }, 3 },                /* SACK-permitted of length 3 */
+		{ { 8, 8, 0, 0, 0, 0, 0, 0 }, 8 }, /* TS of length 8 */
+		{ { 5, 12, 0 }, 12 },              /* SACK of 10 bytes of blocks */
+		{ { 5, 6, 0, 0, 0, 0 }, 6 },       /* SACK of half a block */
+		{ { 99, 0 }, 2 },                  /* length 0 */
+		{ { 99, 1, 1, 1 }, 4 },            /* length 1 */
+		{ { 99, 9, 0, 0 }, 4 },            /* unknown, past the end */
+	};
+	struct tcp_opts o;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(tcp_opts_parse(bad[i].b, bad[i].len, &o), -EINVAL);
+}
+
+static void
+test_isn_tuple_time(void **state)
+{
+	struct tcp_tuple a = { LADDR, RADDR, LPORT, RPORT }, b = a, c = a;
+	uint32_t ia, ib, ic;
+
+	(void)state;
+	b.rport++;
+	c.raddr++;
+	ia = tcp_isn(E.st, &a, T0);
+	ib = tcp_isn(E.st, &b, T0);
+	ic = tcp_isn(E.st, &c, T0);
+	assert_int_not_equal(ia, ib);
+	assert_int_not_equal(ia, ic);
+	assert_int_not_equal(ib, ic);
+	/* RFC 6528: the same tuple gives the same offset, plus a 4 us clock. */
+	assert_int_equal(tcp_isn(E.st, &a, T0), ia);
+	assert_int_equal(tcp_isn(E.st, &a, T0 + 1) - ia, 250);
+	assert_int_equal(tcp_isn(E.st, &a, T0 + 1000) - ia, 250000);
+	/* Another key, another ISN. */
+	{
+		uint8_t k2[16] = { 0 };
+		struct tcp_stack *st2 = tcp_stack_create(&E.cfg, &cap_ops, NULL, &E.w, k2);
+		assert_non_null(st2);
+		assert_int_not_equal(tcp_isn(st2, &a, T0), ia);
+		tcp_stack_destroy(st2);
+	}
+	finish(NULL);
+}
+
+static void
+test_cookie_roundtrip(void **state)
+{
+	struct tcp_tuple t = { LADDR, RADDR, LPORT, RPORT }, t2 = t;
+	uint16_t used, mss;
+	uint32_t ck;
+
+	(void)state;
+	t2.rport++;
+	ck = tcp_cookie_make(E.st, &t, 12345, 1460, T0, &used);
+	assert_int_equal(used, 1460);
+	assert_int_equal(tcp_cookie_check(E.st, &t, 12345, ck, T0, &mss), 0);
+	assert_int_equal(mss, 1460);
+	/* Good for the next period, not two periods later. */
+	assert_int_equal(tcp_cookie_check(E.st, &t, 12345, ck, T0 + 64000, &mss), 0);
+	assert_int_equal(tcp_cookie_check(E.st, &t, 12345, ck, T0 + 128000, &mss), -EINVAL);
+	/* Not before it was made (a clock that went back cannot help forgers). */
+	assert_int_equal(tcp_cookie_check(E.st, &t, 12345, ck, T0 - 64000, &mss), -EINVAL);
+	/* Another tuple, peer ISN or a flipped bit: refused. */
+	assert_int_equal(tcp_cookie_check(E.st, &t2, 12345, ck, T0, &mss), -EINVAL);
+	assert_int_equal(tcp_cookie_check(E.st, &t, 12346, ck, T0, &mss), -EINVAL);
+	assert_int_equal(tcp_cookie_check(E.st, &t, 12345, ck ^ 1, T0, &mss), -EINVAL);
+	/* The MSS is rounded down to the table. */
+	ck = tcp_cookie_make(E.st, &t, 1, 1000, T0, &used);
+	assert_int_equal(used, 536);
+	assert_int_equal(tcp_cookie_check(E.st, &t, 1, ck, T0, &mss), 0);
+	assert_int_equal(mss, 536);
+	ck = tcp_cookie_make(E.st, &t, 1, 1450, T0, &used);
+	assert_int_equal(used, 1440);
+	finish(NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* CLOSED (RFC 9293 3.10.7.1) */
+
+static void
+test_closed_ack(void **state)
+{
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	p.ack = 777;
+	assert_int_equal(psend(&p, TCP_F_ACK, "x", 1), -ENOENT);
+	/* <SEQ=SEG.ACK><CTL=RST> */
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_RST, 777, 0, 0);
+	assert_int_equal(last_out()->o.t.lport, LPORT);
+	assert_int_equal(last_out()->o.t.rport, RPORT);
+	assert_int_equal(mib(TCP_MIB_OutRsts), 1);
+	finish(NULL);
+}
+
+static void
+test_closed_syn(void **state)
+{
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	/* <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>, SYN and FIN counted. */
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), -ENOENT);
+	check_seg(last_out(), TCP_F_RST | TCP_F_ACK, 0, 0x10000001u, 0);
+	assert_int_equal(psend(&p, TCP_F_FIN, "abc", 3), -ENOENT);
+	check_seg(last_out(), TCP_F_RST | TCP_F_ACK, 0, 0x10000001u + 4, 0);
+	assert_int_equal(E.nout, 2);
+	finish(NULL);
+}
+
+static void
+test_closed_rst(void **state)
+{
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	assert_int_equal(psend(&p, TCP_F_RST, NULL, 0), -ENOENT);
+	assert_int_equal(psend(&p, TCP_F_RST | TCP_F_ACK, NULL, 0), -ENOENT);
+	assert_int_equal(E.nout, 0);
+	assert_int_equal(mib(TCP_MIB_OutRsts), 0);
+	finish(NULL);
+}
+
+/* CLOSED -> LISTEN (passive OPEN) and LISTEN -> CLOSED (CLOSE). */
+static void
+test_closed_listen(void **state)
+{
+	struct tcp_conn *l, *l2;
+	struct peer p;
+
+	(void)state;
+	assert_int_equal(tcp_listen(E.st, LADDR, LPORT, 4, &l), 0);
+	assert_int_equal(tcp_conn_state(l), TCP_LISTEN);
+	assert_int_equal(tcp_listen(E.st, LADDR, LPORT, 4, &l2), -EADDRINUSE);
+	assert_int_equal(tcp_listen(E.st, LADDR, 0, 4, &l2), -EINVAL);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	assert_int_equal(tcp_close(l), 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 0);
+	/* Closed: a SYN now gets a RST. */
+	peer_init(&p, RPORT);
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), -ENOENT);
+	assert_int_equal(last_out()->o.flags, TCP_F_RST | TCP_F_ACK);
+	finish(NULL);
+}
+
+/* CLOSED -> SYN-SENT (active OPEN): the SYN and its options. */
+static void
+test_closed_connect(void **state)
+{
+	struct tcp_conn *c;
+	struct cap *s;
+	struct tcp_tuple t = { LADDR, RADDR, 0, LPORT };
+
+	(void)state;
+	advance(500);
+	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_SENT);
+	assert_int_equal(E.nout, 1);
+	s = last_out();
+	t.lport = RPORT;
+	assert_int_equal(s->o.flags, TCP_F_SYN);
+	assert_int_equal(s->o.seq, tcp_isn(E.st, &t, E.now));
+	assert_int_equal(s->o.wnd, 65535);
+	assert_int_equal(s->opts.have, TCP_OPT_MSS | TCP_OPT_WSCALE | TCP_OPT_SACK_OK | TCP_OPT_TS);
+	assert_int_equal(s->opts.mss, 1460);
+	assert_int_equal(s->opts.wscale, 3); /* 256 KB buffer */
+	assert_int_equal(s->opts.tsval, (uint32_t)E.now);
+	assert_int_equal(s->opts.tsecr, 0);
+	assert_int_equal(mib(TCP_MIB_ActiveOpens), 1);
+	/* Same tuple twice: refused.  An ephemeral port is picked for 0. */
+	{
+		struct tcp_conn *c2, *c3;
+		assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c2), -EADDRINUSE);
+		assert_int_equal(tcp_connect(E.st, LADDR, 0, RADDR, LPORT, &c3), 0);
+		assert_true(tcp_conn_tuple(c3)->lport >= 32768);
+		assert_true(tcp_conn_tuple(c3)->lport < 61000);
+		/* SYN-SENT -> CLOSED on CLOSE: nothing to send. */
+		clear_out();
+		assert_int_equal(tcp_close(c3), 0);
+		assert_int_equal(E.nout, 0);
+	}
+	assert_int_equal(tcp_close(c), 0);
+	finish(NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* LISTEN (RFC 9293 3.10.7.2) */
+
+static void
+test_listen_syn(void **state)
+{
+	struct tcp_tuple t = { LADDR, RADDR, LPORT, RPORT };
+	struct peer p;
+	struct cap *sa;
+
+	(void)state;
+	listen_default(16);
+	peer_init(&p, RPORT);
+	p.mss = 1400;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(E.nout, 1);
+	sa = last_out();
+	/* <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, the window unscaled. */
+	check_seg(sa, TCP_F_SYN | TCP_F_ACK, tcp_isn(E.st, &t, E.now), p.seq, 0);
+	assert_int_equal(sa->o.wnd, 65535);
+	assert_int_equal(sa->opts.have,
+	                 TCP_OPT_MSS | TCP_OPT_WSCALE | TCP_OPT_SACK_OK | TCP_OPT_TS);
+	assert_int_equal(sa->opts.mss, 1460);
+	assert_int_equal(sa->opts.wscale, 3);
+	assert_int_equal(sa->opts.tsval, (uint32_t)E.now);
+	assert_int_equal(sa->opts.tsecr, (uint32_t)E.now + p.tsdelta);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	assert_int_equal(mib(TCP_MIB_PassiveOpens), 1);
+	assert_int_equal(mib(TCP_MIB_RetransSegs), 0);
+	assert_int_equal(E.l->synq_len, 1);
+	assert_null(tcp_accept(E.l));
+
+	/* A SYN without options: none in the SYN-ACK but the MSS. */
+	peer_init(&p, RPORT + 1);
+	p.ts = false;
+	p.sack = false;
+	p.wscale = -1;
+	p.mss = 0;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	sa = last_out();
+	assert_int_equal(sa->o.flags, TCP_F_SYN | TCP_F_ACK);
+	assert_int_equal(sa->opts.have, TCP_OPT_MSS);
+	assert_int_equal(sa->o.optlen, 4);
+	assert_int_equal(E.l->synq_len, 2);
+	/* LISTEN -> CLOSED: the half-open children go with the listener. */
+	finish(NULL);
+}
+
+static void
+test_listen_ack(void **state)
+{
+	struct peer p;
+
+	(void)state;
+	E.cfg.syncookies = 0;
+	restack();
+	listen_default(16);
+	peer_init(&p, RPORT);
+	p.ack = 4242;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), -ENOENT);
+	check_seg(last_out(), TCP_F_RST, 4242, 0, 0);
+	/* A SYN-ACK to a listener is no better. */
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), -ENOENT);
+	check_seg(last_out(), TCP_F_RST, 4242, 0, 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	finish(NULL);
+}
+
+static void
+test_listen_rst(void **state)
+{
+	struct peer p;
+
+	(void)state;
+	listen_default(16);
+	peer_init(&p, RPORT);
+	assert_int_equal(psend(&p, TCP_F_RST, NULL, 0), 0);
+	assert_int_equal(psend(&p, TCP_F_RST | TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(E.nout, 0);
+	/* Neither SYN nor ACK: dropped too. */
+	assert_int_equal(psend(&p, 0, "x", 1), -EINVAL);
+	assert_int_equal(E.nout, 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	finish(NULL);
+}
+
+/* SYN-ACK retransmission: 1, 2, 4, 8, 16 s, then give up (synack_retries 5). */
+static void
+test_listen_synack_retransmit(void **state)
+{
+	struct peer p;
+	uint32_t iss;
+	uint64_t t0;
+
+	(void)state;
+	listen_default(16);
+	peer_init(&p, RPORT);
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	iss = last_out()->o.seq;
+	t0 = E.now;
+	clear_out();
+	for (unsigned i = 0; i < 5; i++) {
+		advance((1000u << i) - 1);
+		assert_int_equal(E.nout, i);
+		advance(1);
+		assert_int_equal(E.nout, i + 1);
+		check_seg(last_out(), TCP_F_SYN | TCP_F_ACK, iss, p.seq, 0);
+		assert_int_equal(last_out()->opts.have & TCP_OPT_MSS, TCP_OPT_MSS);
+	}
+	assert_int_equal(E.now - t0, 31000);
+	assert_int_equal(mib(TCP_MIB_SynRetrans), 5);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	advance(31999);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	advance(1);
+	/* Given up: freed, nothing sent, the SYN queue empty again. */
+	assert_int_equal(E.nout, 5);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	assert_int_equal(E.l->synq_len, 0);
+	assert_null(tcp_accept(E.l));
+	finish(NULL);
+}
+
+/* The accept queue holds `backlog` connections; more SYNs are dropped. */
+static void
+test_listen_backlog(void **state)
+{
+	struct peer p[4];
+	struct tcp_conn *c[3];
+
+	(void)state;
+	listen_default(2);
+	for (unsigned i = 0; i < 2; i++) {
+		peer_init(&p[i], (uint16_t)(RPORT + i));
+		assert_int_equal(psend(&p[i], TCP_F_SYN, NULL, 0), 0);
+		p[i].ack = last_out()->o.seq + 1;
+		clear_ev();
+		assert_int_equal(psend(&p[i], TCP_F_ACK, NULL, 0), 0);
+		/* The listener is told. */
+		assert_ptr_equal(E.ev_conn, E.l);
+		assert_true(E.ev_mask & TCP_EV_IN);
+	}
+	assert_int_equal(E.l->aq_len, 2);
+	clear_out();
+	/* Full: a new SYN is dropped silently. */
+	peer_init(&p[2], RPORT + 2);
+	assert_int_equal(psend(&p[2], TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(E.nout, 0);
+	assert_int_equal(mib(TCP_MIB_ListenOverflows), 1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 3);
+	/* Accepted in order. */
+	c[0] = tcp_accept(E.l);
+	c[1] = tcp_accept(E.l);
+	assert_null(tcp_accept(E.l));
+	assert_int_equal(tcp_conn_tuple(c[0])->rport, RPORT);
+	assert_int_equal(tcp_conn_tuple(c[1])->rport, RPORT + 1);
+	/* Room again: the retried SYN gets through. */
+	p[2].seq--;
+	assert_int_equal(psend(&p[2], TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(last_out()->o.flags, TCP_F_SYN | TCP_F_ACK);
+	p[2].ack = last_out()->o.seq + 1;
+	assert_int_equal(psend(&p[2], TCP_F_ACK, NULL, 0), 0);
+	c[2] = tcp_accept(E.l);
+	assert_non_null(c[2]);
+	/* An accepted connection outlives its listener. */
+	tcp_close(E.l);
+	E.l = NULL;
+	assert_int_equal(tcp_stack_nb_conns(E.st), 3);
+	tcp_abort(c[0]);
+	tcp_abort(c[1]);
+	finish(c[2]);
+}
+
+/* SYN cookies when the SYN queue is full (RFC 4987 3.6). */
+static void
+test_listen_syn_cookie(void **state)
+{
+	struct peer p[9], f;
+	struct tcp_conn *c;
+	struct cap *sa;
+	uint32_t cookie;
+
+	(void)state;
+	listen_default(8); /* SYN queue of 8 */
+	for (unsigned i = 0; i < 8; i++) {
+		peer_init(&p[i], (uint16_t)(50000 + i));
+		assert_int_equal(psend(&p[i], TCP_F_SYN, NULL, 0), 0);
+	}
+	assert_int_equal(E.l->synq_len, 8);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 9);
+	assert_int_equal(mib(TCP_MIB_SyncookiesSent), 0);
+	clear_out();
+
+	peer_init(&p[8], 50008);
+	p[8].wscale = 5;
+	assert_int_equal(psend(&p[8], TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(mib(TCP_MIB_SyncookiesSent), 1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 9); /* no state kept */
+	sa = last_out();
+	assert_int_equal(sa->o.flags, TCP_F_SYN | TCP_F_ACK);
+	assert_int_equal(sa->o.ack, p[8].seq);
+	assert_int_equal(sa->opts.have,
+	                 TCP_OPT_MSS | TCP_OPT_WSCALE | TCP_OPT_SACK_OK | TCP_OPT_TS);
+	/* WS 5 and SACK ride in the low bits of tsval. */
+	assert_int_equal(sa->opts.tsval & 0x1f, 0x10 | 5);
+	cookie = sa->o.seq;
+	p[8].ack = cookie + 1;
+
+	/* The final ACK, a second later, brings the connection to life. */
+	advance(1000);
+	assert_int_equal(psend(&p[8], TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(mib(TCP_MIB_SyncookiesRecv), 1);
+	assert_int_equal(mib(TCP_MIB_SyncookiesFailed), 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 10);
+	/* The SYN queue still holds the 8 half-open connections. */
+	assert_int_equal(E.l->synq_len, 8);
+	c = tcp_accept(E.l);
+	assert_non_null(c);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	assert_int_equal(tcp_conn_tuple(c)->rport, 50008);
+	assert_int_equal(c->mss, 1460 - TS_LEN);
+	assert_true(c->sack_ok);
+	assert_true(c->ts_ok);
+	assert_int_equal(c->snd_ws, 5);
+	assert_int_equal(c->snd_wnd, 65535u << 5);
+	assert_int_equal(c->rcv_ws, 3);
+
+	/* It works: data in, data out. */
+	clear_out();
+	assert_int_equal(psend(&p[8], TCP_F_ACK, "hello", 5), 0);
+	assert_int_equal(tcp_conn_readable(c), 5);
+	assert_int_equal(tcp_send(c, "world", 5), 5);
+	check_seg(last_out(), TCP_F_ACK, cookie + 1, p[8].seq, 5);
+	assert_memory_equal(last_out()->data, "world", 5);
+
+	/* A forged ACK: SyncookiesFailed and a RST. */
+	clear_out();
+	peer_init(&f, 51000);
+	f.ack = 0xdeadbeef;
+	assert_int_equal(psend(&f, TCP_F_ACK, NULL, 0), -ENOENT);
+	assert_int_equal(mib(TCP_MIB_SyncookiesFailed), 1);
+	check_seg(last_out(), TCP_F_RST, 0xdeadbeef, 0, 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 10);
+
+	/* A cookie replayed too late (after two periods) fails. */
+	peer_init(&f, 50009);
+	assert_int_equal(psend(&f, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(mib(TCP_MIB_SyncookiesSent), 2);
+	f.ack = last_out()->o.seq + 1;
+	advance(130000);
+	/* (The half-open ones gave up meanwhile: keep the queue for the test.) */
+	assert_int_equal(psend(&f, TCP_F_ACK, NULL, 0), -ENOENT);
+	assert_int_equal(mib(TCP_MIB_SyncookiesFailed), 2);
+	assert_int_equal(E.l->synq_len, 0);
+	finish(c);
+}
+
+/* syncookies=2: every SYN gets a cookie; without timestamps WS and SACK
+ * are lost but the connection works. */
+static void
+test_listen_syn_cookie_always(void **state)
+{
+	struct peer p;
+	struct tcp_conn *c;
+
+	(void)state;
+	E.cfg.syncookies = 2;
+	restack();
+	listen_default(16);
+	peer_init(&p, RPORT);
+	p.ts = false;
+	p.mss = 1000;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	assert_int_equal(last_out()->opts.have, TCP_OPT_MSS);
+	p.ack = last_out()->o.seq + 1;
+	assert_int_equal(psend(&p, TCP_F_ACK, "abc", 3), 0);
+	c = tcp_accept(E.l);
+	assert_non_null(c);
+	assert_int_equal(c->mss, 536); /* 1000 rounded down to the table */
+	assert_false(c->sack_ok);
+	assert_false(c->ws_ok);
+	/* The data that came with the ACK was taken. */
+	assert_int_equal(tcp_conn_readable(c), 3);
+	assert_int_equal(mib(TCP_MIB_SyncookiesRecv), 1);
+	finish(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* SYN-SENT (RFC 9293 3.10.7.3) */
+
+static void
+test_syn_sent_synack(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	struct cap *a;
+
+	(void)state;
+	peer_init(&p, LPORT);
+	p.mss = 1000;
+	p.wscale = 2;
+	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
+	p.t = *tcp_conn_tuple(c);
+	p.ack = last_out()->o.seq + 1;
+	clear_out();
+	advance(30);
+	p.wnd = 20000;
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	assert_ptr_equal(E.ev_conn, c);
+	assert_true(E.ev_mask & TCP_EV_OUT);
+	/* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> with a scaled window. */
+	assert_int_equal(E.nout, 1);
+	a = last_out();
+	check_seg(a, TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(a->opts.have, TCP_OPT_TS);
+	assert_int_equal(a->opts.tsecr, (uint32_t)E.now + p.tsdelta);
+	assert_int_equal(our_wnd(c, a), 262144);
+	/* The SYN-ACK's window is not scaled; the MSS is the peer's. */
+	assert_int_equal(c->snd_wnd, 20000);
+	assert_int_equal(c->mss, 1000 - TS_LEN);
+	assert_int_equal(c->snd_ws, 2);
+	/* The RTT of the handshake was measured (30 ms). */
+	assert_int_equal(c->srtt >> 3, 30);
+	assert_int_equal(mib(TCP_MIB_ActiveOpens), 1);
+	finish(c);
+}
+
+static void
+test_syn_sent_rst(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, LPORT);
+	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
+	p.t = *tcp_conn_tuple(c);
+	p.ack = last_out()->o.seq + 1;
+	clear_out();
+	/* A RST without ACK is dropped. */
+	assert_int_equal(psend(&p, TCP_F_RST, NULL, 0), -EINVAL);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_SENT);
+	/* With an unacceptable ACK: dropped, no RST for a RST. */
+	p.ack += 10;
+	assert_int_equal(psend(&p, TCP_F_RST | TCP_F_ACK, NULL, 0), -EINVAL);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_SENT);
+	assert_int_equal(E.nout, 0);
+	/* With an acceptable ACK: connection refused. */
+	p.ack -= 10;
+	assert_int_equal(psend(&p, TCP_F_RST | TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_CLOSED);
+	assert_int_equal(tcp_conn_error(c), ECONNREFUSED);
+	assert_true(E.ev_mask & TCP_EV_ERR);
+	assert_int_equal(tcp_send(c, "x", 1), -ECONNREFUSED);
+	assert_int_equal(E.nout, 0);
+	assert_int_equal(mib(TCP_MIB_AttemptFails), 1);
+	/* The timer is gone: nothing more happens. */
+	advance(200000);
+	assert_int_equal(E.nout, 0);
+	assert_int_equal(tcp_close(c), 0);
+	finish(NULL);
+}
+
+static void
+test_syn_sent_bad_ack(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t iss;
+
+	(void)state;
+	peer_init(&p, LPORT);
+	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
+	p.t = *tcp_conn_tuple(c);
+	iss = last_out()->o.seq;
+	clear_out();
+	/* SEG.ACK =< ISS or > SND.NXT: <SEQ=SEG.ACK><CTL=RST>. */
+	p.ack = iss;
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), -EINVAL);
+	check_seg(last_out(), TCP_F_RST, iss, 0, 0);
+	p.seq--;
+	p.ack = iss + 2;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), -EINVAL);
+	check_seg(last_out(), TCP_F_RST, iss + 2, 0, 0);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_SENT);
+	assert_int_equal(E.nout, 2);
+	/* A plain ACK of our SYN without SYN: dropped. */
+	p.ack = iss + 1;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), -EINVAL);
+	assert_int_equal(E.nout, 2);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_SENT);
+	tcp_close(c);
+	finish(NULL);
+}
+
+/* SYN-SENT -> SYN-RECEIVED -> ESTABLISHED: simultaneous open (figure 8). */
+static void
+test_syn_sent_syn(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t iss;
+	struct cap *o;
+
+	(void)state;
+	peer_init(&p, LPORT);
+	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
+	p.t = *tcp_conn_tuple(c);
+	iss = last_out()->o.seq;
+	clear_out();
+	/* The peer's SYN crosses ours. */
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_RECEIVED);
+	o = last_out();
+	check_seg(o, TCP_F_SYN | TCP_F_ACK, iss, p.seq, 0);
+	assert_true(o->opts.have & TCP_OPT_MSS);
+	/* Its SYN-ACK (answering our SYN) completes the handshake. */
+	p.seq--;
+	p.ack = iss + 1;
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	assert_true(E.ev_mask & TCP_EV_OUT);
+	/* Data flows. */
+	assert_int_equal(tcp_send(c, "abc", 3), 3);
+	check_seg(last_out(), TCP_F_ACK, iss + 1, p.seq, 3);
+	finish(c);
+}
+
+/* SYN retransmission: 1, 2, 4, ... 32 s, then ETIMEDOUT (syn_retries 6). */
+static void
+test_syn_sent_timeout(void **state)
+{
+	struct tcp_conn *c;
+	uint32_t iss;
+
+	(void)state;
+	advance(10);
+	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
+	iss = last_out()->o.seq;
+	clear_out();
+	for (unsigned i = 0; i < 6; i++) {
+		advance((1000u << i) - 1);
+		assert_int_equal(E.nout, i);
+		advance(1);
+		assert_int_equal(E.nout, i + 1);
+		check_seg(last_out(), TCP_F_SYN, iss, 0, 0);
+		assert_int_equal(last_out()->opts.tsval, (uint32_t)E.now);
+	}
+	assert_int_equal(mib(TCP_MIB_SynRetrans), 6);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_SENT);
+	advance(63999);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_SENT);
+	advance(1);
+	assert_int_equal(tcp_conn_state(c), TCP_CLOSED);
+	assert_int_equal(tcp_conn_error(c), ETIMEDOUT);
+	assert_true(E.ev_mask & TCP_EV_ERR);
+	assert_int_equal(mib(TCP_MIB_AttemptFails), 1);
+	assert_int_equal(E.nout, 6);
+	tcp_close(c);
+	finish(NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* SYN-RECEIVED */
+
+static void
+test_syn_received_ack(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	listen_default(16);
+	peer_init(&p, RPORT);
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	p.ack = last_out()->o.seq + 1;
+	clear_out();
+	/* An ACK that acknowledges nothing new: RST, stays. */
+	p.ack--;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), -EINVAL);
+	check_seg(last_out(), TCP_F_RST, p.ack, 0, 0);
+	assert_null(tcp_accept(E.l));
+	p.ack++;
+	advance(20);
+	clear_ev();
+	assert_int_equal(psend(&p, TCP_F_ACK, "data", 4), 0);
+	assert_ptr_equal(E.ev_conn, E.l);
+	assert_int_equal(E.l->synq_len, 0);
+	c = tcp_accept(E.l);
+	assert_non_null(c);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	assert_int_equal(tcp_conn_readable(c), 4);
+	assert_int_equal(c->srtt >> 3, 20);
+	assert_int_equal(c->snd_wnd, 65535u << 7);
+	assert_int_equal(c->cwnd, 10 * (1460 - TS_LEN));
+	finish(c);
+}
+
+/* SYN-RECEIVED -> LISTEN on RST: the child is gone, the listener stays. */
+static void
+test_syn_received_rst(void **state)
+{
+	struct peer p;
+
+	(void)state;
+	listen_default(16);
+	peer_init(&p, RPORT);
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	p.ack = last_out()->o.seq + 1;
+	clear_out();
+	/* In window but not RCV.NXT: a challenge ACK (RFC 5961 3.2). */
+	p.seq += 100;
+	assert_int_equal(psend(&p, TCP_F_RST, NULL, 0), 0);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq - 100, 0);
+	assert_int_equal(mib(TCP_MIB_ChallengeACKs), 1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	p.seq -= 100;
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_RST, NULL, 0), 0);
+	assert_int_equal(E.nout, 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	assert_int_equal(E.l->synq_len, 0);
+	assert_int_equal(tcp_conn_state(E.l), TCP_LISTEN);
+	assert_null(tcp_accept(E.l));
+	/* No timer is left behind. */
+	advance(100000);
+	assert_int_equal(E.nout, 0);
+	finish(NULL);
+}
+
+/* A retransmitted SYN gets the same SYN-ACK again. */
+static void
+test_syn_received_syn(void **state)
+{
+	struct peer p;
+	struct cap first;
+
+	(void)state;
+	listen_default(16);
+	peer_init(&p, RPORT);
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	first = *last_out();
+	p.seq--;
+	advance(300);
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(E.nout, 2);
+	check_seg(last_out(), TCP_F_SYN | TCP_F_ACK, first.o.seq, first.o.ack, 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	/* A SYN with another ISN in window: challenge ACK (RFC 5961 4.2). */
+	p.seq += 10;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	check_seg(last_out(), TCP_F_ACK, first.o.seq + 1, first.o.ack, 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	finish(NULL);
+}
+
+/* SYN-RECEIVED -> FIN-WAIT-1 on CLOSE (after a simultaneous open, the only
+ * way an application holds a SYN-RECEIVED connection). */
+static void
+test_syn_received_close(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t iss;
+
+	(void)state;
+	peer_init(&p, LPORT);
+	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
+	p.t = *tcp_conn_tuple(c);
+	iss = last_out()->o.seq;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_RECEIVED);
+	clear_out();
+	assert_int_equal(tcp_close(c), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_1);
+	/* RFC 9293 3.10.4: no data pending, so the FIN goes now. */
+	check_seg(last_out(), TCP_F_FIN | TCP_F_ACK, iss + 1, p.seq, 0);
+	/* The peer acknowledges SYN and FIN: FIN-WAIT-2, then its FIN. */
+	p.ack = iss + 2;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	assert_int_equal(psend(&p, TCP_F_FIN | TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_TIME_WAIT);
+	check_seg(last_out(), TCP_F_ACK, iss + 2, p.seq, 0);
+	advance(60000);
+	finish(NULL);
+}
+
+/* CLOSE in SYN-RECEIVED with data queued: the FIN waits for ESTABLISHED
+ * (RFC 9293 3.10.4), then data and FIN go. */
+static void
+test_syn_received_close_pending(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t iss;
+
+	(void)state;
+	peer_init(&p, LPORT);
+	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
+	p.t = *tcp_conn_tuple(c);
+	iss = last_out()->o.seq;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_RECEIVED);
+	clear_out();
+	assert_int_equal(tcp_send(c, "early", 5), 5);
+	assert_int_equal(tcp_close(c), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_RECEIVED);
+	assert_int_equal(E.nout, 0);
+	/* The peer's SYN-ACK: established, then data and FIN. */
+	p.seq--;
+	p.ack = iss + 1;
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_1);
+	check_seg(last_out(), TCP_F_FIN | TCP_F_ACK, iss + 1, p.seq, 5);
+	assert_memory_equal(last_out()->data, "early", 5);
+	p.ack = iss + 7;
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_TIME_WAIT);
+	advance(60000);
+	finish(NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* ESTABLISHED: receiving */
+
+static void
+test_established_data(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	char buf[256];
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	/* One segment: the ACK is delayed by delack_ms (40). */
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_PSH, pattern, 100), 0);
+	assert_int_equal(E.nout, 0);
+	assert_ptr_equal(E.ev_conn, c);
+	assert_true(E.ev_mask & TCP_EV_IN);
+	assert_int_equal(tcp_conn_readable(c), 100);
+	advance(39);
+	assert_int_equal(E.nout, 0);
+	advance(1);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	/* 262044 free, scaled by 8: rounded down. */
+	assert_int_equal(our_wnd(c, last_out()), (262144 - 100) & ~7u);
+	assert_int_equal(last_out()->opts.tsecr, (uint32_t)(E.now - 40) + p.tsdelta);
+	assert_int_equal(mib(TCP_MIB_DelayedACKs), 1);
+	/* Read it back. */
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf)), 100);
+	assert_memory_equal(buf, pattern, 100);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf)), -EAGAIN);
+	/* A duplicate: ACKed at once, not delivered twice. */
+	clear_out();
+	p.seq -= 100;
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern, 100), -EINVAL);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(tcp_conn_readable(c), 0);
+	/* A segment overlapping old and new: only the new bytes are taken. */
+	p.seq -= 50;
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern + 50, 100), 0);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf)), 50);
+	assert_memory_equal(buf, pattern + 100, 50);
+	finish(c);
+}
+
+/* RFC 1122 4.2.3.2 / RFC 9293 3.8.6.3: an ACK at least every second
+ * full-sized segment. */
+static void
+test_established_data_ack_every_2nd(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(psend(&p, TCP_F_ACK, pattern, 1460), 0);
+		assert_int_equal(E.nout, i);
+		assert_int_equal(psend(&p, TCP_F_ACK, pattern, 1460), 0);
+		assert_int_equal(E.nout, i + 1);
+		check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	}
+	assert_int_equal(tcp_conn_readable(c), 6 * 1460);
+	/* No delayed ACK is left pending. */
+	advance(1000);
+	assert_int_equal(E.nout, 3);
+	assert_int_equal(mib(TCP_MIB_DelayedACKs), 0);
+	finish(c);
+}
+
+/* Out of order: an immediate duplicate ACK with SACK blocks (RFC 5681 4.2,
+ * RFC 2018 4), then the hole is filled and everything merges. */
+static void
+test_established_ooo(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t base;
+	static uint8_t buf[8000];
+	struct cap *a;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	base = p.seq;
+	/* [0,1000) in order, then [2000,3000) and [4000,5000). */
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern, 1000), 0);
+	assert_int_equal(E.nout, 0);
+	p.seq = base + 2000;
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern + 2000, 1000), 0);
+	assert_int_equal(E.nout, 1);
+	a = last_out();
+	check_seg(a, TCP_F_ACK, p.ack, base + 1000, 0);
+	assert_int_equal(a->opts.nsack, 1);
+	assert_int_equal(a->opts.sack[0].start, base + 2000);
+	assert_int_equal(a->opts.sack[0].end, base + 3000);
+	assert_int_equal(tcp_conn_readable(c), 1000);
+	p.seq = base + 4000;
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern + 4000, 1000), 0);
+	a = last_out();
+	check_seg(a, TCP_F_ACK, p.ack, base + 1000, 0);
+	assert_int_equal(a->opts.nsack, 2);
+	/* Most recent first (RFC 2018 4). */
+	assert_int_equal(a->opts.sack[0].start, base + 4000);
+	assert_int_equal(a->opts.sack[1].start, base + 2000);
+	assert_int_equal(mib(TCP_MIB_OfoQueued), 2);
+	/* A FIN beyond the hole is not taken yet. */
+	/* Fill the first hole: ACK up to 3000 at once, one block left. */
+	p.seq = base + 1000;
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern + 1000, 1000), 0);
+	a = last_out();
+	check_seg(a, TCP_F_ACK, p.ack, base + 3000, 0);
+	assert_int_equal(a->opts.nsack, 1);
+	assert_int_equal(a->opts.sack[0].start, base + 4000);
+	assert_int_equal(a->opts.sack[0].end, base + 5000);
+	assert_int_equal(tcp_conn_readable(c), 3000);
+	/* And the second, overlapping the block. */
+	p.seq = base + 3000;
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern + 3000, 1500), 0);
+	a = last_out();
+	check_seg(a, TCP_F_ACK, p.ack, base + 5000, 0);
+	assert_int_equal(a->opts.nsack, 0);
+	assert_int_equal(tcp_conn_readable(c), 5000);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf)), 5000);
+	assert_memory_equal(buf, pattern, 5000);
+	finish(c);
+}
+
+/* Data beyond the advertised window is cut; a zero window still takes
+ * ACKs. */
+static void
+test_established_rcv_window(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	static uint8_t buf[70000];
+	uint32_t n = 0;
+
+	(void)state;
+	E.cfg.rmem_default = 16384;
+	restack();
+	fill_pattern();
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(c->rcv.size, 16384);
+	assert_int_equal(c->rcv_ws, 0);
+	/* Fill the buffer. */
+	while (n < 16384) {
+		uint32_t len = 16384 - n < 1460 ? 16384 - n : 1460;
+		assert_int_equal(psend(&p, TCP_F_ACK, pattern + n, len), 0);
+		n += len;
+	}
+	advance(40);
+	assert_int_equal(last_out()->o.wnd, 0);
+	assert_int_equal(last_out()->o.ack, p.seq);
+	/* More data: not taken, ACKed with the zero window. */
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern, 100), 0);
+	p.seq -= 100;
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(last_out()->o.wnd, 0);
+	assert_int_equal(tcp_conn_readable(c), 16384);
+	/* Reading opens the window and says so (receiver SWS avoidance). */
+	clear_out();
+	assert_int_equal(tcp_recv(c, buf, 100), 100);
+	assert_int_equal(E.nout, 0);
+	assert_int_equal(tcp_recv(c, buf + 100, sizeof(buf) - 100), 16284);
+	assert_memory_equal(buf, pattern, 16384);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(last_out()->o.wnd, 16384);
+	finish(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* ESTABLISHED: sending */
+
+static void
+test_established_send_mss(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false; /* segments of exactly the MSS */
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_equal(tcp_send(c, pattern, 4500), 4500);
+	/* Nagle keeps the last 500 while data is in flight. */
+	assert_int_equal(E.nout, 4);
+	assert_int_equal(tcp_setopt(c, TCP_SO_NODELAY, 1), 0);
+	assert_int_equal(E.nout, 5);
+	for (unsigned i = 0; i < 5; i++) {
+		struct cap *o = &E.out[i];
+		uint32_t len = i < 4 ? 1000 : 500;
+		check_seg(o, TCP_F_ACK, snd + i * 1000, p.seq, len);
+		assert_memory_equal(o->data, pattern + i * 1000, len);
+		assert_int_equal(o->opts.have, 0);
+		assert_int_equal(o->o.optlen, 0);
+	}
+	/* PSH on the last one, which empties the buffer. */
+	assert_true(E.out[4].o.flags & TCP_F_PSH);
+	{
+		int v;
+		assert_int_equal(tcp_getopt(c, TCP_SO_MAXSEG, &v), 0);
+		assert_int_equal(v, 1000);
+	}
+	tcp_abort(c);
+
+	/* With timestamps, data and options together fit the peer's MSS
+	 * (RFC 6691 2). */
+	peer_init(&p, RPORT + 1);
+	p.mss = 1000;
+	c = passive_open(&p);
+	assert_int_equal(tcp_setopt(c, TCP_SO_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, pattern, 4500), 4500);
+	snd = 0;
+	for (unsigned i = 0; i < E.nout; i++) {
+		struct cap *o = &E.out[i];
+		assert_int_equal(o->opts.have, TCP_OPT_TS);
+		assert_int_equal(o->opts.tsecr, (uint32_t)E.now + p.tsdelta);
+		assert_true(o->o.len + o->o.optlen <= 1000);
+		assert_memory_equal(o->data, pattern + snd, o->o.len);
+		snd += o->o.len;
+	}
+	assert_int_equal(snd, 4500);
+	assert_int_equal(E.nout, 5);
+	finish(c);
+}
+
+/* The peer's window (scaled) and the congestion window both limit. */
+static void
+test_established_send_window(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false; /* segments of exactly the MSS */
+	p.wscale = 1;
+	c = passive_open(&p);
+	snd = p.ack;
+	/* Window 1500 << 1 = 3000. */
+	p.wnd = 1500;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(c->snd_wnd, 3000);
+	assert_int_equal(tcp_send(c, pattern, 10000), 10000);
+	assert_int_equal(E.nout, 3);
+	check_seg(&E.out[2], TCP_F_ACK, snd + 2000, p.seq, 1000);
+	/* An ACK of 2000 opens room for 2000 more. */
+	p.ack = snd + 2000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(E.nout, 5);
+	check_seg(&E.out[4], TCP_F_ACK, snd + 4000, p.seq, 1000);
+	/* A window update alone (same ACK) opens more, and is no dup ACK. */
+	p.wnd = 5000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(c->dupacks, 0);
+	assert_int_equal(E.nout, 10);
+	check_seg(&E.out[9], TCP_F_ACK, snd + 9000, p.seq, 1000);
+	assert_memory_equal(E.out[9].data, pattern + 9000, 1000);
+	finish(c);
+}
+
+static void
+test_established_send_cwnd(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false; /* segments of exactly the MSS */
+	c = passive_open(&p);
+	snd = p.ack;
+	/* RFC 6928: IW = min(10 MSS, max(2 MSS, 14600)) = 10000. */
+	assert_int_equal(c->cwnd, 10000);
+	assert_int_equal(tcp_send(c, pattern, 30000), 30000);
+	assert_int_equal(E.nout, 10);
+	/* Slow start: an ACK of 2 segments grows cwnd by 2 MSS: 4 more go. */
+	p.ack = snd + 2000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(c->cwnd, 12000);
+	assert_int_equal(E.nout, 14);
+	check_seg(last_out(), TCP_F_ACK, snd + 13000, p.seq, 1000);
+	/* An ACK for 4 segments: cwnd grows by 2 MSS at most (RFC 3465 L=2). */
+	p.ack = snd + 6000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(c->cwnd, 14000);
+	assert_int_equal(E.nout, 20);
+	finish(c);
+}
+
+/* Nagle (RFC 896) and TCP_NODELAY. */
+static void
+test_established_nagle(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_equal(tcp_send(c, "aaaa", 4), 4);
+	assert_int_equal(E.nout, 1);
+	/* In flight: small writes wait. */
+	assert_int_equal(tcp_send(c, "bbbb", 4), 4);
+	assert_int_equal(tcp_send(c, "cccc", 4), 4);
+	assert_int_equal(E.nout, 1);
+	/* The ACK releases them together. */
+	p.ack = snd + 4;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(E.nout, 2);
+	check_seg(last_out(), TCP_F_ACK, snd + 4, p.seq, 8);
+	assert_memory_equal(last_out()->data, "bbbbcccc", 8);
+	/* TCP_NODELAY: every write goes at once. */
+	assert_int_equal(tcp_setopt(c, TCP_SO_NODELAY, 1), 0);
+	assert_int_equal(tcp_send(c, "dd", 2), 2);
+	assert_int_equal(tcp_send(c, "ee", 2), 2);
+	assert_int_equal(E.nout, 4);
+	check_seg(last_out(), TCP_F_ACK, snd + 14, p.seq, 2);
+	assert_memory_equal(last_out()->data, "ee", 2);
+	finish(c);
+}
+
+/* Nagle waiting, then TCP_NODELAY set: the pending bytes go. */
+static void
+test_established_nodelay(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_equal(tcp_send(c, "a", 1), 1);
+	assert_int_equal(tcp_send(c, "b", 1), 1);
+	assert_int_equal(E.nout, 1);
+	assert_int_equal(tcp_setopt(c, TCP_SO_NODELAY, 1), 0);
+	assert_int_equal(E.nout, 2);
+	check_seg(last_out(), TCP_F_ACK, snd + 1, p.seq, 1);
+	finish(c);
+}
+
+/* RFC 6298: RTO, backoff, go back to SND.UNA; an ACK ends it. */
+static void
+test_established_rto(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false; /* segments of exactly the MSS */
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_equal(c->rto, 200); /* 1 ms RTT, rto_min */
+	assert_int_equal(tcp_send(c, pattern, 3000), 3000);
+	assert_int_equal(E.nout, 3);
+	clear_out();
+	for (unsigned i = 0; i < 3; i++) {
+		advance((200u << i) - 1);
+		assert_int_equal(E.nout, i);
+		advance(1);
+		assert_int_equal(E.nout, i + 1);
+		/* cwnd is 1 MSS after a timeout: the first segment only. */
+		check_seg(last_out(), TCP_F_ACK, snd, p.seq, 1000);
+		assert_memory_equal(last_out()->data, pattern, 1000);
+	}
+	assert_int_equal(mib(TCP_MIB_Timeouts), 3);
+	assert_int_equal(mib(TCP_MIB_RetransSegs), 3);
+	assert_int_equal(c->cwnd, 1000);
+	assert_int_equal(c->ssthresh, 2000);
+	/* The ACK of the first: slow start resends the rest. */
+	p.ack = snd + 1000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(E.nout, 5);
+	check_seg(&E.out[3], TCP_F_ACK, snd + 1000, p.seq, 1000);
+	check_seg(&E.out[4], TCP_F_ACK, snd + 2000, p.seq, 1000);
+	assert_int_equal(c->retransmits, 0);
+	p.ack = snd + 3000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	/* Nothing outstanding: no timer. */
+	clear_out();
+	advance(100000);
+	assert_int_equal(E.nout, 0);
+	finish(c);
+}
+
+/* After retries2 timeouts: RST and ETIMEDOUT. */
+static void
+test_established_rto_give_up(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	E.cfg.retries2 = 3;
+	restack();
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(tcp_send(c, "x", 1), 1);
+	advance(200 + 400 + 800);
+	assert_int_equal(E.nout, 4);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	advance(1600);
+	assert_int_equal(tcp_conn_state(c), TCP_CLOSED);
+	assert_int_equal(tcp_conn_error(c), ETIMEDOUT);
+	check_seg(last_out(), TCP_F_RST | TCP_F_ACK, p.ack + 1, p.seq, 0);
+	assert_true(E.ev_mask & TCP_EV_ERR);
+	tcp_close(c);
+	finish(NULL);
+}
+
+/* RFC 5681 3.2: three duplicate ACKs, fast retransmit. */
+static void
+test_established_fast_retransmit(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false; /* segments of exactly the MSS */
+	p.sack = false;
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_equal(tcp_send(c, pattern, 6000), 6000);
+	assert_int_equal(E.nout, 6);
+	clear_out();
+	/* Segment 2 is lost: ACK 1000, then three duplicates. */
+	p.ack = snd + 1000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+		assert_int_equal(mib(TCP_MIB_FastRetrans), 0);
+	}
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(mib(TCP_MIB_FastRetrans), 1);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, snd + 1000, p.seq, 1000);
+	assert_memory_equal(last_out()->data, pattern + 1000, 1000);
+	assert_int_equal(mib(TCP_MIB_RetransSegs), 1);
+	assert_int_equal(mib(TCP_MIB_Timeouts), 0);
+	/* The ACK of everything ends recovery. */
+	p.ack = snd + 6000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_false(c->flags & TCPF_RECOVERY);
+	finish(c);
+}
+
+/* RFC 3042 limited transmit: the first two duplicate ACKs each let one new
+ * segment go beyond cwnd. */
+static void
+test_established_limited_transmit(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false;
+	p.sack = false;
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_equal(tcp_send(c, pattern, 20000), 20000);
+	assert_int_equal(E.nout, 10); /* cwnd */
+	clear_out();
+	p.ack = snd;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, snd + 10000, p.seq, 1000);
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(E.nout, 2);
+	check_seg(last_out(), TCP_F_ACK, snd + 11000, p.seq, 1000);
+	/* The third: fast retransmit of the first segment. */
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(E.nout, 3);
+	check_seg(last_out(), TCP_F_ACK, snd, p.seq, 1000);
+	assert_int_equal(mib(TCP_MIB_FastRetrans), 1);
+	assert_int_equal(c->cwnd, 7000); /* CUBIC: beta 0.7 */
+	finish(c);
+}
+
+/* NewReno (RFC 6582 3.2 step 4): a partial ACK in recovery means the next
+ * hole is lost too; it is retransmitted at once, not after an RTO. */
+static void
+test_established_newreno_partial_ack(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false;
+	p.sack = false;
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_equal(tcp_send(c, pattern, 10000), 10000);
+	assert_int_equal(E.nout, 10);
+	clear_out();
+	/* Segments 0 and 2 are lost: 3 duplicates of ACK 0 (limited transmit
+	 * has nothing new to send). */
+	p.ack = snd;
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, snd, p.seq, 1000);
+	/* More duplicates while the retransmission travels. */
+	for (unsigned i = 0; i < 5; i++)
+		assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	/* The retransmission fills hole 0: a partial ACK up to hole 2. */
+	clear_out();
+	p.ack = snd + 2000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_true(E.nout >= 1);
+	check_seg(&E.out[0], TCP_F_ACK, snd + 2000, p.seq, 1000);
+	assert_memory_equal(E.out[0].data, pattern + 2000, 1000);
+	assert_true(c->flags & TCPF_RECOVERY);
+	/* Full ACK: recovery ends, no RTO was needed. */
+	p.ack = snd + 10000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_false(c->flags & TCPF_RECOVERY);
+	assert_int_equal(mib(TCP_MIB_Timeouts), 0);
+	assert_int_equal(mib(TCP_MIB_RetransSegs), 2);
+	finish(c);
+}
+
+/* The same with SACK: the peer's blocks make the hole known; only the
+ * holes are resent (RFC 6675). */
+static void
+test_established_sack_recovery(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+	struct tcp_seg s;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false; /* segments of exactly the MSS */
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_equal(tcp_send(c, pattern, 6000), 6000);
+	clear_out();
+	/* [1000,2000) lost; the rest arrives, SACKed one by one. */
+	p.ack = snd + 1000;
+	for (unsigned i = 2; i < 6; i++) {
+		s = mkseg(&p, TCP_F_ACK, NULL, 0);
+		s.o.nsack = 1;
+		s.o.sack[0].start = snd + 2000;
+		s.o.sack[0].end = snd + (i + 1) * 1000;
+		assert_int_equal(input(&s), 0);
+	}
+	assert_int_equal(mib(TCP_MIB_FastRetrans), 1);
+	assert_int_equal(mib(TCP_MIB_SackRecoveries), 1);
+	/* Only the hole was resent. */
+	for (unsigned i = 0; i < E.nout; i++)
+		if (E.out[i].o.len != 0)
+			check_seg(&E.out[i], TCP_F_ACK, snd + 1000, p.seq, 1000);
+	assert_int_equal(mib(TCP_MIB_RetransSegs), 1);
+	p.ack = snd + 6000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_false(c->flags & TCPF_RECOVERY);
+	assert_int_equal(c->nsacked, 0);
+	finish(c);
+}
+
+/* Zero window: persist probes with backoff, then a window update. */
+static void
+test_established_zero_window(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false; /* segments of exactly the MSS */
+	p.wscale = 0;
+	c = passive_open(&p);
+	snd = p.ack;
+	p.wnd = 0;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_send(c, pattern, 2500), 2500);
+	assert_int_equal(E.nout, 0);
+	/* Probes: SEG.SEQ = SND.UNA - 1, no data, RTO-timed, backing off. */
+	for (unsigned i = 0; i < 3; i++) {
+		advance((200u << i) - 1);
+		assert_int_equal(E.nout, i);
+		advance(1);
+		assert_int_equal(E.nout, i + 1);
+		check_seg(last_out(), TCP_F_ACK, snd - 1, p.seq, 0);
+		/* The peer answers each probe, still with a zero window. */
+		assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+		assert_int_equal(E.nout, i + 1);
+	}
+	assert_int_equal(mib(TCP_MIB_ZeroWindowProbes), 3);
+	assert_int_equal(mib(TCP_MIB_Timeouts), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	/* The window opens: data goes at once. */
+	clear_out();
+	p.wnd = 2000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(E.nout, 2);
+	check_seg(&E.out[0], TCP_F_ACK, snd, p.seq, 1000);
+	check_seg(&E.out[1], TCP_F_ACK, snd + 1000, p.seq, 1000);
+	/* The window closes again with 500 left: probing restarts. */
+	p.ack = snd + 2000;
+	p.wnd = 0;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	clear_out();
+	advance(200);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, snd + 1999, p.seq, 0);
+	p.wnd = 600;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	check_seg(last_out(), TCP_F_ACK, snd + 2000, p.seq, 500);
+	assert_memory_equal(last_out()->data, pattern + 2000, 500);
+	finish(c);
+}
+
+/* RFC 5961 3.2: a RST in window but not at RCV.NXT draws a challenge
+ * ACK; only the exact one resets. */
+static void
+test_established_rst(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	p.seq += 1000;
+	assert_int_equal(psend(&p, TCP_F_RST, NULL, 0), 0);
+	p.seq -= 1000;
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(mib(TCP_MIB_ChallengeACKs), 1);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	/* Out of window: silently dropped. */
+	p.seq += 0x40000000u;
+	assert_int_equal(psend(&p, TCP_F_RST, NULL, 0), -EINVAL);
+	p.seq -= 0x40000000u;
+	assert_int_equal(E.nout, 1);
+	/* Exact: reset. */
+	assert_int_equal(psend(&p, TCP_F_RST | TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(E.nout, 1);
+	assert_int_equal(tcp_conn_state(c), TCP_CLOSED);
+	assert_int_equal(tcp_conn_error(c), ECONNRESET);
+	assert_true(E.ev_mask & TCP_EV_ERR);
+	assert_true(E.ev_mask & TCP_EV_HUP);
+	assert_int_equal(mib(TCP_MIB_EstabResets), 1);
+	assert_int_equal(mib(TCP_MIB_InRsts), 1);
+	{
+		char b[4];
+		assert_int_equal(tcp_recv(c, b, 4), -ECONNRESET);
+		assert_int_equal(tcp_send(c, b, 4), -ECONNRESET);
+	}
+	tcp_close(c);
+	finish(NULL);
+}
+
+/* RFC 5961 4.2: a SYN on an established connection, in window or not,
+ * draws a challenge ACK; rate-limited per second. */
+static void
+test_established_syn(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	E.cfg.challenge_ack_limit = 2;
+	restack();
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	p.seq += 5;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	p.seq -= 6;
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	assert_int_equal(mib(TCP_MIB_ChallengeACKs), 1);
+	p.seq += 5;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	p.seq -= 6;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	p.seq -= 1;
+	assert_int_equal(E.nout, 2);
+	assert_int_equal(mib(TCP_MIB_ChallengeACKsLimited), 1);
+	/* The next second, the budget is back. */
+	advance(1000);
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	p.seq -= 1;
+	assert_int_equal(E.nout, 3);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	finish(c);
+}
+
+/* RFC 5961 5.2: an ACK for data never sent is dropped with an ACK; one too
+ * old draws a challenge ACK. */
+static void
+test_established_bad_ack(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	p.ack += 100;
+	assert_int_equal(psend(&p, TCP_F_ACK, "zz", 2), 0);
+	p.ack -= 100;
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq - 2, 0);
+	assert_int_equal(tcp_conn_readable(c), 0);
+	p.seq -= 2;
+	p.ack -= 0x20000000u;
+	assert_int_equal(psend(&p, TCP_F_ACK, "zz", 2), 0);
+	p.ack += 0x20000000u;
+	assert_int_equal(mib(TCP_MIB_ChallengeACKs), 1);
+	assert_int_equal(tcp_conn_readable(c), 0);
+	finish(c);
+}
+
+/* RFC 7323 5: PAWS drops a segment with an old timestamp. */
+static void
+test_established_paws(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	advance(100);
+	assert_int_equal(psend(&p, TCP_F_ACK, "new", 3), 0);
+	assert_int_equal(tcp_conn_readable(c), 3);
+	advance(40);
+	clear_out();
+	/* An old duplicate from the previous incarnation of the sequence
+	 * space: its timestamp is older than TS.Recent. */
+	p.tsdelta -= 1000;
+	assert_int_equal(psend(&p, TCP_F_ACK, "old", 3), -EINVAL);
+	p.seq -= 3;
+	assert_int_equal(mib(TCP_MIB_PAWSDrops), 1);
+	assert_int_equal(tcp_conn_readable(c), 3);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	/* A RST is not subject to PAWS. */
+	assert_int_equal(psend(&p, TCP_F_RST, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_CLOSED);
+	tcp_close(c);
+	finish(NULL);
+}
+
+/* Keepalive is off by default. */
+static void
+test_established_keepalive_off(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	int v;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(tcp_getopt(c, TCP_SO_KEEPALIVE, &v), 0);
+	assert_int_equal(v, 0);
+	advance(3ull * 3600 * 1000);
+	assert_int_equal(E.nout, 0);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	finish(c);
+}
+
+static void
+set_keepalive(struct tcp_conn *c)
+{
+	assert_int_equal(tcp_setopt(c, TCP_SO_KEEPALIVE, 1), 0);
+	assert_int_equal(tcp_setopt(c, TCP_SO_KEEPIDLE, 10), 0);
+	assert_int_equal(tcp_setopt(c, TCP_SO_KEEPINTVL, 2), 0);
+	assert_int_equal(tcp_setopt(c, TCP_SO_KEEPCNT, 3), 0);
+}
+
+/* Probes at idle, idle+intvl, ...; keepcnt unanswered: RST, ETIMEDOUT. */
+static void
+test_established_keepalive_timeout(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	set_keepalive(c);
+	advance(9999);
+	assert_int_equal(E.nout, 0);
+	for (unsigned i = 0; i < 3; i++) {
+		advance(i == 0 ? 1 : 2000);
+		assert_int_equal(E.nout, i + 1);
+		/* RFC 1122 4.2.3.6: SEG.SEQ = SND.NXT - 1, no data. */
+		check_seg(last_out(), TCP_F_ACK, p.ack - 1, p.seq, 0);
+	}
+	assert_int_equal(mib(TCP_MIB_KeepaliveProbes), 3);
+	advance(1999);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	advance(1);
+	assert_int_equal(tcp_conn_state(c), TCP_CLOSED);
+	assert_int_equal(tcp_conn_error(c), ETIMEDOUT);
+	check_seg(last_out(), TCP_F_RST | TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(mib(TCP_MIB_KeepaliveTimeouts), 1);
+	assert_true(E.ev_mask & TCP_EV_ERR);
+	tcp_close(c);
+	finish(NULL);
+}
+
+/* An answered probe resets the count; traffic postpones the next probe. */
+static void
+test_established_keepalive_answered(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	set_keepalive(c);
+	advance(10000);
+	advance(2000);
+	assert_int_equal(E.nout, 2);
+	assert_int_equal(c->keep_probes, 2);
+	/* The peer answers the second probe (a pure ACK). */
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(c->keep_probes, 0);
+	/* Next probe only after another full idle time. */
+	advance(9999);
+	assert_int_equal(E.nout, 2);
+	advance(1);
+	assert_int_equal(E.nout, 3);
+	check_seg(last_out(), TCP_F_ACK, p.ack - 1, p.seq, 0);
+	assert_int_equal(c->keep_probes, 1);
+	/* Data from the peer also counts as an answer. */
+	assert_int_equal(psend(&p, TCP_F_ACK, "x", 1), 0);
+	assert_int_equal(c->keep_probes, 0);
+	advance(40); /* the delayed ACK */
+	assert_int_equal(E.nout, 4);
+	advance(9959);
+	assert_int_equal(E.nout, 4);
+	advance(1);
+	assert_int_equal(E.nout, 5);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	/* Turned off: no more probes. */
+	assert_int_equal(tcp_setopt(c, TCP_SO_KEEPALIVE, 0), 0);
+	advance(100000);
+	assert_int_equal(E.nout, 5);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	finish(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Close paths */
+
+/* ESTABLISHED -> CLOSE-WAIT on FIN; EOF for the reader. */
+static void
+test_established_fin(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	char b[8];
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, "bye", 3), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_CLOSE_WAIT);
+	/* The FIN is acknowledged at once. */
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	assert_true(E.ev_mask & TCP_EV_RDHUP);
+	assert_int_equal(tcp_recv(c, b, sizeof(b)), 3);
+	assert_memory_equal(b, "bye", 3);
+	assert_int_equal(tcp_recv(c, b, sizeof(b)), 0);
+	/* CLOSE-WAIT: we can still send. */
+	assert_int_equal(tcp_send(c, "ok", 2), 2);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 2);
+	finish(c);
+}
+
+/* Passive close: CLOSE-WAIT -> LAST-ACK -> CLOSED. */
+static void
+test_close_wait_close(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_CLOSE_WAIT);
+	assert_int_equal(tcp_send(c, "last", 4), 4);
+	clear_out();
+	assert_int_equal(tcp_close(c), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_LAST_ACK);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_FIN | TCP_F_ACK, p.ack + 4, p.seq, 0);
+	/* The FIN is retransmitted with the unacknowledged data. */
+	advance(200);
+	assert_int_equal(E.nout, 2);
+	check_seg(last_out(), TCP_F_FIN | TCP_F_ACK, p.ack, p.seq, 4);
+	assert_memory_equal(last_out()->data, "last", 4);
+	/* An ACK of the data only: still LAST-ACK. */
+	p.ack += 4;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	p.ack += 1;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	/* LAST-ACK -> CLOSED: the orphan is freed. */
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	finish(NULL);
+}
+
+/* LAST-ACK: the FIN is retransmitted until acknowledged. */
+static void
+test_last_ack_ack(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, NULL, 0), 0);
+	assert_int_equal(tcp_shutdown(c, 1), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_LAST_ACK);
+	check_seg(last_out(), TCP_F_FIN | TCP_F_ACK, p.ack, p.seq, 0);
+	advance(200);
+	check_seg(last_out(), TCP_F_FIN | TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(mib(TCP_MIB_RetransSegs), 1);
+	clear_ev();
+	p.ack++;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	/* Not an orphan: closed, the application is told. */
+	assert_int_equal(tcp_conn_state(c), TCP_CLOSED);
+	assert_int_equal(tcp_conn_error(c), 0);
+	assert_true(E.ev_mask & TCP_EV_HUP);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	tcp_close(c);
+	finish(NULL);
+}
+
+/* Active close: ESTABLISHED -> FIN-WAIT-1 -> FIN-WAIT-2 -> TIME-WAIT ->
+ * (2 MSL) -> CLOSED. */
+static void
+test_established_close(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(tcp_close(c), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_1);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_FIN | TCP_F_ACK, p.ack, p.seq, 0);
+	p.ack++;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	assert_int_equal(E.nout, 1);
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_TIME_WAIT);
+	assert_int_equal(E.nout, 2);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	advance(60000 - 1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	advance(1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	assert_int_equal(E.nout, 2);
+	finish(NULL);
+}
+
+/* FIN-WAIT-1 -> FIN-WAIT-2 on the ACK of our FIN, with data still queued
+ * before it. */
+static void
+test_fin_wait_1_ack(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false; /* segments of exactly the MSS */
+	c = passive_open(&p);
+	p.wnd = 1000;
+	p.wscale = 0;
+	c->snd_ws = 0;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	fill_pattern();
+	assert_int_equal(tcp_send(c, pattern, 2000), 2000);
+	assert_int_equal(E.nout, 1);
+	assert_int_equal(tcp_shutdown(c, 1), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_1);
+	assert_int_equal(E.nout, 1); /* the FIN waits for the data */
+	assert_int_equal(tcp_send(c, "x", 1), -EPIPE);
+	p.ack += 1000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	/* The last 1000 bytes and the FIN together. */
+	check_seg(last_out(), TCP_F_FIN | TCP_F_ACK, p.ack, p.seq, 1000);
+	assert_memory_equal(last_out()->data, pattern + 1000, 1000);
+	p.ack += 1000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_1);
+	p.ack += 1;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	/* Not orphaned: FIN-WAIT-2 waits for the peer without a timer. */
+	clear_out();
+	advance(600000);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	assert_int_equal(E.nout, 0);
+	finish(c);
+}
+
+/* FIN-WAIT-1 -> TIME-WAIT on FIN+ACK of our FIN. */
+static void
+test_fin_wait_1_finack(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(tcp_close(c), 0);
+	p.ack++;
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_TIME_WAIT);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	advance(60000);
+	finish(NULL);
+}
+
+/* Simultaneous close: FIN-WAIT-1 -> CLOSING -> TIME-WAIT. */
+static void
+test_fin_wait_1_fin(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(tcp_close(c), 0);
+	/* The peer's FIN crosses ours: it does not acknowledge our FIN. */
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_CLOSING);
+	check_seg(last_out(), TCP_F_ACK, p.ack + 1, p.seq, 0);
+	/* CLOSING -> TIME-WAIT on the ACK of our FIN. */
+	p.ack++;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_TIME_WAIT);
+	advance(60000);
+	finish(NULL);
+}
+
+/* CLOSING: our FIN is retransmitted until the peer acknowledges it. */
+static void
+test_closing_ack(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(tcp_close(c), 0);
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_CLOSING);
+	clear_out();
+	advance(200);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_FIN | TCP_F_ACK, p.ack, p.seq, 0);
+	p.ack++;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_TIME_WAIT);
+	advance(59999);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	advance(1);
+	finish(NULL);
+}
+
+/* Half-close: shutdown(SHUT_WR), then the peer still sends data. */
+static void
+test_fin_wait_2_data(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	char b[16];
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(tcp_shutdown(c, 1), 0);
+	check_seg(last_out(), TCP_F_FIN | TCP_F_ACK, p.ack, p.seq, 0);
+	p.ack++;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_ACK, "more", 4), 0);
+	assert_int_equal(psend(&p, TCP_F_ACK, "data", 4), 0);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(tcp_recv(c, b, sizeof(b)), 8);
+	assert_memory_equal(b, "moredata", 8);
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_TIME_WAIT);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(tcp_recv(c, b, sizeof(b)), 0);
+	/* TIME-WAIT ends; the application still holds the block. */
+	advance(60000);
+	assert_int_equal(tcp_conn_state(c), TCP_CLOSED);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	assert_int_equal(tcp_close(c), 0);
+	finish(NULL);
+}
+
+/* FIN-WAIT-2 -> TIME-WAIT on the peer's FIN, on an actively opened
+ * connection with data both ways. */
+static void
+test_fin_wait_2_fin(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	char b[8];
+
+	(void)state;
+	peer_init(&p, LPORT);
+	c = active_open(&p);
+	assert_int_equal(tcp_send(c, "ping", 4), 4);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 4);
+	p.ack += 4;
+	assert_int_equal(psend(&p, TCP_F_ACK, "pong", 4), 0);
+	assert_int_equal(tcp_recv(c, b, sizeof(b)), 4);
+	assert_memory_equal(b, "pong", 4);
+	assert_int_equal(tcp_close(c), 0);
+	check_seg(last_out(), TCP_F_FIN | TCP_F_ACK, p.ack, p.seq, 0);
+	p.ack++;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_TIME_WAIT);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	/* The orphan goes after 2 MSL. */
+	advance(60000);
+	finish(NULL);
+}
+
+/* An orphan does not wait in FIN-WAIT-2 beyond fin_timeout. */
+static void
+test_fin_wait_2_timeout(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(tcp_close(c), 0);
+	p.ack++;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	advance(60000 - 1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	advance(1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	assert_int_equal(mib(TCP_MIB_FinWait2Timeouts), 1);
+	finish(NULL);
+}
+
+/* A shut-down connection closed later in FIN-WAIT-2 gets the timeout too. */
+static void
+test_fin_wait_2_close(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(tcp_shutdown(c, 1), 0);
+	p.ack++;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	advance(1000);
+	assert_int_equal(tcp_close(c), 0);
+	advance(60000);
+	assert_int_equal(mib(TCP_MIB_FinWait2Timeouts), 1);
+	finish(NULL);
+}
+
+/* RFC 2525 2.17: close with unread data sends a RST. */
+static void
+test_established_close_unread(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(psend(&p, TCP_F_ACK, "unread", 6), 0);
+	clear_out();
+	assert_int_equal(tcp_close(c), 0);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_RST | TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(mib(TCP_MIB_OutRsts), 1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	/* No timer survives the block. */
+	advance(100000);
+	assert_int_equal(E.nout, 1);
+	finish(NULL);
+}
+
+/* SO_LINGER 0: close sends a RST. */
+static void
+test_established_linger0(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	int v;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(tcp_setopt(c, TCP_SO_LINGER, 0), 0);
+	assert_int_equal(tcp_getopt(c, TCP_SO_LINGER, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(tcp_send(c, "abc", 3), 3);
+	assert_int_equal(tcp_close(c), 0);
+	check_seg(last_out(), TCP_F_RST | TCP_F_ACK, p.ack + 3, p.seq, 0);
+	finish(NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* TIME-WAIT */
+
+/* Bring a passive connection to TIME-WAIT by an active close; orphaned. */
+static struct tcp_conn *
+to_time_wait(struct peer *p)
+{
+	struct tcp_conn *c = passive_open(p);
+
+	assert_int_equal(tcp_close(c), 0);
+	p->ack++;
+	assert_int_equal(psend(p, TCP_F_ACK | TCP_F_FIN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_TIME_WAIT);
+	clear_out();
+	return c;
+}
+
+static void
+test_time_wait_timeout(void **state)
+{
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	to_time_wait(&p);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	advance(2 * 30000 - 1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	advance(1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	assert_int_equal(E.nout, 0);
+	finish(NULL);
+}
+
+/* A retransmitted FIN gets an ACK and restarts the 2 MSL wait. */
+static void
+test_time_wait_fin(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = to_time_wait(&p);
+	advance(30000);
+	p.seq--;
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, NULL, 0), -EINVAL);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(tcp_conn_state(c), TCP_TIME_WAIT);
+	advance(59999);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	advance(1);
+	finish(NULL);
+}
+
+/* RFC 1337: a RST does not end TIME-WAIT early. */
+static void
+test_time_wait_rst(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = to_time_wait(&p);
+	assert_int_equal(psend(&p, TCP_F_RST, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_TIME_WAIT);
+	assert_int_equal(E.nout, 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	advance(60000);
+	finish(NULL);
+}
+
+/* RFC 6191 / RFC 1122 4.2.2.13: a SYN with a higher sequence number reuses
+ * the tuple; one with a lower one draws an ACK. */
+static void
+test_time_wait_syn(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t fin_seq;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = to_time_wait(&p);
+	(void)c;
+	fin_seq = p.seq;
+	/* An old SYN (lower seq, older timestamp): challenge ACK, no reuse. */
+	p.seq = fin_seq - 10;
+	p.tsdelta -= 100000;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), -EINVAL);
+	assert_int_equal(mib(TCP_MIB_TimeWaitReused), 0);
+	check_seg(last_out(), TCP_F_ACK, p.ack, fin_seq, 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	/* A new one. */
+	p.tsdelta += 100000;
+	p.seq = fin_seq + 100000;
+	advance(1000);
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(mib(TCP_MIB_TimeWaitReused), 1);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_SYN | TCP_F_ACK, last_out()->o.seq, p.seq, 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	/* The new incarnation completes. */
+	p.ack = last_out()->o.seq + 1;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	c = tcp_accept(E.l);
+	assert_non_null(c);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	finish(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loopback: two stacks wired to each other. */
+
+struct lb_pkt {
+	struct lb_pkt *next;
+	struct tcp_seg s;
+	uint8_t *data;
+	uint64_t at;
+	int to;
+};
+
+struct lb_side {
+	struct tern_wheel w;
+	struct tcp_stack *st;
+	int idx;
+};
+
+static struct {
+	struct lb_side side[2];
+	struct lb_pkt *head, *tail;
+	uint64_t now;
+	unsigned drop_every, nseg, dropped;
+} LB;
+
+static int
+lb_output(void *ctx, const struct tcp_out *o)
+{
+	struct lb_side *sd = ctx;
+	struct lb_pkt *p;
+
+	if (LB.drop_every && ++LB.nseg % LB.drop_every == 0) {
+		LB.dropped++;
+		return 0;
+	}
+	p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	p->s.t = (struct tcp_tuple){ o->t.raddr, o->t.laddr, o->t.rport, o->t.lport };
+	p->s.seq = o->seq;
+	p->s.ack = o->ack;
+	p->s.wnd = o->wnd;
+	p->s.flags = o->flags;
+	assert_int_equal(tcp_opts_parse(o->opt, o->optlen, &p->s.o), 0);
+	p->s.len = o->len;
+	if (o->len != 0) {
+		p->data = malloc(o->len);
+		assert_non_null(p->data);
+		tcp_out_copy(o, p->data);
+		p->s.niov = 1;
+		p->s.iov[0].base = p->data;
+		p->s.iov[0].len = o->len;
+	}
+	p->at = LB.now + 2; /* 2 ms one way */
+	p->to = 1 - sd->idx;
+	if (LB.tail != NULL)
+		LB.tail->next = p;
+	else
+		LB.head = p;
+	LB.tail = p;
+	return 0;
+}
+
+static const struct tcp_ops lb_ops = { .output = lb_output };
+
+struct lb_app {
+	struct tcp_conn *c;
+	const uint8_t *src;
+	uint8_t *dst;
+	size_t sent, rcvd, total;
+	bool closed, eof;
+};
+
+static void
+lb_app_step(struct lb_app *a)
+{
+	long n;
+
+	if (a->c == NULL || a->closed)
+		return;
+	while (a->sent < a->total && (n = tcp_send(a->c, a->src + a->sent, a->total - a->sent)) > 0)
+		a->sent += (size_t)n;
+	while ((n = tcp_recv(a->c, a->dst + a->rcvd, a->total + 1 - a->rcvd)) > 0)
+		a->rcvd += (size_t)n;
+	if (n == 0)
+		a->eof = true;
+	assert_true(a->rcvd <= a->total);
+	if (a->sent == a->total && a->rcvd == a->total) {
+		assert_int_equal(tcp_close(a->c), 0);
+		a->closed = true;
+	}
+}
+
+static void
+loopback(unsigned drop_every, size_t total, bool sack)
+{
+	struct tcp_cfg cfg;
+	struct tcp_conn *l = NULL;
+	struct lb_app app[2] = { 0 };
+	uint8_t *buf[4];
+	uint64_t steps = 0;
+
+	memset(&LB, 0, sizeof(LB));
+	LB.now = T0;
+	LB.drop_every = drop_every;
+	tcp_cfg_default(&cfg);
+	cfg.max_conns = 16;
+	cfg.msl_ms = 1000;
+	cfg.sack = sack;
+	for (int i = 0; i < 2; i++) {
+		LB.side[i].idx = i;
+		tern_wheel_init(&LB.side[i].w, LB.now);
+		LB.side[i].st = tcp_stack_create(&cfg, &lb_ops, &LB.side[i], &LB.side[i].w, key);
+		assert_non_null(LB.side[i].st);
+	}
+	for (int i = 0; i < 4; i++) {
+		buf[i] = malloc(total + 1);
+		assert_non_null(buf[i]);
+	}
+	for (size_t k = 0; k < total; k++) {
+		buf[0][k] = (uint8_t)(k * 131 + (k >> 11));
+		buf[1][k] = (uint8_t)(k * 29 + (k >> 7) + 3);
+	}
+	app[0].src = buf[0];
+	app[0].dst = buf[2];
+	app[1].src = buf[1];
+	app[1].dst = buf[3];
+	app[0].total = app[1].total = total;
+
+	assert_int_equal(tcp_listen(LB.side[1].st, 0x0a000002, 80, 8, &l), 0);
+	assert_int_equal(tcp_connect(LB.side[0].st, 0x0a000001, 0, 0x0a000002, 80, &app[0].c), 0);
+	for (;;) {
+		uint64_t next = UINT64_MAX;
+
+		assert_true(++steps < 5000000);
+		/* Deliver what is due. */
+		while (LB.head != NULL && LB.head->at <= LB.now) {
+			struct lb_pkt *p = LB.head;
+			LB.head = p->next;
+			if (LB.head == NULL)
+				LB.tail = NULL;
+			tcp_input(LB.side[p->to].st, &p->s, LB.now);
+			free(p->data);
+			free(p);
+		}
+		if (app[1].c == NULL && l != NULL)
+			app[1].c = tcp_accept(l);
+		lb_app_step(&app[0]);
+		lb_app_step(&app[1]);
+		if (app[0].closed && app[1].closed && l != NULL) {
+			tcp_close(l);
+			l = NULL;
+		}
+		if (l == NULL && tcp_stack_nb_conns(LB.side[0].st) == 0 &&
+		    tcp_stack_nb_conns(LB.side[1].st) == 0 && LB.head == NULL)
+			break;
+		/* Jump to the next event. */
+		if (LB.head != NULL)
+			next = LB.head->at;
+		for (int i = 0; i < 2; i++) {
+			uint64_t t = tern_wheel_next_event(&LB.side[i].w);
+			if (t < next)
+				next = t;
+		}
+		assert_true(next != UINT64_MAX);
+		if (next > LB.now)
+			LB.now = next;
+		for (int i = 0; i < 2; i++)
+			tern_wheel_advance(&LB.side[i].w, LB.now, UINT_MAX);
+	}
+	assert_int_equal(app[0].rcvd, total);
+	assert_int_equal(app[1].rcvd, total);
+	assert_memory_equal(buf[2], buf[1], total);
+	assert_memory_equal(buf[3], buf[0], total);
+	if (drop_every != 0) {
+		uint64_t r = tcp_stack_counters(LB.side[0].st)[TCP_MIB_RetransSegs] +
+		             tcp_stack_counters(LB.side[1].st)[TCP_MIB_RetransSegs];
+		assert_true(LB.dropped > 0);
+		assert_true(r > 0);
+	}
+	if (getenv("TERN_TEST_VERBOSE") != NULL) {
+		print_message("loopback drop 1/%u: %" PRIu64 " ms simulated, %u dropped\n",
+		              drop_every, LB.now - T0, LB.dropped);
+		for (int i = 0; i < 2; i++) {
+			const uint64_t *m = tcp_stack_counters(LB.side[i].st);
+			for (int k = 0; k < TCP_MIB_MAX; k++)
+				if (m[k] != 0)
+					print_message("  %d %s %" PRIu64 "\n", i,
+					              tcp_counter_names[k], m[k]);
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(tcp_stack_nb_conns(LB.side[i].st), 0);
+		tcp_stack_destroy(LB.side[i].st);
+	}
+	for (int i = 0; i < 4; i++)
+		free(buf[i]);
+}
+
+static void
+test_loopback(void **state)
+{
+	(void)state;
+	loopback(0, 1 << 20, true);
+	finish(NULL);
+}
+
+static void
+test_loopback_loss(void **state)
+{
+	(void)state;
+	loopback(13, 1 << 20, true);
+	finish(NULL);
+}
+
+static void
+test_loopback_loss_heavy(void **state)
+{
+	(void)state;
+	loopback(4, 256 * 1024, true);
+	finish(NULL);
+}
+
+/* NewReno (RFC 6582) without SACK. */
+static void
+test_loopback_loss_nosack(void **state)
+{
+	(void)state;
+	loopback(13, 1 << 20, false);
+	finish(NULL);
+}
+
+int
+main(void)
+{
+#define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_opts_parse_valid),
+		T(test_opts_parse_malformed),
+		T(test_isn_tuple_time),
+		T(test_cookie_roundtrip),
+		T(test_closed_ack),
+		T(test_closed_syn),
+		T(test_closed_rst),
+		T(test_closed_listen),
+		T(test_closed_connect),
+		T(test_listen_syn),
+		T(test_listen_ack),
+		T(test_listen_rst),
+		T(test_listen_synack_retransmit),
+		T(test_listen_backlog),
+		T(test_listen_syn_cookie),
+		T(test_listen_syn_cookie_always),
+		T(test_syn_sent_synack),
+		T(test_syn_sent_rst),
+		T(test_syn_sent_bad_ack),
+		T(test_syn_sent_syn),
+		T(test_syn_sent_timeout),
+		T(test_syn_received_ack),
+		T(test_syn_received_rst),
+		T(test_syn_received_syn),
+		T(test_syn_received_close),
+		T(test_syn_received_close_pending),
+		T(test_established_data),
+		T(test_established_data_ack_every_2nd),
+		T(test_established_ooo),
+		T(test_established_rcv_window),
+		T(test_established_send_mss),
+		T(test_established_send_window),
+		T(test_established_send_cwnd),
+		T(test_established_nagle),
+		T(test_established_nodelay),
+		T(test_established_rto),
+		T(test_established_rto_give_up),
+		T(test_established_fast_retransmit),
+		T(test_established_limited_transmit),
+		T(test_established_newreno_partial_ack),
+		T(test_established_sack_recovery),
+		T(test_established_zero_window),
+		T(test_established_rst),
+		T(test_established_syn),
+		T(test_established_bad_ack),
+		T(test_established_paws),
+		T(test_established_keepalive_off),
+		T(test_established_keepalive_timeout),
+		T(test_established_keepalive_answered),
+		T(test_established_fin),
+		T(test_close_wait_close),
+		T(test_last_ack_ack),
+		T(test_established_close),
+		T(test_fin_wait_1_ack),
+		T(test_fin_wait_1_finack),
+		T(test_fin_wait_1_fin),
+		T(test_closing_ack),
+		T(test_fin_wait_2_data),
+		T(test_fin_wait_2_fin),
+		T(test_fin_wait_2_timeout),
+		T(test_fin_wait_2_close),
+		T(test_established_close_unread),
+		T(test_established_linger0),
+		T(test_time_wait_timeout),
+		T(test_time_wait_fin),
+		T(test_time_wait_rst),
+		T(test_time_wait_syn),
+		T(test_loopback),
+		T(test_loopback_loss),
+		T(test_loopback_loss_heavy),
+		T(test_loopback_loss_nosack),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
