@@ -94,7 +94,8 @@ def read_reply(s):
 class Ternd:
     """One ternd process with its own config, socket and log."""
 
-    def __init__(self, config, tmpdir=None, name="ternd"):
+    def __init__(self, config, tmpdir=None, name="ternd", binary=None):
+        self.binary = binary or TERND
         self.dir = tmpdir or tempfile.mkdtemp(prefix="tern-")
         self.name = name
         self.cfg = os.path.join(self.dir, name + ".conf")
@@ -107,7 +108,7 @@ class Ternd:
 
     def start(self, netns=None, timeout=30):
         self.netns = netns
-        cmd = [TERND, "-c", self.cfg, "-s", self.sock]
+        cmd = [self.binary, "-c", self.cfg, "-s", self.sock]
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
         self.logf = open(self.log, "w")
@@ -267,8 +268,8 @@ def ternd_factory(tmpdir_tern):
     """Start ternds; each is killed at teardown if the test left it running."""
     made = []
 
-    def make(cfg, name="ternd", start=True, netns=None):
-        t = Ternd(cfg, tmpdir_tern, name)
+    def make(cfg, name="ternd", start=True, netns=None, binary=None):
+        t = Ternd(cfg, tmpdir_tern, name, binary)
         made.append(t)
         if start:
             t.start(netns=netns)
