@@ -348,11 +348,16 @@ tern_connect(int fd, const struct sockaddr_in *a)
 	laddr = s->laddr != 0 ? s->laddr : source_for(dp, raddr);
 	if (laddr == 0)
 		return -ENETUNREACH;
-	rc = tcp_connect(tw->st, laddr, s->lport, raddr, ntohs(a->sin_port), &s->c);
-	if (rc < 0)
+	if ((rc = tcp_conn_new(tw->st, &s->c)) < 0)
 		return rc;
+	apply_opts(s); /* before the SYN: it announces the buffer's window scale */
+	rc = tcp_conn_connect(s->c, laddr, s->lport, raddr, ntohs(a->sin_port));
+	if (rc < 0) {
+		tcp_close(s->c);
+		s->c = NULL;
+		return rc;
+	}
 	tcp_conn_set_user(s->c, s);
-	apply_opts(s);
 	return -EINPROGRESS;
 }
 

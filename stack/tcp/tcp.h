@@ -239,6 +239,11 @@ int tcp_listen(struct tcp_stack *st, uint32_t laddr, uint16_t lport, int backlog
 struct tcp_conn *tcp_accept(struct tcp_conn *listener);
 int tcp_connect(struct tcp_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
                 uint16_t rport, struct tcp_conn **out);
+/* The same in two steps, so that options (buffer sizes above all) can be
+ * set between them: a CLOSED block, then the SYN. */
+int tcp_conn_new(struct tcp_stack *st, struct tcp_conn **out);
+int tcp_conn_connect(struct tcp_conn *c, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                     uint16_t rport);
 /* Copy up to len bytes into the send buffer; -EAGAIN when full. */
 long tcp_send(struct tcp_conn *c, const void *buf, size_t len);
 /* Copy up to len received bytes; 0 at EOF, -EAGAIN when there is none yet. */

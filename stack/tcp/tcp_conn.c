@@ -454,13 +454,26 @@ pick_port(struct tcp_stack *st, struct tcp_tuple *t)
 }
 
 int
-tcp_connect(struct tcp_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-            uint16_t rport, struct tcp_conn **out)
+tcp_conn_new(struct tcp_stack *st, struct tcp_conn **out)
 {
+	struct tcp_conn *c = tcp_conn_alloc(st);
+
+	if (c == NULL)
+		return -ENOBUFS;
+	*out = c;
+	return 0;
+}
+
+int
+tcp_conn_connect(struct tcp_conn *c, uint32_t laddr, uint16_t lport, uint32_t raddr,
+                 uint16_t rport)
+{
+	struct tcp_stack *st = c->st;
 	struct tcp_tuple t = { .laddr = laddr, .raddr = raddr, .lport = lport, .rport = rport };
-	struct tcp_conn *c;
 	int rc;
 
+	if (c->state != TCP_CLOSED || (c->flags & TCPF_HASHED))
+		return -EISCONN;
 	if (raddr == 0 || rport == 0)
 		return -EINVAL;
 	tcp_clock(st);
@@ -468,13 +481,10 @@ tcp_connect(struct tcp_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr
 		return rc;
 	if (tcp_conn_lookup(st, &t) != NULL)
 		return -EADDRINUSE;
-	if ((c = tcp_conn_alloc(st)) == NULL)
-		return -ENOBUFS;
 	c->t = t;
-	if (tcp_conn_buffers(c) < 0) {
-		tcp_conn_free(c);
+	/* Buffers now, so SO_RCVBUF / SO_SNDBUF set before connect count. */
+	if (tcp_conn_buffers(c) < 0)
 		return -ENOMEM;
-	}
 	c->ws_ok = st->cfg.window_scaling;
 	c->ts_ok = st->cfg.timestamps;
 	c->sack_ok = st->cfg.sack;
@@ -489,6 +499,24 @@ tcp_connect(struct tcp_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr
 	tcp_send_seg(c, c->iss, 0, TCP_F_SYN);
 	c->snd_nxt = c->snd_max = c->iss + 1;
 	tcp_rexmit_start(c);
+	return 0;
+}
+
+int
+tcp_connect(struct tcp_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
+            uint16_t rport, struct tcp_conn **out)
+{
+	struct tcp_conn *c;
+	int rc;
+
+	if (raddr == 0 || rport == 0)
+		return -EINVAL;
+	if ((rc = tcp_conn_new(st, &c)) < 0)
+		return rc;
+	if ((rc = tcp_conn_connect(c, laddr, lport, raddr, rport)) < 0) {
+		tcp_conn_free(c);
+		return rc;
+	}
 	*out = c;
 	return 0;
 }
