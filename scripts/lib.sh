@@ -9,6 +9,7 @@ TERN_DEPS=(
 	build-essential pkg-config meson ninja-build clang-format git
 	libdpdk-dev dpdk dpdk-dev libnuma-dev libpcap-dev libcmocka-dev
 	python3 python3-pytest python3-scapy
+	nginx-light wrk
 	iproute2 ethtool iputils-ping iputils-arping iputils-tracepath traceroute curl socat netcat-openbsd tcpdump
 )
 
