@@ -499,6 +499,16 @@ tern_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 
 	if (s == NULL)
 		return -EBADF;
+	if (level == SOL_SOCKET && name == SO_ERROR) {
+		/* The error that ended the connection (a failed connect above
+		 * all), as BSD sockets report it. */
+		if (val == NULL || len == NULL || *len < sizeof(int))
+			return -EINVAL;
+		v = s->c != NULL ? tcp_conn_error(s->c) : 0;
+		memcpy(val, &v, sizeof(v));
+		*len = sizeof(v);
+		return 0;
+	}
 	if (o < 0)
 		return o;
 	if (val == NULL || len == NULL || *len < sizeof(int))
