@@ -128,6 +128,7 @@ struct tcp_cfg {
 	uint32_t keepalive_time_ms;  /* 2 h (RFC 1122 4.2.3.6) */
 	uint32_t keepalive_intvl_ms; /* 75 s */
 	uint8_t keepalive_probes;    /* 9 */
+	bool keepalive;              /* SO_KEEPALIVE for new sockets (off) */
 	uint8_t cc;                  /* default enum tcp_cc for new sockets */
 	bool timestamps, sack, window_scaling;
 	uint32_t rmem_default, wmem_default; /* buffer sizes, bytes */

@@ -29,6 +29,7 @@
 	X(keepalive_time_ms, "keepalive-time-ms", 1000, 2147483647)                                \
 	X(keepalive_intvl_ms, "keepalive-intvl-ms", 1000, 2147483647)                              \
 	X(keepalive_probes, "keepalive-probes", 1, 127)                                            \
+	X(keepalive, "keepalive", 0, 1)                                                            \
 	X(timestamps, "timestamps", 0, 1)                                                          \
 	X(sack, "sack", 0, 1)                                                                      \
 	X(window_scaling, "window-scaling", 0, 1)                                                  \

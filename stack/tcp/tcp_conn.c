@@ -259,6 +259,8 @@ tcp_conn_init_from_cfg(struct tcp_conn *c, const struct tcp_stack *st)
 	c->keep_idle_ms = cfg->keepalive_time_ms;
 	c->keep_intvl_ms = cfg->keepalive_intvl_ms;
 	c->keep_cnt = cfg->keepalive_probes;
+	if (cfg->keepalive)
+		c->flags |= TCPF_KEEPALIVE;
 	c->sndbuf = cfg->wmem_default;
 	c->rcvbuf = cfg->rmem_default;
 	c->linger = -1;
