@@ -256,9 +256,11 @@ tcp_conn_init_from_cfg(struct tcp_conn *c, const struct tcp_stack *st)
 	const struct tcp_cfg *cfg = &st->cfg;
 
 	c->cc = cfg->cc;
-	c->keep_idle_ms = cfg->keepalive_time_ms;
-	c->keep_intvl_ms = cfg->keepalive_intvl_ms;
-	c->keep_cnt = cfg->keepalive_probes;
+	/* Keepalive times stay 0 (the stack's, read when used, as Linux reads
+	 * its sysctls) unless the socket sets its own. */
+	c->keep_idle_ms = 0;
+	c->keep_intvl_ms = 0;
+	c->keep_cnt = 0;
 	if (cfg->keepalive)
 		c->flags |= TCPF_KEEPALIVE;
 	c->sndbuf = cfg->wmem_default;
@@ -778,13 +780,13 @@ tcp_getopt(const struct tcp_conn *c, enum tcp_sockopt opt, int *val)
 		*val = !!(c->flags & TCPF_KEEPALIVE);
 		return 0;
 	case TCP_SO_KEEPIDLE:
-		*val = (int)(c->keep_idle_ms / 1000);
+		*val = (int)(tcp_keep_idle(c) / 1000);
 		return 0;
 	case TCP_SO_KEEPINTVL:
-		*val = (int)(c->keep_intvl_ms / 1000);
+		*val = (int)(tcp_keep_intvl(c) / 1000);
 		return 0;
 	case TCP_SO_KEEPCNT:
-		*val = c->keep_cnt;
+		*val = tcp_keep_cnt(c);
 		return 0;
 	case TCP_SO_NODELAY:
 		*val = !!(c->flags & TCPF_NODELAY);

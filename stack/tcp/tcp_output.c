@@ -213,8 +213,8 @@ tcp_keep_reset(struct tcp_conn *c)
 	/* The callback works out the idle time; arming once is enough,
 	 * unless the timer is set later than the (maybe just shortened) idle
 	 * time: SO_KEEPALIVE then TCP_KEEPIDLE must not wait the default 2 h. */
-	if (!tern_timer_pending(&c->t_keep) || c->t_keep.expires > st->now + c->keep_idle_ms)
-		tern_timer_start(st->wheel, &c->t_keep, st->now + c->keep_idle_ms);
+	if (!tern_timer_pending(&c->t_keep) || c->t_keep.expires > st->now + tcp_keep_idle(c))
+		tern_timer_start(st->wheel, &c->t_keep, st->now + tcp_keep_idle(c));
 }
 
 void
@@ -340,14 +340,14 @@ keep_cb(struct tern_timer *t, void *arg)
 	idle = st->now - c->last_rx_ms;
 	/* Data in flight: the retransmission timer is watching the peer. */
 	if (c->snd_una != c->snd_max) {
-		tern_timer_start(st->wheel, &c->t_keep, st->now + c->keep_idle_ms);
+		tern_timer_start(st->wheel, &c->t_keep, st->now + tcp_keep_idle(c));
 		return;
 	}
-	if (c->keep_probes == 0 && idle < c->keep_idle_ms) {
-		tern_timer_start(st->wheel, &c->t_keep, c->last_rx_ms + c->keep_idle_ms);
+	if (c->keep_probes == 0 && idle < tcp_keep_idle(c)) {
+		tern_timer_start(st->wheel, &c->t_keep, c->last_rx_ms + tcp_keep_idle(c));
 		return;
 	}
-	if (c->keep_probes >= c->keep_cnt) {
+	if (c->keep_probes >= tcp_keep_cnt(c)) {
 		st->mib[TCP_MIB_KeepaliveTimeouts]++;
 		tcp_send_rst(c);
 		tcp_conn_done(c, ETIMEDOUT);
@@ -357,7 +357,7 @@ keep_cb(struct tern_timer *t, void *arg)
 	c->keep_probes++;
 	st->mib[TCP_MIB_KeepaliveProbes]++;
 	tcp_send_seg(c, c->snd_una - 1, 0, 0);
-	tern_timer_start(st->wheel, &c->t_keep, st->now + c->keep_intvl_ms);
+	tern_timer_start(st->wheel, &c->t_keep, st->now + tcp_keep_intvl(c));
 }
 
 void

@@ -197,6 +197,25 @@ tcp_wscale_for(uint32_t rcvbuf)
 	return ws;
 }
 
+/* A socket's keepalive times, or the stack's when it set none. */
+static inline uint32_t
+tcp_keep_idle(const struct tcp_conn *c)
+{
+	return c->keep_idle_ms ? c->keep_idle_ms : c->st->cfg.keepalive_time_ms;
+}
+
+static inline uint32_t
+tcp_keep_intvl(const struct tcp_conn *c)
+{
+	return c->keep_intvl_ms ? c->keep_intvl_ms : c->st->cfg.keepalive_intvl_ms;
+}
+
+static inline uint8_t
+tcp_keep_cnt(const struct tcp_conn *c)
+{
+	return c->keep_cnt ? c->keep_cnt : c->st->cfg.keepalive_probes;
+}
+
 #define TCP_TS_OPT_LEN 12 /* NOP NOP TS: in every segment once agreed */
 #define TCP_TS(now) ((uint32_t)(now)) /* timestamp clock: 1 ms */
 
