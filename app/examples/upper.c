@@ -4,7 +4,8 @@
  *
  * It is ternd (same command line and config file) plus one application
  * that runs on every worker: a TCP server on port 7777 (or $TERN_UPPER_PORT)
- * that answers each line it receives with the same line in upper case.
+ * that answers each line it receives with the same line in upper case, and
+ * a UDP socket on the same port that answers each datagram likewise.
  * The code is the usual non-blocking server loop, except that it is a
  * poll function the worker calls every loop instead of a thread that
  * blocks in epoll_wait().
@@ -29,7 +30,7 @@ struct client {
 
 /* Per-worker state (tern_app_start allocates one per worker, zeroed). */
 struct upper {
-	int ep, lfd;
+	int ep, lfd, ufd;
 	struct client *clients[MAX_CLIENTS];
 };
 
@@ -89,6 +90,21 @@ upper_accept(struct upper *u)
 	}
 }
 
+/* Each datagram back to its sender, upper-cased. */
+static void
+udp_read(struct upper *u)
+{
+	struct sockaddr_in from;
+	char buf[2048];
+	ssize_t n;
+
+	while ((n = tern_recvfrom(u->ufd, buf, sizeof(buf), &from)) >= 0) {
+		for (ssize_t i = 0; i < n; i++)
+			buf[i] = (char)toupper((unsigned char)buf[i]);
+		tern_sendto(u->ufd, buf, (size_t)n, &from);
+	}
+}
+
 static int
 upper_start(void *state, const void *cfg)
 {
@@ -107,7 +123,14 @@ upper_start(void *state, const void *cfg)
 		return u->lfd;
 	if ((rc = tern_bind(u->lfd, &a)) < 0 || (rc = tern_listen(u->lfd, 128)) < 0)
 		return rc;
-	return tern_epoll_ctl(u->ep, EPOLL_CTL_ADD, u->lfd, EPOLLIN, UINT64_MAX);
+	if ((rc = tern_epoll_ctl(u->ep, EPOLL_CTL_ADD, u->lfd, EPOLLIN, UINT64_MAX)) < 0)
+		return rc;
+	/* The same API for UDP: a datagram socket on the same port. */
+	if ((u->ufd = tern_socket(SOCK_DGRAM)) < 0)
+		return u->ufd;
+	if ((rc = tern_bind(u->ufd, &a)) < 0)
+		return rc;
+	return tern_epoll_ctl(u->ep, EPOLL_CTL_ADD, u->ufd, EPOLLIN, UINT64_MAX - 1);
 }
 
 static void
@@ -120,6 +143,8 @@ upper_poll(void *state)
 	for (int i = 0; i < n; i++) {
 		if (ev[i].data == UINT64_MAX)
 			upper_accept(u);
+		else if (ev[i].data == UINT64_MAX - 1)
+			udp_read(u);
 		else if (u->clients[ev[i].data] != NULL)
 			client_read(u, (unsigned)ev[i].data);
 	}
@@ -134,6 +159,7 @@ upper_stop(void *state)
 		if (u->clients[i] != NULL)
 			client_close(u, i);
 	tern_close(u->lfd);
+	tern_close(u->ufd);
 	tern_epoll_close(u->ep);
 }
 

@@ -57,6 +57,7 @@
 	X(UDP_RUNT, "udp_runt", "shorter than a UDP header")                                       \
 	X(UDP_LEN, "udp_len", "UDP length below 8 or beyond the IP payload (RFC 768)")             \
 	X(UDP_CHECKSUM, "udp_checksum", "bad UDP checksum")                                        \
+	X(UDP_SOCK_FULL, "udp_sock_full", "UDP socket receive queue full")                         \
 	X(UDP_ECHO_NOT_UNICAST, "udp_echo_not_unicast", "echo request to a broadcast address")     \
 	X(ARP_RUNT, "arp_runt", "shorter than an ARP packet for IPv4 over Ethernet")               \
 	X(ARP_HW, "arp_hw", "ARP hardware type not Ethernet or length not 6 (RFC 826)")            \

@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_per_lcore.h>
+#include <rte_udp.h>
 
 #include "core/ctl.h"
 #include "ip/ip_priv.h"
@@ -24,6 +26,7 @@
 #include "tcp/socket_priv.h"
 #include "tcp/tcp_priv.h"
 #include "tcp/tcp_worker.h"
+#include "udp/udp.h"
 
 #define FD_SHIFT 20
 #define FD_SLOTS (1u << FD_SHIFT)
@@ -45,7 +48,15 @@ struct tern_sock {
 	uint32_t ev_mask;
 	uint64_t ev_data;
 	uint32_t next_free;
+	/* UDP: the peer of a connected socket, and received datagrams. */
+	uint32_t raddr;
+	uint16_t rport;
+	uint16_t q_head, q_len;
+	struct rte_mbuf **q;
+	uint64_t q_drops;
 };
+
+#define UDP_SOCK_QLEN 256 /* datagrams a UDP socket holds unread */
 
 /* An epoll set: a ring of (slot, generation) of sockets that may be ready. */
 struct tern_ep {
@@ -61,6 +72,8 @@ struct tern_sock_table {
 	uint32_t size;
 	uint32_t free_head; /* UINT32_MAX: none */
 	struct tern_ep ep[TERN_MAX_EPOLL];
+	uint32_t *udp_port; /* UDP port -> slot + 1 (64 Ki entries) */
+	uint16_t udp_next;  /* ephemeral port search start */
 	struct tern_sock s[];
 };
 
@@ -90,6 +103,12 @@ tern_sock_table_create(struct tcp_worker *tw)
 		return NULL;
 	t->tw = tw;
 	t->size = size;
+	t->udp_port = calloc(65536, sizeof(*t->udp_port));
+	if (t->udp_port == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->udp_next = (uint16_t)(32768 + tw->w->id * 997 % 28232);
 	for (uint32_t i = 0; i < size; i++)
 		t->s[i].next_free = i + 1 < size ? i + 1 : UINT32_MAX;
 	t->free_head = 0;
@@ -104,6 +123,13 @@ tern_sock_table_destroy(struct tern_sock_table *t)
 	/* The stack frees the connections themselves. */
 	for (unsigned i = 0; i < TERN_MAX_EPOLL; i++)
 		free(t->ep[i].rq);
+	for (uint32_t i = 0; i < t->size; i++) {
+		struct tern_sock *s = &t->s[i];
+		for (uint16_t k = 0; s->q != NULL && k < s->q_len; k++)
+			rte_pktmbuf_free(s->q[(s->q_head + k) % UDP_SOCK_QLEN]);
+		free(s->q);
+	}
+	free(t->udp_port);
 	free(t);
 }
 
@@ -198,6 +224,8 @@ sock_poll(const struct tern_sock *s)
 	const struct tcp_conn *c = s->c;
 	uint32_t ev = 0;
 
+	if (s->type == SOCK_DGRAM)
+		return (s->q_len != 0 ? EPOLLIN : 0) | EPOLLOUT;
 	if (c == NULL)
 		return 0;
 	if (c->flags & TCPF_LISTENER)
@@ -226,6 +254,191 @@ tern_sock_event(struct tcp_worker *tw, struct tcp_conn *c, unsigned ev)
 		ready_push(tw->socks, s);
 }
 
+/* ---- UDP ---- */
+
+/* One datagram in one mbuf: the data room less the IPv4 and UDP headers
+ * (ip_output fragments it to the egress MTU). */
+#define UDP_SOCK_MAX_PAYLOAD (RTE_MBUF_DEFAULT_DATAROOM - 28)
+
+static uint32_t source_for(const struct tern_dp *dp, uint32_t dst);
+
+/* Take `port` (0: an ephemeral one) for UDP socket `s` on this worker.
+ * Ports a built-in receiver (udp-echo) holds are in use. */
+static int
+udp_port_bind(struct tern_sock *s, uint16_t port)
+{
+	struct tcp_worker *tw = cur();
+	struct tern_sock_table *t = tw->socks;
+	const struct tern_dp *dp = tw->w->dp != NULL ? tw->w->dp : tern_dp_current();
+
+	if (port == 0) {
+		for (unsigned i = 0; i < 28232 && port == 0; i++) {
+			uint16_t p = t->udp_next++;
+			if (t->udp_next < 32768 || t->udp_next >= 60999)
+				t->udp_next = 32768;
+			if (t->udp_port[p] == 0 && (dp->udp == NULL || dp->udp->receiver[p] == 0))
+				port = p;
+		}
+		if (port == 0)
+			return -EADDRNOTAVAIL;
+	} else if (t->udp_port[port] != 0 || (dp->udp != NULL && dp->udp->receiver[port] != 0)) {
+		return -EADDRINUSE;
+	}
+	t->udp_port[port] = (uint32_t)(s - t->s) + 1;
+	s->lport = port;
+	return 0;
+}
+
+static void
+udp_sock_close(struct tern_sock_table *t, struct tern_sock *s)
+{
+	if (s->lport != 0 && t->udp_port[s->lport] == (uint32_t)(s - t->s) + 1)
+		t->udp_port[s->lport] = 0;
+	while (s->q_len != 0) {
+		rte_pktmbuf_free(s->q[s->q_head]);
+		s->q_head = (uint16_t)((s->q_head + 1) % UDP_SOCK_QLEN);
+		s->q_len--;
+	}
+	free(s->q);
+	s->q = NULL;
+}
+
+int
+tern_sock_udp_deliver(struct tcp_worker *tw, struct rte_mbuf *m, uint16_t port)
+{
+	struct tern_sock_table *t = tw->socks;
+	uint32_t slot = t->udp_port[port];
+	struct tern_sock *s;
+
+	if (slot == 0)
+		return -ENOENT;
+	s = &t->s[slot - 1];
+	if (s->q_len == UDP_SOCK_QLEN) {
+		s->q_drops++;
+		return -ENOBUFS;
+	}
+	/* A connected socket takes datagrams from its peer only. */
+	if (s->rport != 0) {
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+		const struct rte_udp_hdr *u =
+		    rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, m->l3_len);
+		if (ntohl(ip->src_addr) != s->raddr || ntohs(u->src_port) != s->rport)
+			return -ENOENT;
+	}
+	s->q[(s->q_head + s->q_len) % UDP_SOCK_QLEN] = m;
+	s->q_len++;
+	if (s->ep >= 0)
+		ready_push(t, s);
+	return 0;
+}
+
+/* Build and send one datagram from `s` to dst:dport. */
+static ssize_t
+udp_send(struct tern_sock *s, const void *buf, size_t len, uint32_t dst, uint16_t dport)
+{
+	struct tcp_worker *tw = cur();
+	const struct tern_dp *dp = tw->w->dp != NULL ? tw->w->dp : tern_dp_current();
+	uint32_t src = s->laddr != 0 ? s->laddr : source_for(dp, dst);
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *u;
+	struct rte_mbuf *m;
+	int rc;
+
+	if (src == 0)
+		return -ENETUNREACH;
+	if (s->lport == 0 && (rc = udp_port_bind(s, 0)) < 0)
+		return rc;
+	if (len > UDP_SOCK_MAX_PAYLOAD)
+		return -EMSGSIZE;
+	if ((m = rte_pktmbuf_alloc(tw->pool)) == NULL)
+		return -ENOBUFS;
+	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(m,
+	                                               (uint16_t)(sizeof(*ip) + sizeof(*u) + len));
+	if (ip == NULL) {
+		rte_pktmbuf_free(m);
+		return -EMSGSIZE;
+	}
+	u = (struct rte_udp_hdr *)(ip + 1);
+	*ip = (struct rte_ipv4_hdr){
+		.version_ihl = RTE_IPV4_VHL_DEF,
+		.total_length = htons((uint16_t)(sizeof(*ip) + sizeof(*u) + len)),
+		.packet_id = htons(tw->ip_id++),
+		.time_to_live = TERN_IP_DEFAULT_TTL,
+		.next_proto_id = IPPROTO_UDP,
+		.src_addr = htonl(src),
+		.dst_addr = htonl(dst),
+	};
+	u->src_port = htons(s->lport);
+	u->dst_port = htons(dport);
+	u->dgram_len = htons((uint16_t)(sizeof(*u) + len));
+	u->dgram_cksum = 0;
+	memcpy(u + 1, buf, len);
+	u->dgram_cksum = rte_ipv4_udptcp_cksum(ip, u);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	rc = tcp_worker_send(tw, m);
+	return rc < 0 ? rc : (ssize_t)len;
+}
+
+ssize_t
+tern_sendto(int fd, const void *buf, size_t len, const struct sockaddr_in *to)
+{
+	struct tern_sock *s = sock_get(fd);
+
+	if (s == NULL)
+		return -EBADF;
+	if (s->type != SOCK_DGRAM)
+		return to == NULL ? tern_send(fd, buf, len) : -EISCONN;
+	if (to == NULL) {
+		if (s->rport == 0)
+			return -EDESTADDRREQ;
+		return udp_send(s, buf, len, s->raddr, s->rport);
+	}
+	if (to->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	return udp_send(s, buf, len, ntohl(to->sin_addr.s_addr), ntohs(to->sin_port));
+}
+
+ssize_t
+tern_recvfrom(int fd, void *buf, size_t len, struct sockaddr_in *from)
+{
+	struct tern_sock *s = sock_get(fd);
+	const struct rte_ipv4_hdr *ip;
+	const struct rte_udp_hdr *u;
+	struct rte_mbuf *m;
+	uint32_t plen, n;
+
+	if (s == NULL)
+		return -EBADF;
+	if (s->type != SOCK_DGRAM) {
+		if (from != NULL && tern_getpeername(fd, from) < 0)
+			memset(from, 0, sizeof(*from));
+		return tern_recv(fd, buf, len);
+	}
+	if (s->q_len == 0)
+		return -EAGAIN;
+	m = s->q[s->q_head];
+	s->q_head = (uint16_t)((s->q_head + 1) % UDP_SOCK_QLEN);
+	s->q_len--;
+	ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	u = rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, m->l3_len);
+	plen = ntohs(u->dgram_len) - (uint32_t)sizeof(*u);
+	/* As with BSD sockets, what does not fit is lost. */
+	n = plen < len ? plen : (uint32_t)len;
+	{
+		const void *p = rte_pktmbuf_read(m, m->l3_len + sizeof(*u), n, buf);
+		if (p != NULL && p != buf)
+			memcpy(buf, p, n);
+	}
+	if (from != NULL) {
+		memset(from, 0, sizeof(*from));
+		from->sin_family = AF_INET;
+		from->sin_addr.s_addr = ip->src_addr;
+		from->sin_port = u->src_port;
+	}
+	rte_pktmbuf_free(m);
+	return n;
+}
+
 int
 tern_socket(int type)
 {
@@ -234,10 +447,14 @@ tern_socket(int type)
 
 	if (tw == NULL)
 		return -EPERM; /* not on a worker */
-	if (type != SOCK_STREAM)
+	if (type != SOCK_STREAM && type != SOCK_DGRAM)
 		return -EPROTONOSUPPORT;
 	if ((s = sock_alloc(tw->socks, type)) == NULL)
 		return -EMFILE;
+	if (type == SOCK_DGRAM && (s->q = calloc(UDP_SOCK_QLEN, sizeof(*s->q))) == NULL) {
+		sock_free(tw->socks, s);
+		return -ENOMEM;
+	}
 	return sock_fd(tw->socks, s);
 }
 
@@ -253,6 +470,8 @@ tern_bind(int fd, const struct sockaddr_in *a)
 	if (s->c != NULL || s->lport != 0)
 		return -EINVAL;
 	s->laddr = ntohl(a->sin_addr.s_addr);
+	if (s->type == SOCK_DGRAM)
+		return udp_port_bind(s, ntohs(a->sin_port));
 	s->lport = ntohs(a->sin_port);
 	return 0;
 }
@@ -339,6 +558,14 @@ tern_connect(int fd, const struct sockaddr_in *a)
 		return -EBADF;
 	if (a == NULL || a->sin_family != AF_INET)
 		return -EAFNOSUPPORT;
+	if (s->type == SOCK_DGRAM) {
+		/* UDP: remember the peer; sends go there, only it is heard. */
+		if (s->lport == 0 && (rc = udp_port_bind(s, 0)) < 0)
+			return rc;
+		s->raddr = ntohl(a->sin_addr.s_addr);
+		s->rport = ntohs(a->sin_port);
+		return 0;
+	}
 	if (s->listening)
 		return -EINVAL;
 	if (s->c != NULL)
@@ -368,6 +595,8 @@ tern_send(int fd, const void *buf, size_t len)
 
 	if (s == NULL)
 		return -EBADF;
+	if (s->type == SOCK_DGRAM)
+		return tern_sendto(fd, buf, len, NULL);
 	if (s->c == NULL || s->listening)
 		return -ENOTCONN;
 	if (s->c->state == TCP_SYN_SENT)
@@ -382,6 +611,8 @@ tern_recv(int fd, void *buf, size_t len)
 
 	if (s == NULL)
 		return -EBADF;
+	if (s->type == SOCK_DGRAM)
+		return tern_recvfrom(fd, buf, len, NULL);
 	if (s->c == NULL || s->listening)
 		return -ENOTCONN;
 	return tcp_recv(s->c, buf, len);
@@ -408,6 +639,8 @@ tern_close(int fd)
 
 	if (s == NULL)
 		return -EBADF;
+	if (s->type == SOCK_DGRAM)
+		udp_sock_close(cur()->socks, s);
 	if (s->c != NULL) {
 		tcp_conn_set_user(s->c, NULL);
 		tcp_close(s->c);

@@ -25,13 +25,16 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-int tern_socket(int type); /* SOCK_STREAM */
+int tern_socket(int type); /* SOCK_STREAM or SOCK_DGRAM */
 int tern_bind(int fd, const struct sockaddr_in *addr);
 int tern_listen(int fd, int backlog);
 int tern_accept(int fd, struct sockaddr_in *peer);
 int tern_connect(int fd, const struct sockaddr_in *addr);
 ssize_t tern_send(int fd, const void *buf, size_t len);
 ssize_t tern_recv(int fd, void *buf, size_t len);
+/* UDP (SOCK_DGRAM): one datagram per call; recvfrom truncates to len. */
+ssize_t tern_sendto(int fd, const void *buf, size_t len, const struct sockaddr_in *to);
+ssize_t tern_recvfrom(int fd, void *buf, size_t len, struct sockaddr_in *from);
 int tern_shutdown(int fd, int how);
 int tern_close(int fd);
 int tern_setsockopt(int fd, int level, int name, const void *val, socklen_t len);

@@ -13,6 +13,12 @@ struct tern_sock_table *tern_sock_table_create(struct tcp_worker *tw);
 void tern_sock_table_destroy(struct tern_sock_table *t);
 /* The TCP core's event hook. */
 void tern_sock_event(struct tcp_worker *tw, struct tcp_conn *c, unsigned ev);
+/* udp_sock: queue datagram `m` (IPv4 header at data, l3_len set) on the
+ * UDP socket bound to `port` on this worker.  0 (kept), -ENOENT (no
+ * socket), -ENOBUFS (its queue is full). */
+struct rte_mbuf;
+int tern_sock_udp_deliver(struct tcp_worker *tw, struct rte_mbuf *m, uint16_t port);
+
 /* Make `tw` the calling thread's worker for socket calls; returns the
  * previous one. */
 struct tcp_worker *tern_sock_enter(struct tcp_worker *tw);

@@ -93,12 +93,10 @@ static int
 tcp_out(void *ctx, const struct tcp_out *o)
 {
 	struct tcp_worker *tw = ctx;
-	const struct tern_dp *dp = tw->w->dp;
 	unsigned hlen = sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr) + o->optlen;
 	struct rte_ipv4_hdr *ip;
 	struct rte_tcp_hdr *th;
 	struct rte_mbuf *m;
-	uint8_t t;
 
 	if (tw->npending == TCP_PENDING_MAX) {
 		tw->out_overflow++;
@@ -139,8 +137,21 @@ tcp_out(void *ctx, const struct tcp_out *o)
 	ip->hdr_checksum = 0;
 	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	if (dp == NULL)
-		dp = tern_dp_current();
+	return tcp_worker_send(tw, m);
+}
+
+int
+tcp_worker_send(struct tcp_worker *tw, struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	const struct tern_dp *dp = tw->w->dp != NULL ? tw->w->dp : tern_dp_current();
+	uint8_t t;
+
+	if (tw->npending == TCP_PENDING_MAX) {
+		rte_pktmbuf_free(m);
+		tw->out_overflow++;
+		return -ENOBUFS;
+	}
 	t = ip_route(dp, m, ip->dst_addr);
 	if (t != TERN_NH_CONNECTED && t != TERN_NH_GATEWAY) {
 		rte_pktmbuf_free(m);

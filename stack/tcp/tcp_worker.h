@@ -81,6 +81,10 @@ unsigned tcp_owner(const struct tcp_tuple *t);
  * segment was consumed (the mbuf is still the caller's to free). */
 int tcp_segment_in(struct tcp_worker *tw, struct rte_mbuf *m, bool handed_over);
 
+/* Route an IPv4 packet this worker built (header at data) and queue it
+ * for ip_output; the mbuf is consumed either way.  0 or -errno. */
+int tcp_worker_send(struct tcp_worker *tw, struct rte_mbuf *m);
+
 /* Run fn(tw, arg) on every worker in turn (control thread); stops at the
  * first error and returns it. */
 int tcp_on_workers(int (*fn)(struct tcp_worker *tw, void *arg), void *arg);

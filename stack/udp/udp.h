@@ -23,6 +23,13 @@ struct udp_port_map {
 /* TERN_INIT hook: a node that takes UDP datagrams; returns its id or -errno. */
 int udp_receiver_register(const char *node_name);
 
+/*
+ * TERN_INIT hook: the node that takes datagrams for ports no receiver is
+ * bound to (the socket layer's UDP sockets); it answers port unreachable
+ * itself for ports nobody listens on.  0 or -EEXIST.
+ */
+int udp_default_receiver_register(const char *node_name);
+
 /* Control thread: bind `port` to receiver `id`, or unbind it (id < 0). */
 int udp_bind(uint16_t port, int id);
 /* Control thread: the receiver bound to `port`, or -1. */

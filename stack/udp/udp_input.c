@@ -29,6 +29,15 @@ enum {
 /* Written by TERN_INIT hooks before any graph exists, then read-only. */
 static rte_edge_t receiver_edge[UDP_MAX_RECEIVERS];
 static unsigned nb_receivers;
+static rte_edge_t default_edge; /* ports no receiver is bound to, or 0 */
+
+int
+udp_default_receiver_register(const char *node_name)
+{
+	if (default_edge != 0)
+		return -EEXIST;
+	return tern_node_add_edge("udp_input", node_name, &default_edge);
+}
 
 int
 udp_receiver_register(const char *node_name)
@@ -76,6 +85,9 @@ udp_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 	r = map != NULL ? map->receiver[rte_be_to_cpu_16(udp->dst_port)] : 0;
 	if (likely(r != 0))
 		return receiver_edge[r - 1];
+	/* The socket layer looks for a socket; it sends port unreachable. */
+	if (default_edge != 0)
+		return default_edge;
 	ip_mark_icmp_error(m, TERN_ICMP_DEST_UNREACH, TERN_ICMP_PORT_UNREACH, 0);
 	return UDP_INPUT_NEXT_ICMP_ERROR;
 }

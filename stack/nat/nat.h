@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAT44 core (RFC 4787, 5382, 5508): rules, per-worker session tables,
+ * connection tracking and packet translation.  Like the TCP core it knows
+ * nothing of DPDK: packets are plain IPv4 byte buffers, time is the
+ * caller's `now` in milliseconds on a timer wheel the caller advances, so
+ * unit tests drive it without EAL.  One `struct nat_table` per worker;
+ * rules are shared read-only (`struct nat_rules`, replaced as a whole by
+ * the control thread and published with RCU by the caller).
+ *
+ * Terms: "inside" hosts sit behind the NAT, "outside" is everything else.
+ * A session holds both directions' 5-tuples:
+ *   orig  = the tuple of the first packet as it arrived (inside view for
+ *           SNAT, outside view for DNAT);
+ *   reply = the tuple the answers carry as they arrive.
+ * All addresses and ports in this header are in host byte order.
+ */
+#ifndef TERN_NAT_NAT_H
+#define TERN_NAT_NAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "timer/wheel.h"
+
+struct nat_tuple {
+	uint32_t src, dst;
+	uint16_t sport, dport; /* ICMP query: sport = dport = identifier */
+	uint8_t proto;         /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP */
+};
+
+/* ---- Rules ---- */
+
+enum nat_rule_type {
+	NAT_SNAT,   /* src in prefix, leaving by `out_port`: to pool (or port address) */
+	NAT_DNAT,   /* dst = ext_addr:ext_port (proto) -> to_addr:to_port */
+	NAT_STATIC, /* 1:1 inside address <-> outside address, both directions */
+	NAT_EXEMPT, /* src in prefix and dst in prefix2: never translated */
+};
+
+enum nat_filtering {
+	NAT_FILTER_EIF,  /* endpoint-independent filtering (RFC 4787 5: "full cone") */
+	NAT_FILTER_ADF,  /* address-dependent */
+	NAT_FILTER_APDF, /* address- and port-dependent (default, RFC 4787 REQ-8 allows) */
+};
+
+struct nat_rule {
+	uint8_t type; /* enum nat_rule_type */
+	uint8_t proto; /* DNAT: IPPROTO_TCP / IPPROTO_UDP; 0 = both (and any port) */
+	uint16_t out_port; /* SNAT: egress port id it applies to */
+	uint32_t prefix, mask; /* SNAT/EXEMPT: source prefix; STATIC: inside address */
+	uint32_t prefix2, mask2; /* EXEMPT: destination prefix */
+	uint32_t pool_lo, pool_hi; /* SNAT: outside addresses (one address: lo == hi) */
+	uint16_t port_lo, port_hi; /* SNAT: outside port range (default 1024-65535) */
+	uint32_t ext_addr; /* DNAT: outside address; STATIC: outside address */
+	uint16_t ext_port, to_port; /* DNAT */
+	uint32_t to_addr; /* DNAT: inside address */
+};
+
+/*
+ * The rule set, evaluated in this order (docs/nat.md):
+ *   1. EXEMPT rules, in the order added: a match means no translation;
+ *   2. STATIC, then DNAT rules (on the destination, before routing);
+ *   3. SNAT rules, in the order added (on the source, after routing:
+ *      the egress port must match).
+ * Replaced as a whole; never changed once published.
+ */
+#define NAT_MAX_RULES 256
+struct nat_rules {
+	unsigned n;
+	struct nat_rule r[NAT_MAX_RULES];
+	uint8_t filtering; /* enum nat_filtering */
+	bool hairpin;      /* RFC 4787 REQ-9 (default on) */
+};
+
+/* ---- Timeouts and limits ---- */
+
+/* Connection tracking states of TCP sessions, after Linux's conntrack. */
+#define NAT_TCP_STATES(X)                                                                          \
+	X(NONE)                                                                                    \
+	X(SYN_SENT)                                                                                \
+	X(SYN_RECV)                                                                                \
+	X(ESTABLISHED)                                                                             \
+	X(FIN_WAIT)                                                                                \
+	X(CLOSE_WAIT)                                                                              \
+	X(LAST_ACK)                                                                                \
+	X(TIME_WAIT)                                                                               \
+	X(CLOSE)
+
+enum nat_tcp_state {
+#define X(s) NAT_TCP_##s,
+	NAT_TCP_STATES(X)
+#undef X
+	NAT_TCP_NSTATES
+};
+
+struct nat_cfg {
+	uint32_t max_sessions;          /* per table (worker) */
+	uint32_t max_per_host;          /* sessions per inside host, 0: no limit */
+	uint32_t tcp_timeout_ms[NAT_TCP_NSTATES]; /* by state */
+	uint32_t udp_timeout_ms;        /* RFC 4787 REQ-5: >= 2 min (300 s) */
+	uint32_t udp_stream_timeout_ms; /* once seen both ways (Linux: 120 s) */
+	uint32_t icmp_timeout_ms;       /* RFC 5508 REQ-1: 60 s */
+};
+
+/* Defaults: TCP established 7440 s (RFC 5382 REQ-5: >= 2 h 4 min),
+ * transitory 240 s (REQ-5), TIME_WAIT 120 s; UDP 300 s; ICMP 60 s. */
+void nat_cfg_default(struct nat_cfg *cfg);
+
+/* ---- Sessions ---- */
+
+#define NAT_COUNTERS(X)                                                                            \
+	X(SessionsCreated)                                                                         \
+	X(SessionsExpired)                                                                         \
+	X(SessionsReclaimed)                                                                       \
+	X(TableFull)                                                                               \
+	X(HostLimit)                                                                               \
+	X(PortsExhausted)                                                                          \
+	X(Translated)                                                                              \
+	X(Untranslated)                                                                            \
+	X(FilteredIn)                                                                              \
+	X(IcmpErrorsTranslated)                                                                    \
+	X(Hairpinned)                                                                              \
+	X(BadPackets)
+
+enum nat_counter {
+#define X(n) NAT_MIB_##n,
+	NAT_COUNTERS(X)
+#undef X
+	NAT_MIB_MAX
+};
+extern const char *const nat_counter_names[NAT_MIB_MAX];
+
+struct nat_table;
+
+/*
+ * Ports this table may hand out for SNAT: those with
+ * (port % nb_owners) == owner, so the worker that owns a session can be
+ * told from the outside port of any packet that comes back
+ * (nat_port_owner).  One table per worker: owner = worker index.
+ */
+struct nat_table *nat_table_create(const struct nat_cfg *cfg, struct tern_wheel *wheel,
+                                   unsigned owner, unsigned nb_owners);
+void nat_table_destroy(struct nat_table *t);
+void nat_table_set_cfg(struct nat_table *t, const struct nat_cfg *cfg);
+const uint64_t *nat_table_counters(const struct nat_table *t);
+uint32_t nat_table_nb_sessions(const struct nat_table *t);
+/* Remove every session. */
+void nat_table_flush(struct nat_table *t);
+static inline unsigned
+nat_port_owner(uint16_t port, unsigned nb_owners)
+{
+	return nb_owners <= 1 ? 0 : port % nb_owners;
+}
+
+/* What nat_translate did with a packet. */
+enum nat_verdict {
+	NAT_PASS,      /* no rule, no session: forward unchanged */
+	NAT_DONE,      /* translated in place (addresses, ports, checksums) */
+	NAT_DROP,      /* refused: filtering, table full, no port (counted) */
+	NAT_BAD,       /* malformed (counted) */
+	NAT_OTHER_OWNER, /* the session belongs to table `*owner`: hand the packet over */
+};
+
+/*
+ * Translate one IPv4 packet in place.  `pkt` starts at the IPv4 header and
+ * holds `len` contiguous bytes (at least the headers; fragments: see
+ * docs/nat.md).  `in_port` is the ingress port; `route(ctx, dst, &out_port)`
+ * returns 0 and the egress port for a destination (after DNAT), or -1 when
+ * there is no route; `is_local(ctx, addr)` says whether an address is one
+ * of ours.  The checksums of IP, TCP, UDP and ICMP are updated
+ * incrementally (RFC 1624), UDP's zero checksum stays zero, and ICMP errors
+ * are translated inner header and all (RFC 5508).
+ */
+struct nat_env {
+	void *ctx;
+	int (*route)(void *ctx, uint32_t dst, uint16_t *out_port);
+	bool (*is_local)(void *ctx, uint32_t addr);
+	/* The first address of a port, for SNAT without a pool (masquerade). */
+	uint32_t (*port_addr)(void *ctx, uint16_t port);
+};
+
+enum nat_verdict nat_translate(struct nat_table *t, const struct nat_rules *rules,
+                               const struct nat_env *env, uint8_t *pkt, uint32_t len,
+                               uint16_t in_port, uint64_t now, unsigned *owner);
+
+/* One session, for `nat sessions show` (like conntrack -L). */
+struct nat_session_info {
+	struct nat_tuple orig, reply;
+	uint8_t tcp_state; /* enum nat_tcp_state, TCP only */
+	uint64_t expires_in_ms;
+	uint64_t packets[2], bytes[2]; /* orig direction, reply direction */
+};
+void nat_table_walk(struct nat_table *t, void (*fn)(void *arg, const struct nat_session_info *i),
+                    void *arg);
+
+/* Bytes of memory one session takes (the benchmark reports it). */
+size_t nat_session_size(void);
+
+/* RFC 1624 incremental checksum update of a 16-bit one's complement sum
+ * `sum` (network order as stored) when 32 bits `old` become `new`. */
+uint16_t nat_csum_update32(uint16_t sum, uint32_t old, uint32_t new_);
+uint16_t nat_csum_update16(uint16_t sum, uint16_t old, uint16_t new_);
+
+#endif
