@@ -44,7 +44,8 @@ struct tern_port {
 	struct rte_ether_addr mac;
 	char driver[32];
 	struct rte_mempool *pool;
-	bool link_up; /* as last polled by the control thread */
+	bool link_up;         /* as last polled by the control thread */
+	struct tern_rss *rss; /* allocated when RSS is on, filled at start */
 };
 
 #define TERN_MAX_EXTRA_POOLS 2 * TERN_MAX_WORKERS

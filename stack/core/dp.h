@@ -20,12 +20,32 @@
 
 #define TERN_PORT_NONE UINT16_MAX
 
+/*
+ * A port's RSS as ternd programmed it (key and redirection table), so that
+ * software can tell which RX queue a flow lands on (rte_softrss).  Written
+ * by the control thread before the workers start, never changed after.
+ */
+#define TERN_RSS_KEY_LEN 52
+#define TERN_RETA_MAX    512
+struct tern_rss {
+	bool known;
+	bool l4; /* TCP/UDP ports are in the hash, not just addresses */
+	uint16_t nb_rxq;
+	uint16_t reta_size;
+	uint8_t key[TERN_RSS_KEY_LEN];
+	uint16_t reta[TERN_RETA_MAX]; /* hash % reta_size -> RX queue */
+};
+
+/* The key ternd programs into every RSS port (port.c). */
+extern const uint8_t tern_rss_key[TERN_RSS_KEY_LEN];
+
 struct tern_dp_port {
 	struct rte_ether_addr mac;
 	uint16_t mtu;
-	uint16_t xconnect; /* peer port id, or TERN_PORT_NONE */
-	bool up;           /* configured and started */
-	rte_be32_t ip4;    /* first IPv4 address (source of ICMP errors), or 0 */
+	uint16_t xconnect;          /* peer port id, or TERN_PORT_NONE */
+	bool up;                    /* configured and started */
+	rte_be32_t ip4;             /* first IPv4 address (source of ICMP errors), or 0 */
+	const struct tern_rss *rss; /* NULL: no RSS, or not known */
 };
 
 struct rte_hash;

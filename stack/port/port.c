@@ -11,6 +11,7 @@
 #include <rte_dev.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include "core/ctl.h"
@@ -19,6 +20,15 @@
 
 /* Boot errors name the config line that declared the port. */
 #define PORT_ERR(p, fmt, ...) LOG_ERR("%s: port %s: " fmt, (p)->where, (p)->name, ##__VA_ARGS__)
+
+/* The RSS key: the usual Toeplitz key of Microsoft's RSS specification,
+ * padded for devices with 52-byte keys. */
+const uint8_t tern_rss_key[TERN_RSS_KEY_LEN] = {
+	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43,
+	0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb,
+	0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01,
+	0xfa, 0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d,
+};
 
 struct tern_port *
 tern_port_lookup(const char *name)
@@ -148,6 +158,21 @@ tern_port_setup(struct tern_port *p)
 		conf.rx_adv_conf.rss_conf.rss_hf =
 		    (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
 		    info.flow_type_rss_offloads;
+		/* Our own key, so software can predict the queue of a flow
+		 * (TCP active opens pick ports whose replies land on their
+		 * own worker); the table is programmed at start. */
+		if (info.hash_key_size <= TERN_RSS_KEY_LEN && info.reta_size != 0 &&
+		    info.reta_size <= TERN_RETA_MAX &&
+		    (p->rss = rte_zmalloc("tern_rss", sizeof(*p->rss), 0)) != NULL) {
+			memcpy(p->rss->key, tern_rss_key, sizeof(p->rss->key));
+			p->rss->reta_size = info.reta_size;
+			p->rss->nb_rxq = p->nb_rxq;
+			p->rss->l4 =
+			    conf.rx_adv_conf.rss_conf.rss_hf & RTE_ETH_RSS_NONFRAG_IPV4_TCP;
+			conf.rx_adv_conf.rss_conf.rss_key = p->rss->key;
+			conf.rx_adv_conf.rss_conf.rss_key_len =
+			    info.hash_key_size ? info.hash_key_size : 40;
+		}
 	}
 	/* No RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE: a TX queue sends mbufs from
 	 * every port's pool and from the control pool, which it forbids. */
@@ -202,6 +227,27 @@ tern_port_setup(struct tern_port *p)
 	return 0;
 }
 
+/* The redirection table spreads hashes round robin over the RX queues; if
+ * the device will not take it, ternd cannot predict queues (rss->known
+ * stays false) and TCP falls back to handing segments over. */
+static void
+rss_program(struct tern_port *p)
+{
+	struct rte_eth_rss_reta_entry64 reta[TERN_RETA_MAX / RTE_ETH_RETA_GROUP_SIZE];
+	struct tern_rss *r = p->rss;
+
+	memset(reta, 0, sizeof(reta));
+	for (unsigned i = 0; i < r->reta_size; i++) {
+		reta[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ull << (i % RTE_ETH_RETA_GROUP_SIZE);
+		reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] =
+		    (uint16_t)(i % r->nb_rxq);
+		r->reta[i] = (uint16_t)(i % r->nb_rxq);
+	}
+	r->known = rte_eth_dev_rss_reta_update(p->port_id, reta, r->reta_size) == 0;
+	LOG_INFO("port %s: RSS over %u queues, table of %u%s", p->name, r->nb_rxq, r->reta_size,
+	         r->known ? "" : " (not programmable: queues not predicted)");
+}
+
 int
 tern_port_start(struct tern_port *p)
 {
@@ -212,6 +258,8 @@ tern_port_start(struct tern_port *p)
 		return rc;
 	}
 	p->started = true;
+	if (p->rss != NULL)
+		rss_program(p);
 	LOG_INFO("port %s: %s id %u mac " RTE_ETHER_ADDR_PRT_FMT " mtu %u rxq %u txq %u "
 	         "mbufs %u socket %d",
 	         p->name, p->driver, p->port_id, RTE_ETHER_ADDR_BYTES(&p->mac), p->mtu, p->nb_rxq,
@@ -242,5 +290,7 @@ tern_ports_teardown(void)
 	for (unsigned i = 0; i < tern_ctl.nb_ports; i++) {
 		rte_mempool_free(tern_ctl.port[i].pool);
 		tern_ctl.port[i].pool = NULL;
+		rte_free(tern_ctl.port[i].rss);
+		tern_ctl.port[i].rss = NULL;
 	}
 }

@@ -13,6 +13,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_tcp.h>
+#include <rte_thash.h>
 
 #include "core/ctl.h"
 #include "core/drop.h"
@@ -61,15 +62,32 @@ tcp_worker_by_index(unsigned i)
 	return i < nb_tcp_workers ? by_index[i] : NULL;
 }
 
-unsigned
-tcp_owner(const struct tcp_tuple *t)
+uint32_t
+tcp_rss_hash(const struct tern_rss *r, const struct tcp_tuple *t)
 {
+	/* The NIC hashes what arrives: the peer is the source. */
+	struct rte_ipv4_tuple in = {
+		.src_addr = t->raddr, .dst_addr = t->laddr, .sport = t->rport, .dport = t->lport
+	};
+
+	return rte_softrss((uint32_t *)&in, RTE_THASH_V4_L4_LEN, r->key);
+}
+
+unsigned
+tcp_owner(const struct tern_dp *dp, uint16_t port, const struct tcp_tuple *t)
+{
+	const struct tern_rss *r;
 	uint32_t h;
 
 	if (nb_tcp_workers <= 1)
 		return 0;
-	/* Deterministic for every worker; murmur3's finaliser so every input
-	 * bit (the local port above all) reaches the low bits. */
+	/* RSS we programmed hashes the ports too: the flow's queue, hence
+	 * its worker, is known (queue q belongs to worker q % workers). */
+	r = port < RTE_MAX_ETHPORTS ? dp->port[port].rss : NULL;
+	if (r != NULL && r->known && r->l4)
+		return r->reta[tcp_rss_hash(r, t) % r->reta_size] % nb_tcp_workers;
+	/* Otherwise any deterministic function will do; murmur3's finaliser
+	 * so every input bit (the local port above all) reaches the low bits. */
 	h = t->laddr ^ (t->raddr * 0x9e3779b1u) ^ ((uint32_t)t->lport << 16 | t->rport);
 	h ^= h >> 16;
 	h *= 0x85ebca6bu;
@@ -84,8 +102,10 @@ static bool
 port_ok(void *ctx, const struct tcp_tuple *t)
 {
 	const struct tcp_worker *tw = ctx;
+	const struct tern_dp *dp = tw->w->dp != NULL ? tw->w->dp : tern_dp_current();
+	uint32_t nh = ip_fib_lookup(dp, rte_cpu_to_be_32(t->raddr));
 
-	return tcp_owner(t) == tw->w->id;
+	return tcp_owner(dp, nh != 0 ? dp->nh[nh].port : TERN_PORT_NONE, t) == tw->w->id;
 }
 
 /* The output hook: one segment -> one mbuf, routed, queued for ip_output. */
@@ -199,7 +219,7 @@ tcp_segment_in(struct tcp_worker *tw, struct rte_mbuf *m, bool handed_over)
 		return TCP_INPUT_NEXT_OPTIONS;
 	/* Owned elsewhere: an active open whose return traffic landed here. */
 	if (!handed_over && nb_tcp_workers > 1) {
-		unsigned owner = tcp_owner(&s.t);
+		unsigned owner = tcp_owner(tw->w->dp, m->port, &s.t);
 		if (owner != tw->w->id &&
 		    !(th->tcp_flags & TCP_F_SYN && !(th->tcp_flags & TCP_F_ACK)) &&
 		    tcp_conn_lookup(tw->st, &s.t) == NULL) {

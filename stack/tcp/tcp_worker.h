@@ -26,6 +26,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "core/dp.h"
 #include "core/worker.h"
 #include "tcp/tcp.h"
 
@@ -73,8 +74,16 @@ struct tcp_worker *tcp_worker_of(const struct tern_worker *w);
 unsigned tcp_nb_workers(void);
 struct tcp_worker *tcp_worker_by_index(unsigned i);
 
-/* Which worker owns connection `t` when its SYN did not pick one. */
-unsigned tcp_owner(const struct tcp_tuple *t);
+/*
+ * Which worker owns connection `t`, whose segments arrive on `port`: the
+ * worker of the RX queue the port's RSS sends them to, when ternd knows
+ * the port's key and table; else a hash of the tuple.  Active opens pick
+ * ports that make it their own worker; a segment that misses elsewhere is
+ * handed to it.
+ */
+unsigned tcp_owner(const struct tern_dp *dp, uint16_t port, const struct tcp_tuple *t);
+/* The Toeplitz hash the NIC computes for segments of `t` (exposed for tests). */
+uint32_t tcp_rss_hash(const struct tern_rss *r, const struct tcp_tuple *t);
 
 /* Parse and feed one segment (an IPv4 packet, header at data) to `tw`'s
  * stack: returns the drop reason edge for tcp_input, or -1 when the
