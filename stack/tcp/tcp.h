@@ -33,13 +33,13 @@
 #define TCP_F_ECE 0x40
 #define TCP_F_CWR 0x80
 
-#define TCP_HDR_LEN      20
-#define TCP_MAX_OPT_LEN  40
-#define TCP_MAX_SACK     4 /* blocks in one segment */
-#define TCP_MAX_OOO      8 /* out-of-order ranges held by a receiver */
-#define TCP_MAX_IOV      8
-#define TCP_MAX_WSCALE   14 /* RFC 7323 2.3 */
-#define TCP_DEFAULT_MSS  536 /* RFC 9293 3.7.1, when the peer sends none */
+#define TCP_HDR_LEN       20
+#define TCP_MAX_OPT_LEN   40
+#define TCP_MAX_SACK      4 /* blocks in one segment */
+#define TCP_MAX_OOO       8 /* out-of-order ranges held by a receiver */
+#define TCP_MAX_IOV       8
+#define TCP_MAX_WSCALE    14  /* RFC 7323 2.3 */
+#define TCP_DEFAULT_MSS   536 /* RFC 9293 3.7.1, when the peer sends none */
 #define TCP_MAX_LISTENERS 64
 
 /* RFC 9293 3.3.2, in the order of the RFC's figure. */
@@ -60,7 +60,7 @@ enum tcp_state {
 #define X(s) TCP_##s,
 	TCP_STATES(X)
 #undef X
-	TCP_NSTATES
+	    TCP_NSTATES
 };
 
 const char *tcp_state_name(enum tcp_state s);
@@ -92,6 +92,7 @@ const char *tcp_state_name(enum tcp_state s);
 	X(FastRetrans)                                                                             \
 	X(SackRecoveries)                                                                          \
 	X(Timeouts)                                                                                \
+	X(TailLossProbes)                                                                          \
 	X(SynRetrans)                                                                              \
 	X(KeepaliveProbes)                                                                         \
 	X(KeepaliveTimeouts)                                                                       \
@@ -105,7 +106,7 @@ enum tcp_counter {
 #define X(n) TCP_MIB_##n,
 	TCP_COUNTERS(X)
 #undef X
-	TCP_MIB_MAX
+	    TCP_MIB_MAX
 };
 
 extern const char *const tcp_counter_names[TCP_MIB_MAX];
@@ -114,17 +115,17 @@ enum tcp_cc { TCP_CC_RENO, TCP_CC_CUBIC };
 
 /* Global knobs (per stack; ternd copies the same values into every worker). */
 struct tcp_cfg {
-	uint32_t max_conns;       /* connection blocks per stack */
-	uint32_t msl_ms;          /* TIME-WAIT lasts 2*MSL (default 30 s) */
-	uint32_t fin_timeout_ms;  /* orphaned FIN-WAIT-2 lifetime (60 s) */
-	uint32_t rto_min_ms;      /* RFC 6298 2.4 allows lower than 1 s (200) */
-	uint32_t rto_max_ms;      /* 120 s */
-	uint32_t rto_init_ms;     /* 1 s (RFC 6298 2.1) */
-	uint32_t delack_ms;       /* delayed ACK, at most 200 (RFC 1122); 40 */
-	uint8_t syn_retries;      /* SYN (6) */
-	uint8_t synack_retries;   /* SYN-ACK (5) */
-	uint8_t retries2;         /* data retransmissions before giving up (15) */
-	uint8_t syncookies;       /* 0 off, 1 when the SYN queue is full, 2 always */
+	uint32_t max_conns;          /* connection blocks per stack */
+	uint32_t msl_ms;             /* TIME-WAIT lasts 2*MSL (default 30 s) */
+	uint32_t fin_timeout_ms;     /* orphaned FIN-WAIT-2 lifetime (60 s) */
+	uint32_t rto_min_ms;         /* RFC 6298 2.4 allows lower than 1 s (200) */
+	uint32_t rto_max_ms;         /* 120 s */
+	uint32_t rto_init_ms;        /* 1 s (RFC 6298 2.1) */
+	uint32_t delack_ms;          /* delayed ACK, at most 200 (RFC 1122); 40 */
+	uint8_t syn_retries;         /* SYN (6) */
+	uint8_t synack_retries;      /* SYN-ACK (5) */
+	uint8_t retries2;            /* data retransmissions before giving up (15) */
+	uint8_t syncookies;          /* 0 off, 1 when the SYN queue is full, 2 always */
 	uint32_t keepalive_time_ms;  /* 2 h (RFC 1122 4.2.3.6) */
 	uint32_t keepalive_intvl_ms; /* 75 s */
 	uint8_t keepalive_probes;    /* 9 */
@@ -213,8 +214,8 @@ struct tcp_ops {
 struct tcp_stack;
 
 /* Allocate and initialise a stack; NULL on failure (errno set). */
-struct tcp_stack *tcp_stack_create(const struct tcp_cfg *cfg, const struct tcp_ops *ops,
-                                   void *ctx, struct tern_wheel *wheel, const uint8_t key[16]);
+struct tcp_stack *tcp_stack_create(const struct tcp_cfg *cfg, const struct tcp_ops *ops, void *ctx,
+                                   struct tern_wheel *wheel, const uint8_t key[16]);
 /* Free everything, sending nothing. */
 void tcp_stack_destroy(struct tcp_stack *st);
 /* Replace the knobs; existing connections keep their per-socket values. */
@@ -295,7 +296,7 @@ struct tcp_conn_info {
 	uint32_t snd_wnd, rcv_wnd;
 	uint8_t retransmits;
 	bool orphan, listener;
-	char timer[16];        /* "rto", "persist", "keepalive", "timewait", ... */
+	char timer[16];         /* "rto", "persist", "keepalive", "timewait", ... */
 	uint64_t timer_left_ms; /* 0 when none */
 	uint8_t cc;
 };

@@ -442,6 +442,7 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 			c->rtt_timing = false;
 		}
 		c->retransmits = 0;
+		c->tlp_sent = false;
 		snd_acked(c, s->ack);
 		c->snd_una = s->ack;
 		if (SEQ_LT(c->snd_nxt, c->snd_una))
@@ -473,11 +474,16 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 		if (was_full || c->snd.size - c->snd.len >= c->snd.size / 2)
 			tcp_event(c, TCP_EV_OUT);
 	} else if (s->ack == c->snd_una && s->len == 0 && !(s->flags & (TCP_F_SYN | TCP_F_FIN)) &&
-	           c->snd_una != c->snd_max && wnd == old_wnd) {
-		/* RFC 5681 2: a duplicate ACK. */
+	           c->snd_una != c->snd_max &&
+	           (wnd == old_wnd || (c->sack_ok && s->o.nsack != 0))) {
+		/* RFC 5681 2: a duplicate ACK; with SACK, one that carries
+		 * SACK blocks counts even when the window moved (RFC 6675 2:
+		 * Linux receivers change it on almost every ACK). */
 		c->dupacks++;
+		/* RFC 6675 4 IsLost(): DupThresh ACKs, or more than
+		 * (DupThresh - 1) * SMSS bytes SACKed above SND.UNA. */
 		if (!(c->flags & TCPF_RECOVERY) &&
-		    (c->dupacks >= 3 || (c->sack_ok && sacked_bytes(c) > 3u * c->mss)))
+		    (c->dupacks >= 3 || (c->sack_ok && sacked_bytes(c) > 2u * c->mss)))
 			enter_recovery(c);
 	}
 	/* RFC 9293 3.10.7.4: update the send window from newer segments. */
@@ -581,8 +587,7 @@ ooo_merge(struct tcp_conn *c)
 
 /* RFC 9293 3.10.7.4 seventh: segment text. */
 static void
-data_input(struct tcp_conn *c, const struct tcp_seg *s, uint32_t seq, uint32_t skip,
-           uint32_t len)
+data_input(struct tcp_conn *c, const struct tcp_seg *s, uint32_t seq, uint32_t skip, uint32_t len)
 {
 	uint32_t off = seq - c->rcv_nxt;
 	bool had_ooo = c->nooo != 0;
@@ -660,9 +665,10 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 		acceptable = win == 0 ? seq == c->rcv_nxt
 		                      : SEQ_LEQ(c->rcv_nxt, seq) && SEQ_LT(seq, c->rcv_nxt + win);
 	else
-		acceptable = win != 0 && ((SEQ_LEQ(c->rcv_nxt, seq) && SEQ_LT(seq, c->rcv_nxt + win)) ||
-		                          (SEQ_LEQ(c->rcv_nxt, seq + seglen - 1) &&
-		                           SEQ_LT(seq + seglen - 1, c->rcv_nxt + win)));
+		acceptable =
+		    win != 0 && ((SEQ_LEQ(c->rcv_nxt, seq) && SEQ_LT(seq, c->rcv_nxt + win)) ||
+		                 (SEQ_LEQ(c->rcv_nxt, seq + seglen - 1) &&
+		                  SEQ_LT(seq + seglen - 1, c->rcv_nxt + win)));
 	/* A zero window still takes ACKs, RSTs and a probe's in-order byte. */
 	if (!acceptable && win == 0 && seq == c->rcv_nxt)
 		acceptable = true;

@@ -154,15 +154,72 @@ tcp_send_rst_for(struct tcp_stack *st, const struct tcp_seg *s)
 
 /* ---- Timers ---- */
 
+static bool is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end);
+
 void
 tcp_rexmit_start(struct tcp_conn *c)
 {
-	uint64_t rto = (uint64_t)c->rto << (c->retransmits < 16 ? c->retransmits : 16);
+	uint64_t rto = (uint64_t)c->rto << (c->retransmits < 16 ? c->retransmits : 16), pto;
 
 	if (rto > c->st->cfg.rto_max_ms)
 		rto = c->st->cfg.rto_max_ms;
-	c->flags &= ~TCPF_PERSIST;
+	c->flags &= ~(TCPF_PERSIST | TCPF_TLP);
+	/* RFC 8985 7.2: with SACK and an RTT estimate, probe after 2*SRTT
+	 * (plus a delayed ACK when one segment is out) rather than wait for
+	 * the RTO: a lost tail then costs one round trip, not a timeout and
+	 * a window of one segment. */
+	if (c->sack_ok && c->srtt != 0 && c->retransmits == 0 && !c->tlp_sent &&
+	    !(c->flags & TCPF_RECOVERY) &&
+	    (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)) {
+		pto = 2ull * (c->srtt >> 3);
+		if (c->snd_max - c->snd_una <= c->mss)
+			pto += c->st->cfg.delack_ms;
+		if (pto < 10)
+			pto = 10;
+		if (pto < rto) {
+			c->flags |= TCPF_TLP;
+			rto = pto;
+		}
+	}
 	tern_timer_start(c->st->wheel, &c->t_rexmit, c->st->now + rto);
+}
+
+/*
+ * RFC 8985 7.3: the loss probe.  New data if the windows allow; else the
+ * first hole the SACK scoreboard shows, or the last segment sent, so that
+ * the ACK it draws tells the sender what is missing.  Then the RTO.
+ */
+static void
+tail_loss_probe(struct tcp_conn *c)
+{
+	uint32_t data_end = c->data_seq + c->snd.len, seq, len, end;
+
+	c->flags &= ~TCPF_TLP;
+	c->tlp_sent = true;
+	c->st->mib[TCP_MIB_TailLossProbes]++;
+	if (SEQ_LT(c->snd_nxt, data_end) &&
+	    SEQ_LT(c->snd_nxt,
+	           c->snd_una + (c->snd_wnd < c->cwnd + c->mss ? c->snd_wnd : c->cwnd + c->mss))) {
+		len = data_end - c->snd_nxt < c->mss ? data_end - c->snd_nxt : c->mss;
+		tcp_send_seg(c, c->snd_nxt, len, 0);
+		c->snd_nxt += len;
+		if (SEQ_GT(c->snd_nxt, c->snd_max))
+			c->snd_max = c->snd_nxt;
+	} else {
+		seq = c->snd_una;
+		if (c->nsacked != 0) {
+			while (is_sacked(c, seq, &end))
+				seq = end;
+		} else if (c->snd_max - c->snd_una > c->mss) {
+			seq = c->snd_max - c->mss;
+		}
+		len = c->snd_max - seq < c->mss ? c->snd_max - seq : c->mss;
+		if (seq + len == data_end + 1 && (c->flags & TCPF_FIN_QUEUED))
+			tcp_send_seg(c, seq, len - 1, TCP_F_FIN);
+		else
+			tcp_send_seg(c, seq, len, 0);
+	}
+	tcp_rexmit_start(c);
 }
 
 static void
@@ -286,6 +343,10 @@ rexmit_cb(struct tern_timer *t, void *arg)
 	}
 	if (c->snd_una == c->snd_max)
 		return; /* everything was acknowledged meanwhile */
+	if (c->flags & TCPF_TLP) {
+		tail_loss_probe(c);
+		return;
+	}
 	if (c->retransmits >= st->cfg.retries2) {
 		tcp_send_rst(c);
 		tcp_conn_done(c, ETIMEDOUT);
@@ -438,9 +499,9 @@ cubic_ack(struct tcp_conn *c, uint32_t acked)
 	/* RFC 9438 4.2: W_cubic(t + RTT), and the Reno-friendly estimate 4.3. */
 	t = (st->now - c->cubic_epoch) / 1000.0 + rtt - c->cubic_k_ms / 1000.0;
 	w_cubic = CUBIC_C * t * t * t + c->cubic_origin / mss;
-	w_est = (c->w_max / mss) * CUBIC_BETA +
-	        (3 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA)) * ((st->now - c->cubic_epoch) / 1000.0) /
-	                (rtt > 0 ? rtt : 0.1);
+	w_est = (c->w_max / mss) * CUBIC_BETA + (3 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA)) *
+	                                            ((st->now - c->cubic_epoch) / 1000.0) /
+	                                            (rtt > 0 ? rtt : 0.1);
 	target = w_cubic > w_est ? w_cubic : w_est;
 	if (target > 1.5 * cwnd)
 		target = 1.5 * cwnd;
@@ -625,7 +686,8 @@ tcp_output(struct tcp_conn *c)
 		if (SEQ_GT(c->snd_nxt, c->snd_max))
 			c->snd_max = c->snd_nxt;
 		sent = true;
-		if (!tern_timer_pending(&c->t_rexmit) || (c->flags & TCPF_PERSIST))
+		/* A loss probe is re-armed after every send (RFC 8985 7.2). */
+		if (!tern_timer_pending(&c->t_rexmit) || (c->flags & (TCPF_PERSIST | TCPF_TLP)))
 			tcp_rexmit_start(c);
 		if (fin)
 			break;

@@ -38,6 +38,7 @@ struct tcp_ring {
 #define TCPF_COOKIE     0x1000 /* created from a SYN cookie */
 #define TCPF_PERSIST    0x2000 /* t_rexmit is the persist timer */
 #define TCPF_FREED      0x4000
+#define TCPF_TLP        0x8000 /* t_rexmit is a tail loss probe (RFC 8985 7) */
 
 struct tcp_conn {
 	struct tcp_conn *hnext, **hpprev; /* connection hash chain */
@@ -63,7 +64,7 @@ struct tcp_conn {
 	uint32_t ts_recent;
 	uint64_t ts_recent_ms;
 	uint8_t nooo;
-	uint8_t unacked_segs; /* full segments received since our last ACK */
+	uint8_t unacked_segs;                   /* full segments received since our last ACK */
 	struct tcp_sack_block ooo[TCP_MAX_OOO]; /* most recent first (RFC 2018 4) */
 
 	/* Retransmission (RFC 6298), in ms; srtt is scaled by 8, rttvar by 4. */
@@ -72,6 +73,7 @@ struct tcp_conn {
 	uint64_t rtt_start;
 	bool rtt_timing;
 	uint8_t retransmits; /* consecutive timeouts (backoff) */
+	bool tlp_sent;       /* a loss probe is out for this flight */
 	uint8_t keep_probes;
 
 	/* Congestion control (RFC 5681, 6582, 6675, 9438). */
@@ -216,8 +218,8 @@ tcp_keep_cnt(const struct tcp_conn *c)
 	return c->keep_cnt ? c->keep_cnt : c->st->cfg.keepalive_probes;
 }
 
-#define TCP_TS_OPT_LEN 12 /* NOP NOP TS: in every segment once agreed */
-#define TCP_TS(now) ((uint32_t)(now)) /* timestamp clock: 1 ms */
+#define TCP_TS_OPT_LEN 12                /* NOP NOP TS: in every segment once agreed */
+#define TCP_TS(now)    ((uint32_t)(now)) /* timestamp clock: 1 ms */
 
 /* Socket calls carry no time: catch up with the caller's clock, which the
  * wheel holds once tern_wheel_advance() ran, so that timers they arm, the

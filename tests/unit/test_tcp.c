@@ -1608,7 +1608,8 @@ test_established_rto(void **state)
 	fill_pattern();
 	peer_init(&p, RPORT);
 	p.mss = 1000;
-	p.ts = false; /* segments of exactly the MSS */
+	p.ts = false;   /* segments of exactly the MSS */
+	p.sack = false; /* no tail loss probe (RFC 8985 needs SACK): the RTO alone */
 	c = passive_open(&p);
 	snd = p.ack;
 	assert_int_equal(c->rto, 200); /* 1 ms RTT, rto_min */
@@ -1644,6 +1645,52 @@ test_established_rto(void **state)
 	finish(c);
 }
 
+/*
+ * RFC 8985 7: with SACK and an RTT sample, a lost tail is probed after
+ * 2*SRTT (+ the delayed-ACK allowance for a single segment), well before
+ * the RTO, and the probe does not shrink cwnd; then the RTO as usual.
+ */
+static void
+test_established_tail_loss_probe(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd, cwnd, mss;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	c = passive_open(&p); /* timestamps: the handshake gives an RTT sample */
+	assert_int_not_equal(c->srtt, 0);
+	mss = c->mss;
+	snd = p.ack;
+	assert_int_equal(tcp_send(c, pattern, 3 * mss), 3 * mss);
+	assert_int_equal(E.nout, 3);
+	cwnd = c->cwnd;
+	clear_out();
+	/* SRTT of a millisecond or so: the probe is due at the 10 ms floor. */
+	advance(9);
+	assert_int_equal(E.nout, 0);
+	advance(1);
+	assert_int_equal(E.nout, 1);
+	/* No new data to send: the last segment goes again. */
+	check_seg(last_out(), TCP_F_ACK, snd + 2 * mss, p.seq, mss);
+	assert_int_equal(mib(TCP_MIB_TailLossProbes), 1);
+	assert_int_equal(mib(TCP_MIB_Timeouts), 0);
+	assert_int_equal(c->cwnd, cwnd);
+	/* One probe per flight: the next expiry is the RTO. */
+	advance(c->rto - 1);
+	assert_int_equal(E.nout, 1);
+	advance(1);
+	assert_int_equal(E.nout, 2);
+	assert_int_equal(mib(TCP_MIB_Timeouts), 1);
+	check_seg(last_out(), TCP_F_ACK, snd, p.seq, mss);
+	p.ack = snd + 3 * mss;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	finish(c);
+}
+
 /* After retries2 timeouts: RST and ETIMEDOUT. */
 static void
 test_established_rto_give_up(void **state)
@@ -1655,6 +1702,7 @@ test_established_rto_give_up(void **state)
 	E.cfg.retries2 = 3;
 	restack();
 	peer_init(&p, RPORT);
+	p.sack = false; /* the RTO alone, no tail loss probe */
 	c = passive_open(&p);
 	assert_int_equal(tcp_send(c, "x", 1), 1);
 	advance(200 + 400 + 800);
@@ -2900,6 +2948,7 @@ main(void)
 		T(test_established_nodelay),
 		T(test_established_rto),
 		T(test_established_rto_give_up),
+		T(test_established_tail_loss_probe),
 		T(test_established_fast_retransmit),
 		T(test_established_limited_transmit),
 		T(test_established_newreno_partial_ack),
