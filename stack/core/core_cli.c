@@ -303,6 +303,7 @@ cli_running_config(struct cmd_ctx *c, int argc, char **argv)
 	tcp_running_config(&text);
 	tcp_echo_running_config(&text);
 	http_running_config(&text);
+	nat_running_config(&text);
 	s = out_finish(&text, &len);
 	if (c->out->json)
 		out_str(c->out, "config", "%s", s);

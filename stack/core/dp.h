@@ -52,6 +52,7 @@ struct rte_hash;
 struct rte_fib;
 struct tern_nexthop;
 struct udp_port_map;
+struct nat_rules;
 
 struct tern_dp {
 	struct tern_dp_port port[RTE_MAX_ETHPORTS];
@@ -61,6 +62,8 @@ struct tern_dp {
 	const struct tern_nexthop *nh;  /* next hops (ip/fib.c) */
 	struct rte_hash *neigh;         /* (port, IPv4) -> struct tern_neigh * (arp/) */
 	const struct udp_port_map *udp; /* UDP port -> receiver (udp/) */
+	const struct nat_rules *nat;    /* NAT44 rules, or NULL (nat/) */
+	bool prerouting;                /* ip_input hands packets to the hook (NAT) */
 	uint32_t icmp_rate;             /* ICMP errors per second per worker */
 	uint32_t icmp_burst;
 };

@@ -65,6 +65,11 @@
 	X(ARP_OP, "arp_op", "ARP opcode neither request nor reply")                                \
 	X(ARP_BAD_SENDER, "arp_bad_sender", "ARP sender is a broadcast, multicast or martian")     \
 	X(ARP_NOT_FOR_US, "arp_not_for_us", "ARP for another host, sender not in our table")       \
+	X(NAT_REFUSED, "nat_refused",                                                              \
+	  "NAT refused: filtered, session table or host limit full, no outside port")              \
+	X(NAT_BAD, "nat_bad", "NAT could not parse the packet (truncated transport header)")       \
+	X(NAT_HANDOFF_FULL, "nat_handoff_full",                                                    \
+	  "handoff to the session's worker failed (ring full)")                                    \
 	X(TCP_RUNT, "tcp_runt", "shorter than a TCP header")                                       \
 	X(TCP_OFFSET, "tcp_offset", "TCP data offset below 5 words or beyond the segment")         \
 	X(TCP_CHECKSUM, "tcp_checksum", "bad TCP checksum")                                        \

@@ -59,6 +59,16 @@ int tern_addr_source(uint16_t port, rte_be32_t dst, rte_be32_t *src);
 typedef void (*tern_addr_notify_fn)(uint16_t port, rte_be32_t ip, uint8_t len, bool added);
 void tern_addr_notify_register(tern_addr_notify_fn fn);
 
+/*
+ * A prerouting hook (TERN_INIT): when dp->prerouting is set, ip_input sends
+ * every checked packet to `node_name` instead of routing it (fragments
+ * after reassembly), and the node routes it itself (ip_input_route).  NAT
+ * uses it.  0 or -errno.
+ */
+int ip_prerouting_register(const char *node_name);
+/* ip_frag.c: reassembled datagrams go to `node_name` when prerouting. */
+int ip_reassembly_prerouting(const char *node_name);
+
 /* ip_local: deliver IP protocol `proto` to node `next_node` (TERN_INIT hook). */
 int ip_local_register(uint8_t proto, const char *next_node);
 

@@ -73,6 +73,15 @@ enum {
 	REASM_NEXT_MAX,
 };
 
+/* Written by a TERN_INIT hook before any graph exists, then read-only. */
+static rte_edge_t reasm_prerouting_edge;
+
+int
+ip_reassembly_prerouting(const char *node_name)
+{
+	return tern_node_add_edge("ip_reassembly", node_name, &reasm_prerouting_edge);
+}
+
 static uint16_t
 ip_reassembly_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
@@ -94,7 +103,9 @@ ip_reassembly_process(struct rte_graph *graph, struct rte_node *node, void **obj
 		ip = rte_pktmbuf_mtod(done, struct rte_ipv4_hdr *);
 		ip->hdr_checksum = 0;
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
-		rte_node_enqueue_x1(graph, node, REASM_NEXT_LOCAL, done);
+		rte_node_enqueue_x1(graph, node,
+		                    w->dp->prerouting ? reasm_prerouting_edge : REASM_NEXT_LOCAL,
+		                    done);
 		/* The death row holds at most a burst's worth: flush it often. */
 		if (fs->dr.cnt > RTE_IP_FRAG_DEATH_ROW_LEN / 2)
 			death_row_drop(graph, node, fs, REASM_NEXT_FAIL);

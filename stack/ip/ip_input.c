@@ -4,6 +4,7 @@
  * reason per check), then routes: to ip_local for us, to ip_forward for
  * others, to icmp_error when there is no route.
  */
+#include <errno.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -78,19 +79,25 @@ ip_input_check(struct rte_mbuf *m, uint32_t *dst)
 	return IP_INPUT_LOOKUP;
 }
 
-static inline rte_edge_t
-ip_input_local(struct rte_mbuf *m)
+static inline bool
+ip_is_fragment(struct rte_mbuf *m)
 {
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 
-	if (unlikely(ip->fragment_offset &
-	             rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)))
+	return ip->fragment_offset &
+	       rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK);
+}
+
+static inline rte_edge_t
+ip_input_local(struct rte_mbuf *m)
+{
+	if (unlikely(ip_is_fragment(m)))
 		return IP_INPUT_NEXT_FRAGMENT;
 	return IP_INPUT_NEXT_LOCAL;
 }
 
 /* The edge for next hop `idx` (0: no route); sets priv tx_port and nh_ip. */
-static inline rte_edge_t
+rte_edge_t
 ip_input_route(const struct tern_dp *dp, struct rte_mbuf *m, uint32_t dst, uint32_t idx)
 {
 	struct tern_mbuf_priv *priv = tern_mbuf_priv(m);
@@ -128,6 +135,21 @@ ip_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 	return ip_input_route(dp, m, dst, ip_fib_lookup(dp, rte_cpu_to_be_32(dst)));
 }
 
+/* Written by a TERN_INIT hook before any graph exists, then read-only. */
+static rte_edge_t prerouting_edge;
+
+int
+ip_prerouting_register(const char *node_name)
+{
+	int rc;
+
+	if (prerouting_edge != 0)
+		return -EEXIST;
+	if ((rc = tern_node_add_edge("ip_input", node_name, &prerouting_edge)) < 0)
+		return rc;
+	return ip_reassembly_prerouting(node_name);
+}
+
 /* Checks per packet, then one FIB lookup for the whole chunk. */
 static uint16_t
 ip_input_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
@@ -143,7 +165,14 @@ ip_input_process(struct rte_graph *graph, struct rte_node *node, void **objs, ui
 
 		for (uint16_t i = 0; i < n; i++) {
 			next[i] = ip_input_check(objs[base + i], &dst[k]);
-			if (next[i] == IP_INPUT_LOOKUP)
+			if (next[i] != IP_INPUT_LOOKUP)
+				continue;
+			/* A prerouting hook (NAT) sees every packet before the
+			 * routing decision, fragments once reassembled. */
+			if (unlikely(dp->prerouting))
+				next[i] = ip_is_fragment(objs[base + i]) ? IP_INPUT_NEXT_FRAGMENT
+				                                         : prerouting_edge;
+			else
 				which[k++] = i;
 		}
 		if (k != 0) {

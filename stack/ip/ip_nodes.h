@@ -25,9 +25,12 @@ enum {
 	IP_INPUT_NEXT_MULTICAST,
 	IP_INPUT_NEXT_FRAGMENT,
 	IP_INPUT_NEXT_BLACKHOLE,
-	IP_INPUT_NEXT_MAX,
+	IP_INPUT_NEXT_MAX, /* then the prerouting node, when one registered */
 };
 rte_edge_t ip_input_classify(const struct tern_dp *dp, struct rte_mbuf *m);
+/* Where a checked packet to `dst` (host order) with next hop `idx` goes:
+ * an IP_INPUT_NEXT_* edge; sets priv tx_port and nh_ip when forwarded. */
+rte_edge_t ip_input_route(const struct tern_dp *dp, struct rte_mbuf *m, uint32_t dst, uint32_t idx);
 
 enum {
 	IP_LOCAL_NEXT_ICMP_ERROR,

@@ -68,6 +68,20 @@ int cli_loadgen_show(struct cmd_ctx *c, int argc, char **argv);
 void tcp_echo_running_config(struct tern_out *o);
 void http_running_config(struct tern_out *o);
 
+/* nat */
+int cli_nat_add(struct cmd_ctx *c, int argc, char **argv);
+int cli_nat_del(struct cmd_ctx *c, int argc, char **argv);
+int cli_nat_show(struct cmd_ctx *c, int argc, char **argv);
+int cli_nat_stats(struct cmd_ctx *c, int argc, char **argv);
+int cli_nat_sessions_show(struct cmd_ctx *c, int argc, char **argv);
+int cli_nat_sessions_flush(struct cmd_ctx *c, int argc, char **argv);
+int cli_nat_timeout(struct cmd_ctx *c, int argc, char **argv);
+int cli_nat_filtering(struct cmd_ctx *c, int argc, char **argv);
+int cli_nat_hairpin(struct cmd_ctx *c, int argc, char **argv);
+int cli_nat_max_per_host(struct cmd_ctx *c, int argc, char **argv);
+int cli_nat_max_sessions(struct cmd_ctx *c, int argc, char **argv);
+void nat_running_config(struct tern_out *o);
+
 /* Each module appends its part of `show running-config`. */
 void port_running_config(struct tern_out *o);
 void ip_running_config(struct tern_out *o);

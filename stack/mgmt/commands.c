@@ -16,6 +16,8 @@ const struct cmd_def tern_commands[] = {
 	  "a port from a PCI address or vdev string" },
 	{ "ip fib-size", 1, 1, cli_fib_size, CMD_BOOT, "N",
 	  "most IPv4 routes the FIB holds (default 65536)" },
+	{ "nat max-sessions", 1, 1, cli_nat_max_sessions, CMD_BOOT, "N",
+	  "NAT sessions per worker (default 65536)" },
 	{ "tcp max-conns", 1, 1, cli_tcp_max_conns, CMD_BOOT, "N",
 	  "TCP connection blocks per worker (default 16384)" },
 
@@ -57,6 +59,19 @@ const struct cmd_def tern_commands[] = {
 	  "TCP settings: msl-ms, rto-min-ms, delack-ms, syn-retries, synack-retries, "
 	  "keepalive-time-ms, keepalive-intvl-ms, keepalive-probes, syncookies, cc, ... "
 	  "(see tcp show)" },
+	{ "nat add", 1, 10, cli_nat_add, 0,
+	  "snat src PREFIX out PORT [to ADDR[-ADDR]] [ports LO-HI] | dnat [tcp|udp] ADDR[:PORT] "
+	  "to ADDR[:PORT] | static INSIDE OUTSIDE | exempt src PREFIX dst PREFIX",
+	  "add a NAT44 rule (see docs/nat.md for the order they apply in)" },
+	{ "nat del", 1, 10, cli_nat_del, 0, "RULE (as added)", "remove a NAT44 rule" },
+	{ "nat timeout", 2, 2, cli_nat_timeout, 0, "NAME SECONDS",
+	  "session timeouts: tcp-established, tcp-transitory, tcp-time-wait, udp, icmp, ..." },
+	{ "nat filtering", 1, 1, cli_nat_filtering, 0, "eif|adf|apdf",
+	  "inbound filtering (RFC 4787): endpoint-independent, address-dependent, "
+	  "address-and-port-dependent (default)" },
+	{ "nat hairpin", 1, 1, cli_nat_hairpin, 0, "on|off", "hairpinning (RFC 4787 REQ-9, on)" },
+	{ "nat max-per-host", 1, 1, cli_nat_max_per_host, 0, "N",
+	  "sessions per inside host and worker, 0 for no limit" },
 	{ "log level", 1, 1, cli_log_level, 0, "error|warning|info|debug", "ternd's log level" },
 
 	/* Operator only. */
@@ -72,6 +87,13 @@ const struct cmd_def tern_commands[] = {
 	{ "loadgen stop", 0, 0, cli_loadgen_stop, CMD_NOCONFIG, "", "stop the load generator" },
 	{ "loadgen show", 0, 0, cli_loadgen_show, CMD_NOCONFIG, "",
 	  "load generator results: requests/s, connections/s, errors, latency percentiles" },
+	{ "nat show", 0, 0, cli_nat_show, CMD_NOCONFIG, "", "NAT44 rules, timeouts and limits" },
+	{ "nat stats", 0, 0, cli_nat_stats, CMD_NOCONFIG, "", "NAT44 counters and sessions" },
+	{ "nat sessions show", 0, 0, cli_nat_sessions_show, CMD_NOCONFIG, "",
+	  "NAT44 sessions like conntrack -L: protocol, state, both tuples, timeout, counters, "
+	  "worker" },
+	{ "nat sessions flush", 0, 0, cli_nat_sessions_flush, CMD_NOCONFIG, "",
+	  "remove every NAT44 session" },
 	{ "link show", 0, 1, cli_link_show, CMD_NOCONFIG, "[NAME]",
 	  "ports: driver, MAC, MTU, link, counters" },
 	{ "stats show", 0, 0, cli_stats_show, CMD_NOCONFIG, "",

@@ -39,10 +39,11 @@ enum nat_rule_type {
 	NAT_EXEMPT, /* src in prefix and dst in prefix2: never translated */
 };
 
+/* APDF is 0 so that a zeroed `struct nat_rules` filters like the default. */
 enum nat_filtering {
-	NAT_FILTER_EIF,  /* endpoint-independent filtering (RFC 4787 5: "full cone") */
-	NAT_FILTER_ADF,  /* address-dependent */
 	NAT_FILTER_APDF, /* address- and port-dependent (default, RFC 4787 REQ-8 allows) */
+	NAT_FILTER_ADF,  /* address-dependent */
+	NAT_FILTER_EIF,  /* endpoint-independent filtering (RFC 4787 5: "full cone") */
 };
 
 struct nat_rule {
@@ -52,9 +53,13 @@ struct nat_rule {
 	uint32_t prefix, mask; /* SNAT/EXEMPT: source prefix; STATIC: inside address */
 	uint32_t prefix2, mask2; /* EXEMPT: destination prefix */
 	uint32_t pool_lo, pool_hi; /* SNAT: outside addresses (one address: lo == hi) */
-	uint16_t port_lo, port_hi; /* SNAT: outside port range (default 1024-65535) */
+	uint16_t port_lo, port_hi; /* SNAT: outside port (ICMP: identifier) range;
+	                            * 0-0 means the default 1024-65535 */
 	uint32_t ext_addr; /* DNAT: outside address; STATIC: outside address */
-	uint16_t ext_port, to_port; /* DNAT */
+	/* DNAT: ext_port 0 matches any port and keeps it (to_port is then
+	 * ignored); to_port 0 keeps ext_port.  proto 0 forwards the whole
+	 * address: TCP, UDP and ICMP echo, ports unchanged. */
+	uint16_t ext_port, to_port;
 	uint32_t to_addr; /* DNAT: inside address */
 };
 
@@ -73,6 +78,9 @@ struct nat_rules {
 	uint8_t filtering; /* enum nat_filtering */
 	bool hairpin;      /* RFC 4787 REQ-9 (default on) */
 };
+
+/* An empty rule set with the defaults: APDF filtering, hairpinning on. */
+void nat_rules_init(struct nat_rules *r);
 
 /* ---- Timeouts and limits ---- */
 
@@ -139,6 +147,21 @@ struct nat_table;
  * (port % nb_owners) == owner, so the worker that owns a session can be
  * told from the outside port of any packet that comes back
  * (nat_port_owner).  One table per worker: owner = worker index.
+ *
+ * The owner of a packet follows from the packet and the rules alone:
+ *   - to a NAT outside address (SNAT pool or masquerade address, STATIC
+ *     or DNAT ext_addr): nat_port_owner(destination port or ICMP id);
+ *   - from a DNAT target (src = to_addr:to_port): nat_port_owner of the
+ *     rule's ext_port (the source port when the rule keeps ports);
+ *   - anything else: nat_port_owner(source port or ICMP id).  Not a hash
+ *     of the 5-tuple: every flow of one inside endpoint must meet in one
+ *     table for endpoint-independent mapping (RFC 4787 REQ-1), and the
+ *     inside port then usually lies in the table's own block, so it can
+ *     be preserved (REQ-3).
+ * ICMP errors go where the packet they quote, reversed, would go.
+ * Hairpinned flows are owned by the destination mapping's table, which
+ * maps the sender on its own: with several tables a hairpinning sender
+ * may get a different outside port than for its other flows.
  */
 struct nat_table *nat_table_create(const struct nat_cfg *cfg, struct tern_wheel *wheel,
                                    unsigned owner, unsigned nb_owners);
@@ -185,7 +208,9 @@ enum nat_verdict nat_translate(struct nat_table *t, const struct nat_rules *rule
                                const struct nat_env *env, uint8_t *pkt, uint32_t len,
                                uint16_t in_port, uint64_t now, unsigned *owner);
 
-/* One session, for `nat sessions show` (like conntrack -L). */
+/* One session, for `nat sessions show` (like conntrack -L).  Run on the
+ * table's thread; expires_in_ms counts from the latest `now` the table saw
+ * (nat_translate or the wheel's clock). */
 struct nat_session_info {
 	struct nat_tuple orig, reply;
 	uint8_t tcp_state; /* enum nat_tcp_state, TCP only */
@@ -195,11 +220,16 @@ struct nat_session_info {
 void nat_table_walk(struct nat_table *t, void (*fn)(void *arg, const struct nat_session_info *i),
                     void *arg);
 
-/* Bytes of memory one session takes (the benchmark reports it). */
+/* Bytes of memory one session takes (the benchmark reports it): the
+ * session block, with its hash linkage and timer. */
 size_t nat_session_size(void);
+/* Everything a table allocated: sessions, hash buckets, host map. */
+size_t nat_table_mem(const struct nat_table *t);
 
 /* RFC 1624 incremental checksum update of a 16-bit one's complement sum
- * `sum` (network order as stored) when 32 bits `old` become `new`. */
+ * `sum` when 32 bits `old` become `new`.  One's complement sums do not
+ * depend on byte order (RFC 1071 2(B)), so `sum`, `old` and `new_` only
+ * have to be in the same order: all as stored, or all read big-endian. */
 uint16_t nat_csum_update32(uint16_t sum, uint32_t old, uint32_t new_);
 uint16_t nat_csum_update16(uint16_t sum, uint16_t old, uint16_t new_);
 

@@ -1,0 +1,714 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAT44 control: the rule set (kept here, published to the workers as an
+ * immutable copy with RCU through tern_dp.nat), the knobs (pushed to every
+ * worker's table through its call ring) and the commands:
+ *
+ *   nat add snat src PREFIX out PORT [to ADDR[-ADDR]] [ports LO-HI]
+ *   nat add dnat [tcp|udp] ADDR[:PORT] to ADDR[:PORT]
+ *   nat add static INSIDE OUTSIDE
+ *   nat add exempt src PREFIX dst PREFIX
+ *   nat del ...            (the same words as the rule's add)
+ *   nat show, nat stats, nat sessions show, nat sessions flush
+ *   nat timeout NAME SECONDS, nat filtering eif|adf|apdf, nat hairpin on|off,
+ *   nat max-per-host N, nat max-sessions N (boot)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_malloc.h>
+
+#include "core/ctl.h"
+#include "ip/fib.h"
+#include "mgmt/cli.h"
+#include "mgmt/out.h"
+#include "nat/nat_worker.h"
+
+/* Control thread only. */
+static struct nat_rules rules;
+static struct nat_cfg cfg;
+static bool ready;
+
+static void
+control_init(void)
+{
+	if (ready)
+		return;
+	nat_rules_init(&rules);
+	nat_cfg_default(&cfg);
+	ready = true;
+}
+
+struct nat_cfg *
+nat_global_cfg(void)
+{
+	control_init();
+	return &cfg;
+}
+
+void
+nat_control_fini(void)
+{
+	const struct tern_dp *dp = tern_dp_current();
+
+	if (dp != NULL)
+		rte_free((void *)(uintptr_t)dp->nat);
+	ready = false;
+}
+
+/* Publish the rule set: a copy the workers read until the next one; NAT
+ * is off (ip_input routes by itself) while there is no rule. */
+static int
+publish(void)
+{
+	const struct tern_dp *cur = tern_dp_current();
+	const struct nat_rules *old = cur->nat;
+	struct nat_rules *next = NULL;
+	struct tern_dp *dp;
+
+	if (rules.n != 0) {
+		if ((next = rte_malloc("nat_rules", sizeof(*next), RTE_CACHE_LINE_SIZE)) == NULL)
+			return -ENOMEM;
+		*next = rules;
+	}
+	if ((dp = tern_dp_copy()) == NULL) {
+		rte_free(next);
+		return -ENOMEM;
+	}
+	dp->nat = next;
+	dp->prerouting = next != NULL;
+	tern_dp_publish(dp); /* after a grace period nobody reads `old` */
+	rte_free((void *)(uintptr_t)old);
+	return 0;
+}
+
+/* Run fn on every worker, between two of its bursts. */
+static int
+on_workers(int (*fn)(struct tern_worker *w, void *arg), void *arg)
+{
+	for (unsigned i = 0; i < nat_nb_workers(); i++) {
+		int rc = tern_worker_call(nat_worker_by_index(i)->w, fn, arg);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+set_cfg_one(struct tern_worker *w, void *arg)
+{
+	nat_table_set_cfg(nat_worker_of(w)->t, arg);
+	return 0;
+}
+
+static int
+apply_cfg(struct cmd_ctx *c)
+{
+	int rc;
+
+	if (c->dry_run)
+		return 0;
+	if ((rc = on_workers(set_cfg_one, &cfg)) < 0)
+		return out_err(c->out, -rc, "nat: %s", strerror(-rc));
+	return 0;
+}
+
+/* ---- Parsing ---- */
+
+static int
+parse_addr(const char *s, uint32_t *a)
+{
+	struct in_addr in;
+
+	if (inet_pton(AF_INET, s, &in) != 1)
+		return -EINVAL;
+	*a = ntohl(in.s_addr);
+	return 0;
+}
+
+static int
+parse_prefix(const char *s, uint32_t *prefix, uint32_t *mask)
+{
+	rte_be32_t ip;
+	uint8_t len;
+
+	if (tern_parse_prefix(s, &ip, &len, true) < 0)
+		return -EINVAL;
+	*mask = len == 0 ? 0 : ~0u << (32 - len);
+	*prefix = ntohl(ip) & *mask;
+	return 0;
+}
+
+/* ADDR[:PORT] */
+static int
+parse_addr_port(const char *s, uint32_t *a, uint16_t *port)
+{
+	char buf[32], *colon, *end;
+	unsigned long p = 0;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	if ((colon = strchr(buf, ':')) != NULL) {
+		*colon = '\0';
+		p = strtoul(colon + 1, &end, 10);
+		if (*end != '\0' || p == 0 || p > 65535)
+			return -EINVAL;
+	}
+	*port = (uint16_t)p;
+	return parse_addr(buf, a);
+}
+
+static int
+parse_range(const char *s, uint32_t *lo, uint32_t *hi, bool addrs)
+{
+	char buf[40], *dash;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	if ((dash = strchr(buf, '-')) != NULL)
+		*dash = '\0';
+	if (addrs) {
+		if (parse_addr(buf, lo) < 0 || (dash && parse_addr(dash + 1, hi) < 0))
+			return -EINVAL;
+	} else {
+		char *end;
+		unsigned long a = strtoul(buf, &end, 10), b = a;
+		if (*end != '\0' || (dash && (b = strtoul(dash + 1, &end, 10), *end != '\0')))
+			return -EINVAL;
+		if (a == 0 || b > 65535)
+			return -EINVAL;
+		*lo = (uint32_t)a;
+		*hi = (uint32_t)b;
+	}
+	if (!dash && addrs)
+		*hi = *lo;
+	return *lo <= *hi ? 0 : -EINVAL;
+}
+
+/* The words after `nat add` / `nat del` -> a rule. */
+static int
+parse_rule(struct cmd_ctx *c, int argc, char **argv, struct nat_rule *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (argc == 0)
+		return out_err(c->out, EINVAL, "expected snat, dnat, static or exempt");
+	if (strcmp(argv[0], "snat") == 0) {
+		const struct tern_port *p;
+		r->type = NAT_SNAT;
+		if (argc < 5 || strcmp(argv[1], "src") != 0 || strcmp(argv[3], "out") != 0)
+			return out_err(c->out, EINVAL,
+			               "usage: nat add snat src PREFIX out PORT [to ADDR[-ADDR]] "
+			               "[ports LO-HI]");
+		if (parse_prefix(argv[2], &r->prefix, &r->mask) < 0)
+			return out_err(c->out, EINVAL, "'%s': expected A.B.C.D/LEN", argv[2]);
+		if ((p = tern_port_lookup(argv[4])) == NULL)
+			return out_err(c->out, ENODEV, "no port '%s'", argv[4]);
+		r->out_port = p->port_id;
+		for (int i = 5; i < argc; i += 2) {
+			uint32_t lo, hi;
+			if (i + 1 >= argc)
+				return out_err(c->out, EINVAL, "'%s' needs a value", argv[i]);
+			if (strcmp(argv[i], "to") == 0) {
+				if (parse_range(argv[i + 1], &r->pool_lo, &r->pool_hi, true) < 0)
+					return out_err(c->out, EINVAL,
+					               "pool '%s': expected ADDR or ADDR-ADDR",
+					               argv[i + 1]);
+			} else if (strcmp(argv[i], "ports") == 0) {
+				if (parse_range(argv[i + 1], &lo, &hi, false) < 0 || lo < 1024)
+					return out_err(
+					    c->out, EINVAL,
+					    "ports '%s': expected LO-HI within 1024-65535",
+					    argv[i + 1]);
+				r->port_lo = (uint16_t)lo;
+				r->port_hi = (uint16_t)hi;
+			} else {
+				return out_err(c->out, EINVAL, "'%s': expected to or ports",
+				               argv[i]);
+			}
+		}
+		return 0;
+	}
+	if (strcmp(argv[0], "dnat") == 0) {
+		int i = 1;
+		r->type = NAT_DNAT;
+		if (argc > 1 && (strcmp(argv[1], "tcp") == 0 || strcmp(argv[1], "udp") == 0)) {
+			r->proto = strcmp(argv[1], "tcp") == 0 ? IPPROTO_TCP : IPPROTO_UDP;
+			i = 2;
+		}
+		if (argc != i + 3 || strcmp(argv[i + 1], "to") != 0)
+			return out_err(c->out, EINVAL,
+			               "usage: nat add dnat [tcp|udp] ADDR[:PORT] to ADDR[:PORT]");
+		if (parse_addr_port(argv[i], &r->ext_addr, &r->ext_port) < 0)
+			return out_err(c->out, EINVAL, "'%s': expected ADDR[:PORT]", argv[i]);
+		if (parse_addr_port(argv[i + 2], &r->to_addr, &r->to_port) < 0)
+			return out_err(c->out, EINVAL, "'%s': expected ADDR[:PORT]", argv[i + 2]);
+		if ((r->ext_port || r->to_port) && r->proto == 0)
+			return out_err(c->out, EINVAL,
+			               "ports need tcp or udp: nat add dnat tcp ...");
+		return 0;
+	}
+	if (strcmp(argv[0], "static") == 0) {
+		r->type = NAT_STATIC;
+		r->mask = ~0u;
+		if (argc != 3 || parse_addr(argv[1], &r->prefix) < 0 ||
+		    parse_addr(argv[2], &r->ext_addr) < 0)
+			return out_err(c->out, EINVAL,
+			               "usage: nat add static INSIDE-ADDR OUTSIDE-ADDR");
+		return 0;
+	}
+	if (strcmp(argv[0], "exempt") == 0) {
+		r->type = NAT_EXEMPT;
+		if (argc != 5 || strcmp(argv[1], "src") != 0 || strcmp(argv[3], "dst") != 0 ||
+		    parse_prefix(argv[2], &r->prefix, &r->mask) < 0 ||
+		    parse_prefix(argv[4], &r->prefix2, &r->mask2) < 0)
+			return out_err(c->out, EINVAL,
+			               "usage: nat add exempt src PREFIX dst PREFIX");
+		return 0;
+	}
+	return out_err(c->out, EINVAL, "'%s': expected snat, dnat, static or exempt", argv[0]);
+}
+
+static int
+find_rule(const struct nat_rule *r)
+{
+	for (unsigned i = 0; i < rules.n; i++)
+		if (memcmp(&rules.r[i], r, sizeof(*r)) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+cli_nat_add(struct cmd_ctx *c, int argc, char **argv)
+{
+	struct nat_rule r;
+	int rc;
+
+	control_init();
+	if ((rc = parse_rule(c, argc, argv, &r)) < 0)
+		return rc;
+	if (c->dry_run)
+		return 0;
+	if (find_rule(&r) >= 0)
+		return out_err(c->out, EEXIST, "this rule exists already");
+	if (rules.n == NAT_MAX_RULES)
+		return out_err(c->out, ENOSPC, "at most %d rules", NAT_MAX_RULES);
+	rules.r[rules.n++] = r;
+	if ((rc = publish()) < 0) {
+		rules.n--;
+		return out_err(c->out, -rc, "nat: %s", strerror(-rc));
+	}
+	return 0;
+}
+
+int
+cli_nat_del(struct cmd_ctx *c, int argc, char **argv)
+{
+	struct nat_rule r;
+	int rc, i;
+
+	control_init();
+	if ((rc = parse_rule(c, argc, argv, &r)) < 0)
+		return rc;
+	if (c->dry_run)
+		return 0;
+	if ((i = find_rule(&r)) < 0)
+		return out_err(c->out, ENOENT, "no such rule (nat show lists them)");
+	memmove(&rules.r[i], &rules.r[i + 1], (rules.n - (unsigned)i - 1) * sizeof(r));
+	rules.n--;
+	if ((rc = publish()) < 0)
+		return out_err(c->out, -rc, "nat: %s", strerror(-rc));
+	return 0;
+}
+
+static const char *
+ipstr(uint32_t a, char *buf)
+{
+	struct in_addr in = { htonl(a) };
+
+	return inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
+}
+
+static int
+mask_len(uint32_t mask)
+{
+	return mask == 0 ? 0 : 32 - __builtin_ctz(mask);
+}
+
+static const struct tern_port *
+port_of(uint16_t id)
+{
+	return tern_port_by_id(id);
+}
+
+/* A rule in the words that add it (nat show, running-config). */
+static void
+rule_words(const struct nat_rule *r, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	int n = 0;
+
+	switch (r->type) {
+	case NAT_SNAT: {
+		const struct tern_port *p = port_of(r->out_port);
+		n = snprintf(buf, len, "snat src %s/%d out %s", ipstr(r->prefix, a),
+		             mask_len(r->mask), p ? p->name : "?");
+		if (r->pool_lo != 0 && r->pool_lo == r->pool_hi)
+			n += snprintf(buf + n, len - (size_t)n, " to %s", ipstr(r->pool_lo, a));
+		else if (r->pool_lo != 0)
+			n += snprintf(buf + n, len - (size_t)n, " to %s-%s", ipstr(r->pool_lo, a),
+			              ipstr(r->pool_hi, b));
+		if (r->port_lo != 0)
+			snprintf(buf + n, len - (size_t)n, " ports %u-%u", r->port_lo, r->port_hi);
+		break;
+	}
+	case NAT_DNAT:
+		n = snprintf(buf, len, "dnat %s%s",
+		             r->proto == IPPROTO_TCP   ? "tcp "
+		             : r->proto == IPPROTO_UDP ? "udp "
+		                                       : "",
+		             ipstr(r->ext_addr, a));
+		if (r->ext_port)
+			n += snprintf(buf + n, len - (size_t)n, ":%u", r->ext_port);
+		n += snprintf(buf + n, len - (size_t)n, " to %s", ipstr(r->to_addr, a));
+		if (r->to_port)
+			snprintf(buf + n, len - (size_t)n, ":%u", r->to_port);
+		break;
+	case NAT_STATIC:
+		snprintf(buf, len, "static %s %s", ipstr(r->prefix, a), ipstr(r->ext_addr, b));
+		break;
+	case NAT_EXEMPT:
+		snprintf(buf, len, "exempt src %s/%d dst %s/%d", ipstr(r->prefix, a),
+		         mask_len(r->mask), ipstr(r->prefix2, b), mask_len(r->mask2));
+		break;
+	}
+}
+
+static const char *const filtering_names[] = {
+	[NAT_FILTER_EIF] = "eif",
+	[NAT_FILTER_ADF] = "adf",
+	[NAT_FILTER_APDF] = "apdf",
+};
+
+/* X(name, what it sets) for `nat timeout NAME SECONDS`. */
+#define NAT_TIMEOUTS(X)                                                                            \
+	X("tcp-syn-sent", tcp_timeout_ms[NAT_TCP_SYN_SENT])                                        \
+	X("tcp-syn-recv", tcp_timeout_ms[NAT_TCP_SYN_RECV])                                        \
+	X("tcp-established", tcp_timeout_ms[NAT_TCP_ESTABLISHED])                                  \
+	X("tcp-fin-wait", tcp_timeout_ms[NAT_TCP_FIN_WAIT])                                        \
+	X("tcp-close-wait", tcp_timeout_ms[NAT_TCP_CLOSE_WAIT])                                    \
+	X("tcp-last-ack", tcp_timeout_ms[NAT_TCP_LAST_ACK])                                        \
+	X("tcp-time-wait", tcp_timeout_ms[NAT_TCP_TIME_WAIT])                                      \
+	X("tcp-close", tcp_timeout_ms[NAT_TCP_CLOSE])                                              \
+	X("udp", udp_timeout_ms)                                                                   \
+	X("udp-stream", udp_stream_timeout_ms)                                                     \
+	X("icmp", icmp_timeout_ms)
+
+/* nat timeout NAME SECONDS ("tcp-transitory" sets every TCP state but
+ * ESTABLISHED and TIME_WAIT, as RFC 5382 REQ-5 groups them). */
+int
+cli_nat_timeout(struct cmd_ctx *c, int argc, char **argv)
+{
+	uint64_t v;
+	int rc;
+
+	(void)argc;
+	control_init();
+	if ((rc = cmd_parse_u64(c, "seconds", argv[1], 1, 30 * 86400, &v)) < 0)
+		return rc;
+	if (strcmp(argv[0], "tcp-transitory") == 0) {
+		if (c->dry_run)
+			return 0;
+		cfg.tcp_timeout_ms[NAT_TCP_SYN_SENT] = cfg.tcp_timeout_ms[NAT_TCP_SYN_RECV] =
+		    cfg.tcp_timeout_ms[NAT_TCP_FIN_WAIT] = cfg.tcp_timeout_ms[NAT_TCP_CLOSE_WAIT] =
+		        cfg.tcp_timeout_ms[NAT_TCP_LAST_ACK] = (uint32_t)(v * 1000);
+		return apply_cfg(c);
+	}
+#define X(name, field)                                                                             \
+	if (strcmp(argv[0], name) == 0) {                                                          \
+		if (!c->dry_run)                                                                   \
+			cfg.field = (uint32_t)(v * 1000);                                          \
+		return apply_cfg(c);                                                               \
+	}
+	NAT_TIMEOUTS(X)
+#undef X
+	return out_err(c->out, EINVAL,
+	               "unknown timeout '%s' (tcp-established, tcp-transitory, tcp-syn-sent, "
+	               "tcp-syn-recv, tcp-fin-wait, tcp-close-wait, tcp-last-ack, tcp-time-wait, "
+	               "tcp-close, udp, udp-stream, icmp)",
+	               argv[0]);
+}
+
+int
+cli_nat_filtering(struct cmd_ctx *c, int argc, char **argv)
+{
+	(void)argc;
+	control_init();
+	for (unsigned i = 0; i < RTE_DIM(filtering_names); i++) {
+		if (strcmp(argv[0], filtering_names[i]) != 0)
+			continue;
+		if (c->dry_run)
+			return 0;
+		rules.filtering = (uint8_t)i;
+		return rules.n ? publish() : 0;
+	}
+	return out_err(c->out, EINVAL, "filtering '%s': expected eif, adf or apdf", argv[0]);
+}
+
+int
+cli_nat_hairpin(struct cmd_ctx *c, int argc, char **argv)
+{
+	(void)argc;
+	control_init();
+	if (strcmp(argv[0], "on") != 0 && strcmp(argv[0], "off") != 0)
+		return out_err(c->out, EINVAL, "hairpin '%s': expected on or off", argv[0]);
+	if (c->dry_run)
+		return 0;
+	rules.hairpin = strcmp(argv[0], "on") == 0;
+	return rules.n ? publish() : 0;
+}
+
+int
+cli_nat_max_per_host(struct cmd_ctx *c, int argc, char **argv)
+{
+	uint64_t v;
+	int rc;
+
+	(void)argc;
+	control_init();
+	if ((rc = cmd_parse_u64(c, "max-per-host", argv[0], 0, 1 << 24, &v)) < 0)
+		return rc;
+	if (c->dry_run)
+		return 0;
+	cfg.max_per_host = (uint32_t)v;
+	return apply_cfg(c);
+}
+
+/* nat max-sessions N (boot): sessions per worker. */
+int
+cli_nat_max_sessions(struct cmd_ctx *c, int argc, char **argv)
+{
+	uint64_t v;
+	int rc;
+
+	(void)argc;
+	control_init();
+	if ((rc = cmd_parse_u64(c, "max-sessions", argv[0], 16, 1 << 24, &v)) < 0)
+		return rc;
+	if (!c->dry_run)
+		cfg.max_sessions = (uint32_t)v;
+	return 0;
+}
+
+int
+cli_nat_show(struct cmd_ctx *c, int argc, char **argv)
+{
+	char buf[160];
+
+	(void)argc;
+	(void)argv;
+	control_init();
+	out_str(c->out, "filtering", "%s", filtering_names[rules.filtering]);
+	out_bool(c->out, "hairpin", rules.hairpin);
+	out_list_open(c->out, "rules");
+	for (unsigned i = 0; i < rules.n; i++) {
+		rule_words(&rules.r[i], buf, sizeof(buf));
+		out_obj_open(c->out, NULL);
+		out_u64(c->out, "index", i);
+		out_str(c->out, "rule", "%s", buf);
+		out_obj_close(c->out);
+	}
+	out_list_close(c->out);
+	out_obj_open(c->out, "timeouts");
+#define X(name, field) out_u64(c->out, name, cfg.field / 1000);
+	NAT_TIMEOUTS(X)
+#undef X
+	out_obj_close(c->out);
+	out_u64(c->out, "max-sessions", cfg.max_sessions);
+	out_u64(c->out, "max-per-host", cfg.max_per_host);
+	return 0;
+}
+
+int
+cli_nat_stats(struct cmd_ctx *c, int argc, char **argv)
+{
+	uint64_t sum[NAT_MIB_MAX] = { 0 }, sessions = 0, ho_in = 0, ho_out = 0;
+
+	(void)argc;
+	(void)argv;
+	for (unsigned i = 0; i < nat_nb_workers(); i++) {
+		const struct nat_worker *nw = nat_worker_by_index(i);
+		const uint64_t *m = nat_table_counters(nw->t);
+
+		for (unsigned k = 0; k < NAT_MIB_MAX; k++)
+			sum[k] += __atomic_load_n(&m[k], __ATOMIC_RELAXED);
+		sessions += nat_table_nb_sessions(nw->t);
+		ho_in += __atomic_load_n(&nw->handoff_in, __ATOMIC_RELAXED);
+		ho_out += __atomic_load_n(&nw->handoff_out, __ATOMIC_RELAXED);
+	}
+	for (unsigned k = 0; k < NAT_MIB_MAX; k++)
+		out_u64(c->out, nat_counter_names[k], sum[k]);
+	out_u64(c->out, "Sessions", sessions);
+	out_u64(c->out, "SessionBytes", nat_session_size());
+	out_u64(c->out, "HandoffIn", ho_in);
+	out_u64(c->out, "HandoffOut", ho_out);
+	return 0;
+}
+
+/* nat sessions show: taken on each worker, printed here. */
+struct rows {
+	struct nat_session_info *row;
+	unsigned *worker;
+	uint32_t n, cap;
+	unsigned cur;
+	int err;
+};
+
+static void
+collect_one(void *arg, const struct nat_session_info *i)
+{
+	struct rows *r = arg;
+
+	if (r->n == r->cap) {
+		uint32_t cap = r->cap ? r->cap * 2 : 256;
+		struct nat_session_info *row = realloc(r->row, cap * sizeof(*row));
+		unsigned *wk = realloc(r->worker, cap * sizeof(*wk));
+		if (row != NULL)
+			r->row = row;
+		if (wk != NULL)
+			r->worker = wk;
+		if (row == NULL || wk == NULL) {
+			r->err = -ENOMEM;
+			return;
+		}
+		r->cap = cap;
+	}
+	r->worker[r->n] = r->cur;
+	r->row[r->n++] = *i;
+}
+
+static int
+collect(struct tern_worker *w, void *arg)
+{
+	struct rows *r = arg;
+
+	r->cur = w->id;
+	nat_table_walk(nat_worker_of(w)->t, collect_one, r);
+	return r->err;
+}
+
+static const char *
+proto_name(uint8_t p)
+{
+	return p == IPPROTO_TCP    ? "tcp"
+	       : p == IPPROTO_UDP  ? "udp"
+	       : p == IPPROTO_ICMP ? "icmp"
+	                           : "?";
+}
+
+static const char *const tcp_state_names[] = {
+#define X(s) #s,
+	NAT_TCP_STATES(X)
+#undef X
+};
+
+static void
+tuple_out(struct tern_out *o, const char *key, const struct nat_tuple *t)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	if (t->proto == IPPROTO_ICMP)
+		out_str(o, key, "src=%s dst=%s id=%u", ipstr(t->src, a), ipstr(t->dst, b),
+		        t->sport);
+	else
+		out_str(o, key, "src=%s dst=%s sport=%u dport=%u", ipstr(t->src, a),
+		        ipstr(t->dst, b), t->sport, t->dport);
+}
+
+int
+cli_nat_sessions_show(struct cmd_ctx *c, int argc, char **argv)
+{
+	struct rows r = { 0 };
+	int rc;
+
+	(void)argc;
+	(void)argv;
+	if ((rc = on_workers(collect, &r)) < 0) {
+		free(r.row);
+		free(r.worker);
+		return out_err(c->out, -rc, "nat sessions show: %s", strerror(-rc));
+	}
+	out_list_open(c->out, "sessions");
+	for (uint32_t k = 0; k < r.n; k++) {
+		const struct nat_session_info *i = &r.row[k];
+
+		out_obj_open(c->out, NULL);
+		out_str(c->out, "proto", "%s", proto_name(i->orig.proto));
+		if (i->orig.proto == IPPROTO_TCP)
+			out_str(c->out, "state", "%s", tcp_state_names[i->tcp_state]);
+		out_u64(c->out, "timeout_s", (i->expires_in_ms + 999) / 1000);
+		tuple_out(c->out, "orig", &i->orig);
+		tuple_out(c->out, "reply", &i->reply);
+		out_u64(c->out, "packets", i->packets[0]);
+		out_u64(c->out, "bytes", i->bytes[0]);
+		out_u64(c->out, "reply_packets", i->packets[1]);
+		out_u64(c->out, "reply_bytes", i->bytes[1]);
+		out_u64(c->out, "worker", r.worker[k]);
+		out_obj_close(c->out);
+	}
+	out_list_close(c->out);
+	free(r.row);
+	free(r.worker);
+	return 0;
+}
+
+static int
+flush_one(struct tern_worker *w, void *arg)
+{
+	(void)arg;
+	nat_table_flush(nat_worker_of(w)->t);
+	return 0;
+}
+
+int
+cli_nat_sessions_flush(struct cmd_ctx *c, int argc, char **argv)
+{
+	int rc;
+
+	(void)argc;
+	(void)argv;
+	if ((rc = on_workers(flush_one, NULL)) < 0)
+		return out_err(c->out, -rc, "nat sessions flush: %s", strerror(-rc));
+	return 0;
+}
+
+void
+nat_running_config(struct tern_out *o)
+{
+	struct nat_cfg def;
+	char buf[160];
+
+	control_init();
+	nat_cfg_default(&def);
+	if (cfg.max_sessions != def.max_sessions)
+		out_text(o, "nat max-sessions %u\n", cfg.max_sessions);
+	if (cfg.max_per_host != def.max_per_host)
+		out_text(o, "nat max-per-host %u\n", cfg.max_per_host);
+#define X(name, field)                                                                             \
+	if (cfg.field != def.field)                                                                \
+		out_text(o, "nat timeout %s %u\n", name, cfg.field / 1000);
+	NAT_TIMEOUTS(X)
+#undef X
+	if (rules.filtering != NAT_FILTER_APDF)
+		out_text(o, "nat filtering %s\n", filtering_names[rules.filtering]);
+	if (!rules.hairpin)
+		out_text(o, "nat hairpin off\n");
+	for (unsigned i = 0; i < rules.n; i++) {
+		rule_words(&rules.r[i], buf, sizeof(buf));
+		out_text(o, "nat add %s\n", buf);
+	}
+}

@@ -1,0 +1,794 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * NAT44 translation: packet parsing, the owner of a packet, rule matching
+ * for new sessions, and the rewrite of addresses, ports and checksums,
+ * ICMP errors included (RFC 5508 4.2).
+ *
+ * A session stores both tuples as they arrive, so the rewrite is the same
+ * for every kind of session (conntrack's scheme): a packet in one
+ * direction leaves with the other direction's tuple reversed.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "nat/nat_priv.h"
+
+#define ICMP_ECHO_REPLY  0
+#define ICMP_UNREACH     3
+#define ICMP_ECHO        8
+#define ICMP_TIME_EXCEED 11
+#define ICMP_PARAM_PROB  12
+
+static inline uint16_t
+get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* ---- Checksums ---- */
+
+/*
+ * RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m').  Unlike eqn. 2 it never turns a
+ * checksum into -0 (0xffff): the sum in the parentheses is of non-zero
+ * terms, so it folds to 1..0xffff and its complement to 0..0xfffe, the
+ * values a full recomputation gives (section 3).
+ */
+uint16_t
+nat_csum_update16(uint16_t sum, uint16_t old, uint16_t new_)
+{
+	uint32_t s = (uint32_t)(uint16_t)~sum + (uint16_t)~old + new_;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+uint16_t
+nat_csum_update32(uint16_t sum, uint32_t old, uint32_t new_)
+{
+	uint32_t s = (uint32_t)(uint16_t)~sum + (uint16_t) ~(old >> 16) + (uint16_t)~old +
+	             (new_ >> 16) + (new_ & 0xffff);
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* ---- Parsing ---- */
+
+struct pkt {
+	uint8_t *ip;
+	uint8_t *l4;
+	uint32_t tot, l4len;
+	uint8_t proto;
+	uint8_t tcp_flags;
+	uint8_t icmp_type;
+	bool icmp_err;
+	struct nat_ep4 e; /* the packet's tuple; ICMP errors: the quoted one's */
+	/* ICMP errors: the quoted packet. */
+	uint8_t *ei, *el4;
+	uint32_t elen; /* bytes of the quoted L4 header and data present */
+	uint8_t eproto;
+};
+
+enum parse_rc { P_OK, P_PASS, P_BAD };
+
+/* The ports of a TCP/UDP header, or the identifier of an ICMP echo. */
+static enum parse_rc
+parse_l4(uint8_t proto, const uint8_t *l4, uint32_t l4len, struct nat_ep4 *e, bool quoted)
+{
+	switch (proto) {
+	case NAT_IPPROTO_TCP:
+		/* A quote need only hold the first 8 bytes (RFC 792). */
+		if (l4len < (quoted ? 8u : 20u))
+			return P_BAD;
+		if (!quoted && ((l4[12] >> 4) < 5 || (uint32_t)(l4[12] >> 4) * 4 > l4len))
+			return P_BAD;
+		e->sport = get16(l4);
+		e->dport = get16(l4 + 2);
+		return P_OK;
+	case NAT_IPPROTO_UDP:
+		if (l4len < 8)
+			return P_BAD;
+		e->sport = get16(l4);
+		e->dport = get16(l4 + 2);
+		return P_OK;
+	case NAT_IPPROTO_ICMP:
+		if (l4len < 8)
+			return P_BAD;
+		if (l4[0] != ICMP_ECHO && l4[0] != ICMP_ECHO_REPLY)
+			return P_PASS;
+		e->sport = e->dport = get16(l4 + 4);
+		return P_OK;
+	default:
+		return P_PASS;
+	}
+}
+
+static enum parse_rc
+parse(uint8_t *ip, uint32_t len, struct pkt *p)
+{
+	uint32_t ihl, eihl;
+	enum parse_rc rc;
+
+	if (len < 20 || (ip[0] >> 4) != 4)
+		return P_BAD;
+	ihl = (uint32_t)(ip[0] & 0xf) * 4;
+	p->tot = get16(ip + 2);
+	if (ihl < 20 || p->tot < ihl || p->tot > len)
+		return P_BAD;
+	/* Fragments are reassembled before NAT (docs/nat.md): one that gets
+	 * here cannot be translated consistently. */
+	if (get16(ip + 6) & 0x3fff)
+		return P_BAD;
+	p->ip = ip;
+	p->proto = ip[9];
+	p->l4 = ip + ihl;
+	p->l4len = p->tot - ihl;
+	p->e.src = get32(ip + 12);
+	p->e.dst = get32(ip + 16);
+	p->icmp_err = false;
+	p->tcp_flags = 0;
+	if (p->proto == NAT_IPPROTO_ICMP && p->l4len >= 8) {
+		p->icmp_type = p->l4[0];
+		if (p->icmp_type == ICMP_UNREACH || p->icmp_type == ICMP_TIME_EXCEED ||
+		    p->icmp_type == ICMP_PARAM_PROB) {
+			p->icmp_err = true;
+			if (p->l4len < 8 + 20)
+				return P_BAD;
+			p->ei = p->l4 + 8;
+			eihl = (uint32_t)(p->ei[0] & 0xf) * 4;
+			if ((p->ei[0] >> 4) != 4 || eihl < 20 || p->l4len < 8 + eihl)
+				return P_BAD;
+			p->eproto = p->ei[9];
+			p->el4 = p->ei + eihl;
+			p->elen = p->l4len - 8 - eihl;
+			p->e.src = get32(p->ei + 12);
+			p->e.dst = get32(p->ei + 16);
+			/* Only a quote of a first fragment has ports. */
+			if (get16(p->ei + 6) & 0x1fff)
+				return P_PASS;
+			return parse_l4(p->eproto, p->el4, p->elen, &p->e, true);
+		}
+	}
+	rc = parse_l4(p->proto, p->l4, p->l4len, &p->e, false);
+	if (rc == P_OK && p->proto == NAT_IPPROTO_TCP)
+		p->tcp_flags = p->l4[13];
+	if (rc == P_OK && p->proto == NAT_IPPROTO_ICMP)
+		p->icmp_type = p->l4[0];
+	return rc;
+}
+
+/* ---- Rules ---- */
+
+static inline bool
+in_prefix(uint32_t a, uint32_t prefix, uint32_t mask)
+{
+	return (a & mask) == (prefix & mask);
+}
+
+/* Is `a` one of the NAT's outside addresses? */
+static bool
+is_nat_addr(const struct nat_rules *rules, const struct nat_env *env, uint32_t a)
+{
+	unsigned i;
+
+	for (i = 0; i < rules->n; i++) {
+		const struct nat_rule *r = &rules->r[i];
+
+		switch (r->type) {
+		case NAT_SNAT:
+			if (r->pool_lo != 0) {
+				if (a >= r->pool_lo && a <= r->pool_hi)
+					return true;
+			} else if (env->port_addr != NULL &&
+			           env->port_addr(env->ctx, r->out_port) == a) {
+				return true;
+			}
+			break;
+		case NAT_DNAT:
+		case NAT_STATIC:
+			if (r->ext_addr == a)
+				return true;
+			break;
+		default:
+			break;
+		}
+	}
+	return false;
+}
+
+/* Does DNAT rule `r` take a packet to e->dst:e->dport? */
+static bool
+dnat_match(const struct nat_rule *r, uint8_t proto, const struct nat_ep4 *e)
+{
+	if (r->type != NAT_DNAT || r->ext_addr != e->dst)
+		return false;
+	if (r->proto == 0)
+		return true;
+	return r->proto == proto && (r->ext_port == 0 || r->ext_port == e->dport);
+}
+
+static inline bool
+dnat_maps_port(const struct nat_rule *r)
+{
+	return r->proto != 0 && r->ext_port != 0;
+}
+
+/* The DNAT rule whose target sent this packet, if any. */
+static const struct nat_rule *
+dnat_reply_rule(const struct nat_rules *rules, uint8_t proto, const struct nat_ep4 *e)
+{
+	unsigned i;
+
+	for (i = 0; i < rules->n; i++) {
+		const struct nat_rule *r = &rules->r[i];
+
+		if (r->type != NAT_DNAT || r->to_addr != e->src)
+			continue;
+		if (r->proto == 0)
+			return r;
+		if (r->proto != proto)
+			continue;
+		if (!dnat_maps_port(r) || e->sport == (r->to_port ? r->to_port : r->ext_port))
+			return r;
+	}
+	return NULL;
+}
+
+/* See nat.h, nat_port_owner: where a packet with tuple `e` is handled. */
+static unsigned
+owner_of(const struct nat_table *t, const struct nat_rules *rules, const struct nat_env *env,
+         uint8_t proto, const struct nat_ep4 *e)
+{
+	const struct nat_rule *r;
+
+	if (t->nb_owners <= 1)
+		return 0;
+	if (is_nat_addr(rules, env, e->dst))
+		return nat_port_owner(e->dport, t->nb_owners);
+	r = dnat_reply_rule(rules, proto, e);
+	if (r != NULL && dnat_maps_port(r))
+		return nat_port_owner(r->ext_port, t->nb_owners);
+	return nat_port_owner(e->sport, t->nb_owners);
+}
+
+/* ---- Port allocation ---- */
+
+static bool
+port_free(struct nat_table *t, const struct nat_rules *rules, uint8_t proto, uint32_t addr,
+          uint16_t port)
+{
+	unsigned i;
+
+	if (nat_map_by_outside(t, proto, addr, port) != NULL)
+		return false;
+	/* Ports forwarded by DNAT (or whole STATIC addresses) are not ours to
+	 * hand out, even when they share the pool's address. */
+	for (i = 0; i < rules->n; i++) {
+		const struct nat_rule *r = &rules->r[i];
+
+		if (r->ext_addr != addr)
+			continue;
+		if (r->type == NAT_STATIC)
+			return false;
+		if (r->type == NAT_DNAT &&
+		    (r->proto == 0 ||
+		     (r->proto == proto && (r->ext_port == 0 || r->ext_port == port))))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * RFC 4787 REQ-3 (and RFC 5382 REQ-1 for TCP): keep the inside port when it
+ * is free and in the range, and in this table's block (p % nb == owner);
+ * otherwise take the next free port of the block, going round the range.
+ * Returns 0, or -ENOSPC when every port of the block is taken.
+ */
+static int
+port_alloc(struct nat_table *t, const struct nat_rules *rules, const struct nat_rule *r,
+           uint8_t proto, uint32_t addr, uint16_t want, uint16_t *out)
+{
+	uint32_t lo = r->port_lo, hi = r->port_hi, nb = t->nb_owners, p, n, count;
+
+	if (lo == 0 && hi == 0) {
+		lo = 1024;
+		hi = 65535;
+	}
+	if (lo > hi)
+		return -EINVAL;
+	if (want >= lo && want <= hi && want % nb == t->owner &&
+	    port_free(t, rules, proto, addr, want)) {
+		*out = want;
+		return 0;
+	}
+	/* The first port of the block at or after `want` (or `lo`). */
+	p = (want >= lo && want <= hi) ? want : lo;
+	p += (t->owner + nb - p % nb) % nb;
+	count = (hi - lo) / nb + 1;
+	for (n = 0; n <= count; n++) {
+		if (p > hi) {
+			p = lo + (t->owner + nb - lo % nb) % nb;
+			if (p > hi)
+				return -ENOSPC;
+		}
+		if (port_free(t, rules, proto, addr, (uint16_t)p)) {
+			*out = (uint16_t)p;
+			return 0;
+		}
+		p += nb;
+	}
+	return -ENOSPC;
+}
+
+/* The outside address of an inside host: RFC 4787 REQ-2 "paired" pooling,
+ * by a hash of the inside address that every table computes alike. */
+static uint32_t
+snat_addr(const struct nat_rule *r, const struct nat_env *env, uint32_t inside)
+{
+	if (r->pool_lo == 0)
+		return env->port_addr != NULL ? env->port_addr(env->ctx, r->out_port) : 0;
+	if (r->pool_hi <= r->pool_lo)
+		return r->pool_lo;
+	return r->pool_lo + nat_hash32(0x70616972u, inside, 0, 0) % (r->pool_hi - r->pool_lo + 1);
+}
+
+/* ---- Rewriting ---- */
+
+/* Give the packet the tuple `n`: addresses, ports (ICMP: identifier), and
+ * the IP and L4 checksums, incrementally. */
+static void
+rewrite(struct pkt *p, const struct nat_ep4 *n)
+{
+	uint8_t *ip = p->ip, *l4 = p->l4;
+	uint32_t osrc = get32(ip + 12), odst = get32(ip + 16);
+	uint16_t c;
+
+	c = get16(ip + 10);
+	c = nat_csum_update32(c, osrc, n->src);
+	c = nat_csum_update32(c, odst, n->dst);
+	put16(ip + 10, c);
+	put32(ip + 12, n->src);
+	put32(ip + 16, n->dst);
+	switch (p->proto) {
+	case NAT_IPPROTO_TCP:
+	case NAT_IPPROTO_UDP: {
+		unsigned off = p->proto == NAT_IPPROTO_TCP ? 16 : 6;
+
+		c = get16(l4 + off);
+		/* RFC 768: a zero UDP checksum means none was computed. */
+		if (p->proto == NAT_IPPROTO_UDP && c == 0)
+			goto ports;
+		/* The pseudo-header's addresses (RFC 9293 3.1, RFC 768), then the ports. */
+		c = nat_csum_update32(c, osrc, n->src);
+		c = nat_csum_update32(c, odst, n->dst);
+		c = nat_csum_update16(c, get16(l4), n->sport);
+		c = nat_csum_update16(c, get16(l4 + 2), n->dport);
+		if (p->proto == NAT_IPPROTO_UDP && c == 0)
+			c = 0xffff; /* RFC 768: a computed zero is sent as all ones */
+		put16(l4 + off, c);
+	ports:
+		put16(l4, n->sport);
+		put16(l4 + 2, n->dport);
+		break;
+	}
+	case NAT_IPPROTO_ICMP:
+		/* The ICMP checksum has no pseudo-header: only the identifier. */
+		put16(l4 + 2, nat_csum_update16(get16(l4 + 2), get16(l4 + 4), n->sport));
+		put16(l4 + 4, n->sport);
+		break;
+	}
+}
+
+/* The tuple a packet in direction `dir` of `s` leaves with. */
+static void
+xlate_tuple(const struct nat_session *s, unsigned dir, struct nat_ep4 *n)
+{
+	const struct nat_ep4 *o = &s->t[dir ^ 1];
+
+	n->src = o->dst;
+	n->dst = o->src;
+	n->sport = o->dport;
+	n->dport = o->sport;
+}
+
+/*
+ * Change a 16-bit word of an ICMP error's quote: the outer ICMP checksum
+ * covers it, and so may the quoted IP and L4 checksums (`c2`, `c3`, when
+ * not NULL).  Every word of the quote sits at an even offset from the ICMP
+ * header (8 bytes, then a header of 32-bit words), so the sums line up.
+ */
+static void
+quote_set16(uint8_t *w, uint16_t v, uint16_t *icmpc, uint16_t *c2, uint16_t *c3)
+{
+	uint16_t old = get16(w);
+
+	*icmpc = nat_csum_update16(*icmpc, old, v);
+	if (c2 != NULL)
+		*c2 = nat_csum_update16(*c2, old, v);
+	if (c3 != NULL)
+		*c3 = nat_csum_update16(*c3, old, v);
+	put16(w, v);
+}
+
+static void
+quote_set32(uint8_t *w, uint32_t v, uint16_t *icmpc, uint16_t *c2, uint16_t *c3)
+{
+	quote_set16(w, (uint16_t)(v >> 16), icmpc, c2, c3);
+	quote_set16(w + 2, (uint16_t)v, icmpc, c2, c3);
+}
+
+/*
+ * RFC 5508 REQ-3/4 (and RFC 5382 REQ-9 for TCP): an ICMP error about a
+ * packet of a session is translated as a packet of that session going the
+ * way the error goes: the outer addresses like a packet of that direction,
+ * the quoted packet the other way round (it travelled the opposite way),
+ * and every checksum that covers a changed word.
+ */
+static void
+rewrite_icmp_error(struct pkt *p, const struct nat_ep4 *r, const struct nat_ep4 *n)
+{
+	uint8_t *ip = p->ip, *ei = p->ei, *el4 = p->el4;
+	uint16_t icmpc = get16(p->l4 + 2);
+	uint16_t eipc = get16(ei + 10);
+	uint16_t l4c = 0;
+	uint16_t *pl4c = NULL;    /* the quoted L4 checksum, when quoted and in use */
+	uint16_t *ppseudo = NULL; /* ... and when it covers the addresses */
+	unsigned l4off = 0;
+	uint16_t c;
+
+	/* The outer header: the source only when the session changes it in
+	 * this direction (a router on the outside keeps its own address; one
+	 * on the inside is hidden behind the NAT's address, as Linux does). */
+	c = get16(ip + 10);
+	if (n->src != r->src) {
+		c = nat_csum_update32(c, get32(ip + 12), n->src);
+		put32(ip + 12, n->src);
+	}
+	if (n->dst != r->dst) {
+		c = nat_csum_update32(c, get32(ip + 16), n->dst);
+		put32(ip + 16, n->dst);
+	}
+	put16(ip + 10, c);
+
+	switch (p->eproto) {
+	case NAT_IPPROTO_TCP:
+		l4off = 16;
+		break;
+	case NAT_IPPROTO_UDP:
+		l4off = 6;
+		break;
+	default:
+		l4off = 2;
+		break;
+	}
+	if (p->elen >= l4off + 2) {
+		l4c = get16(el4 + l4off);
+		if (!(p->eproto == NAT_IPPROTO_UDP && l4c == 0)) {
+			pl4c = &l4c;
+			if (p->eproto != NAT_IPPROTO_ICMP)
+				ppseudo = &l4c;
+		}
+	}
+	/* The quote went the other way: its source is our destination. */
+	quote_set32(ei + 12, n->dst, &icmpc, &eipc, ppseudo);
+	quote_set32(ei + 16, n->src, &icmpc, &eipc, ppseudo);
+	if (p->eproto == NAT_IPPROTO_ICMP) {
+		quote_set16(el4 + 4, n->dport, &icmpc, pl4c, NULL);
+	} else {
+		quote_set16(el4, n->dport, &icmpc, pl4c, NULL);
+		quote_set16(el4 + 2, n->sport, &icmpc, pl4c, NULL);
+	}
+	/* Last, the quoted checksums themselves, which the ICMP one covers. */
+	quote_set16(ei + 10, eipc, &icmpc, NULL, NULL);
+	if (pl4c != NULL) {
+		if (p->eproto == NAT_IPPROTO_UDP && l4c == 0)
+			l4c = 0xffff;
+		quote_set16(el4 + l4off, l4c, &icmpc, NULL, NULL);
+	}
+	put16(p->l4 + 2, icmpc);
+}
+
+/* ---- The entry point ---- */
+
+static enum nat_verdict
+verdict(struct nat_table *t, enum nat_verdict v)
+{
+	switch (v) {
+	case NAT_PASS:
+		t->ctr[NAT_MIB_Untranslated]++;
+		break;
+	case NAT_DONE:
+		t->ctr[NAT_MIB_Translated]++;
+		break;
+	case NAT_BAD:
+		t->ctr[NAT_MIB_BadPackets]++;
+		break;
+	default:
+		break;
+	}
+	return v;
+}
+
+static enum nat_verdict
+icmp_error(struct nat_table *t, const struct nat_rules *rules, const struct nat_env *env,
+           struct pkt *p, unsigned *owner)
+{
+	struct nat_ep4 r, n;
+	struct nat_session *s;
+	unsigned dir, o;
+
+	/* The packet the quote answers would have had the reverse tuple. */
+	r.src = p->e.dst;
+	r.dst = p->e.src;
+	r.sport = p->e.dport;
+	r.dport = p->e.sport;
+	o = owner_of(t, rules, env, p->eproto, &r);
+	if (o != t->owner) {
+		*owner = o;
+		return NAT_OTHER_OWNER;
+	}
+	s = nat_sess_lookup(t, p->eproto, &r, &dir);
+	if (s == NULL)
+		return verdict(t, NAT_PASS);
+	/* Errors do not refresh the session (Linux's neither): a stream of
+	 * them would keep a dead one alive. */
+	xlate_tuple(s, dir, &n);
+	rewrite_icmp_error(p, &r, &n);
+	t->ctr[NAT_MIB_IcmpErrorsTranslated]++;
+	return verdict(t, NAT_DONE);
+}
+
+/* No session: the rules decide whether one is opened (nat.h order). */
+static enum nat_verdict
+new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat_env *env,
+            struct pkt *p, uint16_t in_port, uint64_t now)
+{
+	const struct nat_rule *sn = NULL, *st_src = NULL;
+	struct nat_session *s;
+	struct nat_ep4 x = p->e;
+	bool dst_x = false, map_in = false, hairpin = false, routed, local;
+	uint16_t out_port = 0;
+	int state = NAT_TCP_NONE;
+	unsigned i;
+
+	/* Only a query opens an ICMP session, never its answer. */
+	if (p->proto == NAT_IPPROTO_ICMP && p->icmp_type != ICMP_ECHO)
+		return verdict(t, NAT_PASS);
+
+	/* 1. Exemptions. */
+	for (i = 0; i < rules->n; i++) {
+		const struct nat_rule *r = &rules->r[i];
+
+		if (r->type == NAT_EXEMPT && in_prefix(p->e.src, r->prefix, r->mask) &&
+		    in_prefix(p->e.dst, r->prefix2, r->mask2))
+			return verdict(t, NAT_PASS);
+	}
+
+	/* 2. The destination: STATIC, then DNAT, then an existing mapping. */
+	for (i = 0; i < rules->n && !dst_x; i++) {
+		const struct nat_rule *r = &rules->r[i];
+
+		if (r->type == NAT_STATIC && r->ext_addr == p->e.dst) {
+			x.dst = r->prefix;
+			dst_x = true;
+		}
+	}
+	for (i = 0; i < rules->n && !dst_x; i++) {
+		const struct nat_rule *r = &rules->r[i];
+
+		if (dnat_match(r, p->proto, &p->e)) {
+			x.dst = r->to_addr;
+			if (dnat_maps_port(r) && r->to_port != 0)
+				x.dport = r->to_port;
+			dst_x = true;
+		}
+	}
+	if (!dst_x && p->proto != NAT_IPPROTO_ICMP) {
+		struct nat_session *h = nat_map_by_outside(t, p->proto, p->e.dst, p->e.dport);
+
+		if (h != NULL) {
+			bool ok;
+
+			/* RFC 4787 5: with APDF only an exact session passes, and
+			 * the lookup already failed. */
+			switch (rules->filtering) {
+			case NAT_FILTER_EIF:
+				ok = true;
+				break;
+			case NAT_FILTER_ADF:
+				ok = nat_sess_reply_from(t, p->proto, p->e.src, p->e.dst,
+				                         p->e.dport);
+				break;
+			default:
+				ok = false;
+				break;
+			}
+			if (!ok) {
+				t->ctr[NAT_MIB_FilteredIn]++;
+				return NAT_DROP;
+			}
+			nat_map_inside(h, &x.dst, &x.dport);
+			dst_x = map_in = true;
+		}
+	}
+	if (!dst_x && is_nat_addr(rules, env, p->e.dst)) {
+		/* Unsolicited, to one of our outside addresses: the router's
+		 * own services may take it; a pool address is nobody's. */
+		if (env->is_local != NULL && env->is_local(env->ctx, p->e.dst))
+			return verdict(t, NAT_PASS);
+		t->ctr[NAT_MIB_FilteredIn]++;
+		return NAT_DROP;
+	}
+
+	/* 3. Routing of the (translated) destination. */
+	routed = env->route != NULL && env->route(env->ctx, x.dst, &out_port) == 0;
+	local = env->is_local != NULL && env->is_local(env->ctx, x.dst);
+
+	/* 4. The source: STATIC, else SNAT by egress port, or hairpinning
+	 * (RFC 4787 REQ-9): a packet from inside to one of our outside
+	 * addresses goes back inside, and must look to its target as if it
+	 * came from the sender's mapping. */
+	for (i = 0; i < rules->n; i++) {
+		const struct nat_rule *r = &rules->r[i];
+
+		if (r->type == NAT_STATIC && r->prefix == p->e.src) {
+			st_src = r;
+			x.src = r->ext_addr;
+			break;
+		}
+	}
+	for (i = 0; i < rules->n && st_src == NULL; i++) {
+		const struct nat_rule *r = &rules->r[i];
+
+		if (r->type != NAT_SNAT || !in_prefix(p->e.src, r->prefix, r->mask))
+			continue;
+		if (routed && !local && out_port == r->out_port) {
+			sn = r;
+			break;
+		}
+		if (rules->hairpin && dst_x && in_port != r->out_port) {
+			sn = r;
+			hairpin = true;
+			break;
+		}
+	}
+	if (!dst_x && st_src == NULL && sn == NULL)
+		return verdict(t, NAT_PASS);
+
+	if (p->proto == NAT_IPPROTO_TCP) {
+		state = nat_tcp_new_state(p->tcp_flags);
+		if (state < 0) {
+			/* conntrack's "invalid": a stray RST, FIN or SYN-ACK
+			 * opens nothing, and must not leak out untranslated. */
+			t->ctr[NAT_MIB_Untranslated]++;
+			return NAT_DROP;
+		}
+	}
+	if ((sn != NULL || st_src != NULL) && t->cfg.max_per_host != 0 &&
+	    nat_host_count(t, p->e.src) >= t->cfg.max_per_host) {
+		t->ctr[NAT_MIB_HostLimit]++;
+		return NAT_DROP;
+	}
+	s = nat_sess_alloc(t);
+	if (s == NULL)
+		return NAT_DROP;
+	s->proto = p->proto;
+	if (sn != NULL) {
+		/* RFC 4787 REQ-1: one mapping per inside endpoint, whatever the
+		 * destination.  Looked up after the allocation, which may have
+		 * reclaimed a session of it. */
+		struct nat_session *h = nat_map_by_inside(t, p->proto, p->e.src, p->e.sport);
+
+		if (h != NULL) {
+			nat_map_outside(h, &x.src, &x.sport);
+		} else {
+			x.src = snat_addr(sn, env, p->e.src);
+			if (x.src == 0 ||
+			    port_alloc(t, rules, sn, p->proto, x.src, p->e.sport, &x.sport) < 0) {
+				nat_sess_unalloc(t, s);
+				t->ctr[NAT_MIB_PortsExhausted]++;
+				return NAT_DROP;
+			}
+		}
+		s->flags |= NSF_MAPPED | NSF_HOSTCNT;
+	} else if (st_src != NULL) {
+		s->flags |= NSF_HOSTCNT;
+	} else if (map_in) {
+		s->flags |= NSF_MAPPED | NSF_MAP_IN;
+	}
+	if (p->proto == NAT_IPPROTO_ICMP)
+		x.dport = x.sport; /* one identifier for both "ports" */
+	s->t[NAT_DIR_ORIG] = p->e;
+	s->t[NAT_DIR_REPLY].src = x.dst;
+	s->t[NAT_DIR_REPLY].dst = x.src;
+	s->t[NAT_DIR_REPLY].sport = x.dport;
+	s->t[NAT_DIR_REPLY].dport = x.sport;
+	s->tcp_state = (uint8_t)state;
+	{
+		unsigned d;
+
+		/* Another session already answers to this reply tuple (say a
+		 * DNAT target that also talks out from the same port). */
+		if (nat_sess_lookup(t, p->proto, &s->t[NAT_DIR_REPLY], &d) != NULL) {
+			nat_sess_unalloc(t, s);
+			t->ctr[NAT_MIB_FilteredIn]++;
+			return NAT_DROP;
+		}
+	}
+	nat_sess_insert(t, s, now);
+	nat_sess_touch(t, s, NAT_DIR_ORIG, p->tot, p->tcp_flags, now);
+	if (hairpin)
+		t->ctr[NAT_MIB_Hairpinned]++;
+	rewrite(p, &x);
+	return verdict(t, NAT_DONE);
+}
+
+static const struct nat_rules no_rules;
+
+enum nat_verdict
+nat_translate(struct nat_table *t, const struct nat_rules *rules, const struct nat_env *env,
+              uint8_t *pkt, uint32_t len, uint16_t in_port, uint64_t now, unsigned *owner)
+{
+	struct nat_session *s;
+	struct pkt p;
+	struct nat_ep4 n;
+	unsigned dir, o;
+
+	/* Before the first rule set is published: sessions only, none new. */
+	if (rules == NULL)
+		rules = &no_rules;
+	switch (parse(pkt, len, &p)) {
+	case P_BAD:
+		return verdict(t, NAT_BAD);
+	case P_PASS:
+		return verdict(t, NAT_PASS);
+	default:
+		break;
+	}
+	if (now > t->now)
+		t->now = now;
+	if (p.icmp_err)
+		return icmp_error(t, rules, env, &p, owner);
+	o = owner_of(t, rules, env, p.proto, &p.e);
+	if (o != t->owner) {
+		*owner = o;
+		return NAT_OTHER_OWNER;
+	}
+	s = nat_sess_lookup(t, p.proto, &p.e, &dir);
+	if (s == NULL)
+		return new_session(t, rules, env, &p, in_port, now);
+	/* ICMP sessions are opened by a request: only requests go the orig
+	 * way and only replies come back (a request arriving on the reply
+	 * tuple is someone else pinging the mapping). */
+	if (p.proto == NAT_IPPROTO_ICMP &&
+	    p.icmp_type != (dir == NAT_DIR_ORIG ? ICMP_ECHO : ICMP_ECHO_REPLY))
+		return verdict(t, NAT_PASS);
+	nat_sess_touch(t, s, dir, p.tot, p.tcp_flags, now);
+	xlate_tuple(s, dir, &n);
+	rewrite(&p, &n);
+	return verdict(t, NAT_DONE);
+}
