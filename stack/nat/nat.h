@@ -47,15 +47,15 @@ enum nat_filtering {
 };
 
 struct nat_rule {
-	uint8_t type; /* enum nat_rule_type */
-	uint8_t proto; /* DNAT: IPPROTO_TCP / IPPROTO_UDP; 0 = both (and any port) */
-	uint16_t out_port; /* SNAT: egress port id it applies to */
-	uint32_t prefix, mask; /* SNAT/EXEMPT: source prefix; STATIC: inside address */
-	uint32_t prefix2, mask2; /* EXEMPT: destination prefix */
+	uint8_t type;              /* enum nat_rule_type */
+	uint8_t proto;             /* DNAT: IPPROTO_TCP / IPPROTO_UDP; 0 = both (and any port) */
+	uint16_t out_port;         /* SNAT: egress port id it applies to */
+	uint32_t prefix, mask;     /* SNAT/EXEMPT: source prefix; STATIC: inside address */
+	uint32_t prefix2, mask2;   /* EXEMPT: destination prefix */
 	uint32_t pool_lo, pool_hi; /* SNAT: outside addresses (one address: lo == hi) */
 	uint16_t port_lo, port_hi; /* SNAT: outside port (ICMP: identifier) range;
 	                            * 0-0 means the default 1024-65535 */
-	uint32_t ext_addr; /* DNAT: outside address; STATIC: outside address */
+	uint32_t ext_addr;         /* DNAT: outside address; STATIC: outside address */
 	/* DNAT: ext_port 0 matches any port and keeps it (to_port is then
 	 * ignored); to_port 0 keeps ext_port.  proto 0 forwards the whole
 	 * address: TCP, UDP and ICMP echo, ports unchanged. */
@@ -100,16 +100,16 @@ enum nat_tcp_state {
 #define X(s) NAT_TCP_##s,
 	NAT_TCP_STATES(X)
 #undef X
-	NAT_TCP_NSTATES
+	    NAT_TCP_NSTATES
 };
 
 struct nat_cfg {
-	uint32_t max_sessions;          /* per table (worker) */
-	uint32_t max_per_host;          /* sessions per inside host, 0: no limit */
+	uint32_t max_sessions;                    /* per table (worker) */
+	uint32_t max_per_host;                    /* sessions per inside host, 0: no limit */
 	uint32_t tcp_timeout_ms[NAT_TCP_NSTATES]; /* by state */
-	uint32_t udp_timeout_ms;        /* RFC 4787 REQ-5: >= 2 min (300 s) */
-	uint32_t udp_stream_timeout_ms; /* once seen both ways (Linux: 120 s) */
-	uint32_t icmp_timeout_ms;       /* RFC 5508 REQ-1: 60 s */
+	uint32_t udp_timeout_ms;                  /* RFC 4787 REQ-5: >= 2 min (300 s) */
+	uint32_t udp_stream_timeout_ms;           /* once seen both ways (Linux: 120 s) */
+	uint32_t icmp_timeout_ms;                 /* RFC 5508 REQ-1: 60 s */
 };
 
 /* Defaults: TCP established 7440 s (RFC 5382 REQ-5: >= 2 h 4 min),
@@ -136,7 +136,7 @@ enum nat_counter {
 #define X(n) NAT_MIB_##n,
 	NAT_COUNTERS(X)
 #undef X
-	NAT_MIB_MAX
+	    NAT_MIB_MAX
 };
 extern const char *const nat_counter_names[NAT_MIB_MAX];
 
@@ -179,10 +179,10 @@ nat_port_owner(uint16_t port, unsigned nb_owners)
 
 /* What nat_translate did with a packet. */
 enum nat_verdict {
-	NAT_PASS,      /* no rule, no session: forward unchanged */
-	NAT_DONE,      /* translated in place (addresses, ports, checksums) */
-	NAT_DROP,      /* refused: filtering, table full, no port (counted) */
-	NAT_BAD,       /* malformed (counted) */
+	NAT_PASS,        /* no rule, no session: forward unchanged */
+	NAT_DONE,        /* translated in place (addresses, ports, checksums) */
+	NAT_DROP,        /* refused: filtering, table full, no port (counted) */
+	NAT_BAD,         /* malformed (counted) */
 	NAT_OTHER_OWNER, /* the session belongs to table `*owner`: hand the packet over */
 };
 

@@ -403,8 +403,7 @@ tcp_conn_done(struct tcp_conn *c, int err)
 }
 
 int
-tcp_listen(struct tcp_stack *st, uint32_t laddr, uint16_t lport, int backlog,
-           struct tcp_conn **out)
+tcp_listen(struct tcp_stack *st, uint32_t laddr, uint16_t lport, int backlog, struct tcp_conn **out)
 {
 	struct tcp_conn *c;
 
@@ -469,8 +468,7 @@ tcp_conn_new(struct tcp_stack *st, struct tcp_conn **out)
 }
 
 int
-tcp_conn_connect(struct tcp_conn *c, uint32_t laddr, uint16_t lport, uint32_t raddr,
-                 uint16_t rport)
+tcp_conn_connect(struct tcp_conn *c, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
 {
 	struct tcp_stack *st = c->st;
 	struct tcp_tuple t = { .laddr = laddr, .raddr = raddr, .lport = lport, .rport = rport };
@@ -507,8 +505,8 @@ tcp_conn_connect(struct tcp_conn *c, uint32_t laddr, uint16_t lport, uint32_t ra
 }
 
 int
-tcp_connect(struct tcp_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr,
-            uint16_t rport, struct tcp_conn **out)
+tcp_connect(struct tcp_stack *st, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport,
+            struct tcp_conn **out)
 {
 	struct tcp_conn *c;
 	int rc;
@@ -854,7 +852,7 @@ timer_info(const struct tcp_conn *c, struct tcp_conn_info *i)
 		name = c->flags & TCPF_PERSIST ? "persist" : "on";
 	} else if (tern_timer_pending(&c->t_keep)) {
 		t = &c->t_keep;
-		name = c->state == TCP_TIME_WAIT  ? "timewait"
+		name = c->state == TCP_TIME_WAIT    ? "timewait"
 		       : c->state == TCP_FIN_WAIT_2 ? "finwait2"
 		                                    : "keepalive";
 	} else if (tern_timer_pending(&c->t_delack)) {

@@ -136,10 +136,12 @@ tcp_opts_parse(const uint8_t *p, unsigned len, struct tcp_opts *o)
 				return -EINVAL;
 			for (unsigned b = 0; b < (olen - 2u) / 8 && o->nsack < TCP_MAX_SACK; b++) {
 				const uint8_t *q = p + i + 2 + 8 * b;
-				o->sack[o->nsack].start = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
+				o->sack[o->nsack].start = (uint32_t)q[0] << 24 |
+				                          (uint32_t)q[1] << 16 |
 				                          (uint32_t)q[2] << 8 | q[3];
-				o->sack[o->nsack].end = (uint32_t)q[4] << 24 | (uint32_t)q[5] << 16 |
-				                        (uint32_t)q[6] << 8 | q[7];
+				o->sack[o->nsack].end = (uint32_t)q[4] << 24 |
+				                        (uint32_t)q[5] << 16 | (uint32_t)q[6] << 8 |
+				                        q[7];
 				o->nsack++;
 			}
 			break;
