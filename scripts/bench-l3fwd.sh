@@ -21,6 +21,13 @@
 # (none); its fast path never looks at checksums, so its work is unchanged.
 # The copies are built once, in build/bench/l3fwd.
 #
+# scripts/bench-nat.sh reuses this script through the environment:
+#   TERN_BENCH_FLOWS      flows in the pcap (default 1024)
+#   TERN_BENCH_TERND      extra ternd config lines (e.g. NAT rules)
+#   TERN_BENCH_NO_GRAPH=1 no l3fwd-graph run
+#   TERN_BENCH_WHAT       the title's first words, TERN_BENCH_TARGET the
+#                         ratio ternd/l3fwd aimed at (default 1.0)
+#
 # Rates: ternd from `ternctl -j link show out` (tx_packets), l3fwd and
 # l3fwd-graph from DPDK telemetry (`/ethdev/stats,1`, opackets), over the
 # same window after a 1 s warm-up. Only ratios within one run mean anything.
@@ -36,6 +43,10 @@ tern_hugepages 512
 
 secs=${1:-5}
 rounds=${2:-3}
+flows=${TERN_BENCH_FLOWS:-1024}
+what=${TERN_BENCH_WHAT:-IPv4 forwarding}
+target=${TERN_BENCH_TARGET:-1.0}
+no_graph=${TERN_BENCH_NO_GRAPH:-0}
 ternd=$TERN_BUILD/app/ternd/ternd
 ternctl=$TERN_BUILD/app/ternctl/ternctl
 examples=/usr/share/dpdk/examples
@@ -67,7 +78,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- build copies of l3fwd and l3fwd-graph under build/ ------------------
-stamp="$(dpkg-query -W -f='${Version}' dpdk-doc libdpdk-dev 2>/dev/null) patch-1"
+stamp="$(dpkg-query -W -f='${Version}' dpdk-doc libdpdk-dev 2>/dev/null) patch-2"
 if [ ! -x "$bench/l3fwd/build/l3fwd" ] || [ ! -x "$bench/l3fwd-graph/build/l3fwd-graph" ] ||
 	[ "$(cat "$bench/stamp" 2>/dev/null)" != "$stamp" ]; then
 	echo "building l3fwd and l3fwd-graph from $examples in $bench"
@@ -79,7 +90,11 @@ if [ ! -x "$bench/l3fwd/build/l3fwd" ] || [ ! -x "$bench/l3fwd-graph/build/l3fwd
 		-e 's/^\(\t\tret = config_port_max_pkt_len(&local_port_conf, &dev_info);\)$/\t\tlocal_port_conf.rxmode.offloads \&= dev_info.rx_offload_capa;\n\1/' \
 		-e 's/^\(\t\t\trxq_conf.offloads = port_conf.rxmode.offloads\);$/\1 \& dev_info.rx_offload_capa;/' \
 		"$bench/l3fwd/main.c"
-	if [ "$(grep -c 'dev_info.rx_offload_capa;' "$bench/l3fwd/main.c")" != 2 ]; then
+	# A pool that holds 64k replayed flows (net_pcap infinite_rx keeps
+	# every packet of the pcap in an mbuf).
+	sed -i -e 's/^\t(unsigned)8192)$/\t(unsigned)131072)/' "$bench/l3fwd/main.c"
+	if [ "$(grep -c 'dev_info.rx_offload_capa;' "$bench/l3fwd/main.c")" != 2 ] ||
+		! grep -q '(unsigned)131072)' "$bench/l3fwd/main.c"; then
 		echo "$0: could not patch $bench/l3fwd/main.c (offload mask)" >&2
 		exit 1
 	fi
@@ -111,19 +126,37 @@ fi
 # ---- traffic --------------------------------------------------------------
 pcap=$dir/flows.pcap
 in_mac=02:70:63:61:70:00 # net_pcap's MAC: ternd's port `in`
-/usr/bin/python3 - "$pcap" "$in_mac" <<'PY'
+/usr/bin/python3 - "$pcap" "$in_mac" "$flows" <<'PY'
 import sys
 from scapy.all import Ether, IP, UDP, wrpcap
-# 1024 flows (source address and port vary) over 16 destination /24s,
+# N flows (source address and port vary) over 16 destination /24s,
 # 64-byte frames (60 in the pcap, no FCS), valid checksums, TTL 64.
-pkts = []
-for i in range(1024):
-    p = (Ether(dst=sys.argv[2], src="02:00:00:00:00:10") /
-         IP(src="10.1.%d.%d" % (i // 64, 1 + i % 64),
-            dst="198.18.%d.%d" % (i % 16, 1 + i // 16), ttl=64) /
-         UDP(sport=1024 + i, dport=9))
-    pkts.append(Ether(bytes(p / (b"\0" * (60 - len(p))))))
-wrpcap(sys.argv[1], pkts)
+# Built once from a template, patched per flow (scapy is slow).
+from scapy.all import raw
+import struct
+n = int(sys.argv[3])
+tmpl = bytearray(raw(Ether(dst=sys.argv[2], src="02:00:00:00:00:10") /
+                     IP(src="10.1.0.1", dst="198.18.0.1", ttl=64) / UDP(sport=1024, dport=9) /
+                     (b"\0" * 18)))
+def csum(b):
+    s = sum(struct.unpack("!10H", bytes(b)))
+    s = (s & 0xffff) + (s >> 16)
+    s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+with open(sys.argv[1], "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for i in range(n):
+        p = bytearray(tmpl)
+        src = (10 << 24) | ((1 + (i >> 14)) << 16) | (((i >> 6) & 0xff) << 8) | (1 + i % 64)
+        dst = (198 << 24) | (18 << 16) | ((i % 16) << 8) | (1 + (i // 16) % 250)
+        p[26:30] = struct.pack("!I", src)
+        p[30:34] = struct.pack("!I", dst)
+        p[24:26] = b"\0\0"
+        p[24:26] = struct.pack("!H", csum(p[14:34]))
+        p[34:36] = struct.pack("!H", 1024 + i % 60000)
+        p[40:42] = b"\0\0"  # no UDP checksum (allowed, RFC 768)
+        f.write(struct.pack("<IIII", 0, 0, len(p), len(p)))
+        f.write(p)
 PY
 # The same routes for l3fwd (it wants an IPv6 file too).
 for n in $(seq 0 15); do echo "R198.18.$n.0/24 1"; done >"$dir/rules_v4.cfg"
@@ -257,18 +290,21 @@ measure() { # measure NAME LOG ARGS...: runs measure.py, sets rate and note
 }
 
 devs_in="net_pcap0,rx_pcap=$pcap,infinite_rx=1"
+in_mbufs=
+[ "$flows" -gt 4096 ] && in_mbufs=" mbufs 131071"
 devs_out="net_null0,no-rx=1"
 
 run_ternd() {
 	{
 		echo "eal -l 0-1 --no-pci --in-memory --file-prefix $prefix-ternd --log-level=lib.eal:error --log-level=pmd.*:error"
 		echo "workers 1"
-		echo "port add in $devs_in"
+		echo "port add in $devs_in$in_mbufs"
 		echo "port add out $devs_out"
 		echo "addr add 10.0.0.1/24 dev in"
 		echo "addr add 10.255.0.1/24 dev out"
 		echo "neigh add 10.255.0.2 lladdr 02:00:00:00:00:02 dev out"
 		for n in $(seq 0 15); do echo "route add 198.18.$n.0/24 via 10.255.0.2"; done
+		printf '%b\n' "${TERN_BENCH_TERND:-}"
 	} >"$dir/ternd.conf"
 	rm -f "$dir/ternd.sock"
 	"$ternd" -c "$dir/ternd.conf" -s "$dir/ternd.sock" -l error >"$dir/ternd.log" 2>&1 </dev/null &
@@ -319,7 +355,7 @@ check_busy() {
 	done
 }
 check_busy
-echo "IPv4 forwarding, 64-byte frames, 1024 flows over 16 prefixes, 1 worker core (lcore 1), ${secs}s x ${rounds} rounds"
+echo "$what, 64-byte frames, $flows flows over 16 prefixes, 1 worker core (lcore 1), ${secs}s x ${rounds} rounds"
 t_all=()
 l_all=()
 g_all=()
@@ -328,8 +364,8 @@ for r in $(seq "$rounds"); do
 	t=$rate tn=$note
 	run_l3fwd
 	l=$rate ln=$note
-	run_graph
-	g=$rate gn=$note
+	g=0.00 gn="(not run)"
+	[ "$no_graph" = 1 ] || { run_graph; g=$rate gn=$note; }
 	echo "round $r: ternd $t Mpps, l3fwd-lpm $l Mpps, l3fwd-graph $g Mpps"
 	echo "  ternd $tn"
 	echo "  l3fwd-lpm $ln"
@@ -343,12 +379,13 @@ for p in $busy; do
 	info=$(ps -o pid=,pcpu=,args= -p "$p" 2>/dev/null | cut -c1-100)
 	echo "warning: another busy process, rates are skewed: ${info:-pid $p (exited)}"
 done
-/usr/bin/python3 - "${t_all[*]}" "${l_all[*]}" "${g_all[*]}" "$rounds" "$secs" <<'PY'
+/usr/bin/python3 - "${t_all[*]}" "${l_all[*]}" "${g_all[*]}" "$rounds" "$secs" "$target" "$no_graph" <<'PY'
 import statistics, sys
 t, l, g = (statistics.median(float(x) for x in a.split()) for a in sys.argv[1:4])
 ratio = lambda a, b: "%.2fx" % (a / b) if b else "n/a"
 print("medians over %s rounds of %s s:" % (sys.argv[4], sys.argv[5]))
 print("ternd  %.2f Mpps   l3fwd-lpm %.2f Mpps   l3fwd-graph %.2f Mpps" % (t, l, g))
-print("ratio ternd/l3fwd-lpm: %s (target >= 1.0x)" % ratio(t, l))
-print("ratio ternd/l3fwd-graph: %s" % ratio(t, g))
+print("ratio ternd/l3fwd-lpm: %s (target >= %sx)" % (ratio(t, l), sys.argv[6]))
+if sys.argv[7] != "1":
+    print("ratio ternd/l3fwd-graph: %s" % ratio(t, g))
 PY

@@ -499,8 +499,8 @@ cli_nat_max_sessions(struct cmd_ctx *c, int argc, char **argv)
 	control_init();
 	if ((rc = cmd_parse_u64(c, "max-sessions", argv[0], 16, 1 << 24, &v)) < 0)
 		return rc;
-	if (!c->dry_run)
-		cfg.max_sessions = (uint32_t)v;
+	/* Boot commands run in the config's first pass only, before boot. */
+	cfg.max_sessions = (uint32_t)v;
 	return 0;
 }
 

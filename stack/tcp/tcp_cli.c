@@ -92,8 +92,8 @@ cli_tcp_max_conns(struct cmd_ctx *c, int argc, char **argv)
 	(void)argc;
 	if ((rc = cmd_parse_u64(c, "max-conns", argv[0], 16, 1 << 22, &v)) < 0)
 		return rc;
-	if (!c->dry_run)
-		tcp_global_cfg()->max_conns = (uint32_t)v;
+	/* Boot commands run in the config's first pass only, before boot. */
+	tcp_global_cfg()->max_conns = (uint32_t)v;
 	return 0;
 }
 
