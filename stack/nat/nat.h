@@ -208,6 +208,14 @@ enum nat_verdict nat_translate(struct nat_table *t, const struct nat_rules *rule
                                const struct nat_env *env, uint8_t *pkt, uint32_t len,
                                uint16_t in_port, uint64_t now, unsigned *owner);
 
+/*
+ * Optional, for bursts: prefetch what nat_translate() will read for this
+ * packet.  Call with stage 0 for every packet of a burst, then stage 1 for
+ * every packet, then translate them: the table's cache misses then overlap
+ * instead of adding up.
+ */
+void nat_prefetch(const struct nat_table *t, const uint8_t *pkt, uint32_t len, unsigned stage);
+
 /* One session, for `nat sessions show` (like conntrack -L).  Run on the
  * table's thread; expires_in_ms counts from the latest `now` the table saw
  * (nat_translate or the wheel's clock). */

@@ -169,6 +169,15 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 	for (uint16_t base = 0; base < nb; base += TERN_NODE_CHUNK) {
 		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK), nkeep = 0;
 
+		/* Session lookups miss the cache with big tables: start them
+		 * all before translating any (two rounds: buckets, sessions). */
+		if (likely(dp->nat != NULL))
+			for (unsigned stage = 0; stage < 2; stage++)
+				for (uint16_t i = 0; i < n; i++) {
+					struct rte_mbuf *m = objs[base + i];
+					nat_prefetch(nw->t, rte_pktmbuf_mtod(m, const uint8_t *),
+					             rte_pktmbuf_data_len(m), stage);
+				}
 		for (uint16_t i = 0; i < n; i++) {
 			struct rte_mbuf *m = objs[base + i];
 			rte_edge_t e;

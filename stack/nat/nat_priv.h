@@ -59,18 +59,21 @@ struct nat_ep4 {
 #define NSF_LASTFIN  0x0200 /* TCP: the second FIN came from the reply side */
 
 struct nat_session {
-	struct tern_timer timer; /* arg: the table; the session is container_of */
-	uint64_t bytes[2];       /* orig, reply direction */
-	uint32_t packets[2];
-	uint32_t last_seen;            /* low 32 bits of the ms clock: ages < 49 days */
-	uint32_t hnext[2];             /* tuple hash chains (orig, reply); free list: hnext[0] */
-	uint32_t mnext[2];             /* mapping hash chains (inside, outside), holder only */
-	uint32_t ring_prev, ring_next; /* the sessions of one mapping */
-	uint32_t rc_prev, rc_next;     /* the reclaim list */
-	struct nat_ep4 t[2];           /* orig, reply tuple */
+	/* First cache line: what every packet reads and writes (lookup,
+	 * counters, last seen). */
+	struct nat_ep4 t[2];  /* orig, reply tuple */
+	uint32_t hnext[2];    /* tuple hash chains (orig, reply); free list: hnext[0] */
 	uint8_t proto;
 	uint8_t tcp_state;
 	uint16_t flags;
+	uint32_t last_seen;   /* low 32 bits of the ms clock: ages < 49 days */
+	uint32_t packets[2];
+	uint64_t bytes[2];    /* orig, reply direction */
+	/* Second: what only session setup, teardown and expiry touch. */
+	struct tern_timer timer;       /* arg: the table; the session is container_of */
+	uint32_t mnext[2];             /* mapping hash chains (inside, outside), holder only */
+	uint32_t ring_prev, ring_next; /* the sessions of one mapping */
+	uint32_t rc_prev, rc_next;     /* the reclaim list */
 };
 
 /* A per-table count of sessions by inside host (open addressing). */
@@ -127,6 +130,10 @@ nat_map_outside(const struct nat_session *s, uint32_t *addr, uint16_t *port)
 
 /* nat_session.c */
 uint32_t nat_hash32(uint32_t seed, uint32_t a, uint32_t b, uint32_t c);
+/* Prefetch what nat_sess_lookup will read for `e`: its buckets (stage 0),
+ * then the first session of each (stage 1, once the buckets are in). */
+void nat_sess_prefetch(const struct nat_table *t, uint8_t proto, const struct nat_ep4 *e,
+                       unsigned stage);
 /* The session and direction a packet with tuple `e` belongs to, or NULL. */
 struct nat_session *nat_sess_lookup(struct nat_table *t, uint8_t proto, const struct nat_ep4 *e,
                                     unsigned *dir);

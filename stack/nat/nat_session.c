@@ -18,6 +18,8 @@
 #include "nat/nat_priv.h"
 
 _Static_assert(sizeof(struct nat_session) <= 128, "a NAT session must fit in two cache lines");
+_Static_assert(offsetof(struct nat_session, timer) == 64,
+               "a packet touches the first cache line of its session only");
 
 const char *const nat_counter_names[NAT_MIB_MAX] = {
 #define X(n) #n,
@@ -141,6 +143,24 @@ static inline bool
 ep_eq(const struct nat_ep4 *a, const struct nat_ep4 *b)
 {
 	return a->src == b->src && a->dst == b->dst && a->sport == b->sport && a->dport == b->dport;
+}
+
+void
+nat_sess_prefetch(const struct nat_table *t, uint8_t proto, const struct nat_ep4 *e, unsigned stage)
+{
+	uint32_t bo = hash_orig(t, proto, e) & t->hmask;
+	uint32_t br = hash_reply(t, proto, e->src, e->dst, e->dport) & t->hmask;
+	uint32_t x;
+
+	if (stage == 0) {
+		__builtin_prefetch(&t->hbucket[bo]);
+		__builtin_prefetch(&t->hbucket[br]);
+		return;
+	}
+	if ((x = t->hbucket[bo]) != NAT_NIL)
+		__builtin_prefetch(&t->s[x >> 1]);
+	if ((x = t->hbucket[br]) != NAT_NIL)
+		__builtin_prefetch(&t->s[x >> 1]);
 }
 
 struct nat_session *

@@ -127,6 +127,26 @@ parse_l4(uint8_t proto, const uint8_t *l4, uint32_t l4len, struct nat_ep4 *e, bo
 	}
 }
 
+void
+nat_prefetch(const struct nat_table *t, const uint8_t *ip, uint32_t len, unsigned stage)
+{
+	struct nat_ep4 e;
+	uint32_t ihl;
+	uint8_t proto;
+
+	if (len < 20)
+		return;
+	ihl = (uint32_t)(ip[0] & 0xf) * 4;
+	proto = ip[9];
+	if (len < ihl + 8 || (proto != NAT_IPPROTO_TCP && proto != NAT_IPPROTO_UDP))
+		return;
+	e.src = get32(ip + 12);
+	e.dst = get32(ip + 16);
+	e.sport = get16(ip + ihl);
+	e.dport = get16(ip + ihl + 2);
+	nat_sess_prefetch(t, proto, &e, stage);
+}
+
 static enum parse_rc
 parse(uint8_t *ip, uint32_t len, struct pkt *p)
 {
