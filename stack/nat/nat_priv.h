@@ -61,14 +61,14 @@ struct nat_ep4 {
 struct nat_session {
 	/* First cache line: what every packet reads and writes (lookup,
 	 * counters, last seen). */
-	struct nat_ep4 t[2];  /* orig, reply tuple */
-	uint32_t hnext[2];    /* tuple hash chains (orig, reply); free list: hnext[0] */
+	struct nat_ep4 t[2]; /* orig, reply tuple */
+	uint32_t hnext[2];   /* tuple hash chains (orig, reply); free list: hnext[0] */
 	uint8_t proto;
 	uint8_t tcp_state;
 	uint16_t flags;
-	uint32_t last_seen;   /* low 32 bits of the ms clock: ages < 49 days */
+	uint32_t last_seen; /* low 32 bits of the ms clock: ages < 49 days */
 	uint32_t packets[2];
-	uint64_t bytes[2];    /* orig, reply direction */
+	uint64_t bytes[2]; /* orig, reply direction */
 	/* Second: what only session setup, teardown and expiry touch. */
 	struct tern_timer timer;       /* arg: the table; the session is container_of */
 	uint32_t mnext[2];             /* mapping hash chains (inside, outside), holder only */
