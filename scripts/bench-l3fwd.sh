@@ -126,38 +126,7 @@ fi
 # ---- traffic --------------------------------------------------------------
 pcap=$dir/flows.pcap
 in_mac=02:70:63:61:70:00 # net_pcap's MAC: ternd's port `in`
-/usr/bin/python3 - "$pcap" "$in_mac" "$flows" <<'PY'
-import sys
-from scapy.all import Ether, IP, UDP, wrpcap
-# N flows (source address and port vary) over 16 destination /24s,
-# 64-byte frames (60 in the pcap, no FCS), valid checksums, TTL 64.
-# Built once from a template, patched per flow (scapy is slow).
-from scapy.all import raw
-import struct
-n = int(sys.argv[3])
-tmpl = bytearray(raw(Ether(dst=sys.argv[2], src="02:00:00:00:00:10") /
-                     IP(src="10.1.0.1", dst="198.18.0.1", ttl=64) / UDP(sport=1024, dport=9) /
-                     (b"\0" * 18)))
-def csum(b):
-    s = sum(struct.unpack("!10H", bytes(b)))
-    s = (s & 0xffff) + (s >> 16)
-    s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
-with open(sys.argv[1], "wb") as f:
-    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-    for i in range(n):
-        p = bytearray(tmpl)
-        src = (10 << 24) | ((1 + (i >> 14)) << 16) | (((i >> 6) & 0xff) << 8) | (1 + i % 64)
-        dst = (198 << 24) | (18 << 16) | ((i % 16) << 8) | (1 + (i // 16) % 250)
-        p[26:30] = struct.pack("!I", src)
-        p[30:34] = struct.pack("!I", dst)
-        p[24:26] = b"\0\0"
-        p[24:26] = struct.pack("!H", csum(p[14:34]))
-        p[34:36] = struct.pack("!H", 1024 + i % 60000)
-        p[40:42] = b"\0\0"  # no UDP checksum (allowed, RFC 768)
-        f.write(struct.pack("<IIII", 0, 0, len(p), len(p)))
-        f.write(p)
-PY
+/usr/bin/python3 "$(dirname "$0")/gen-flows.py" "$pcap" "$in_mac" "$flows" spread
 # The same routes for l3fwd (it wants an IPv6 file too).
 for n in $(seq 0 15); do echo "R198.18.$n.0/24 1"; done >"$dir/rules_v4.cfg"
 echo "R2001:200::/64 1" >"$dir/rules_v6.cfg"

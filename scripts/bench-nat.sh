@@ -39,31 +39,7 @@ cleanup() {
 trap cleanup EXIT
 n=500000
 in_mac=02:70:63:61:70:00
-/usr/bin/python3 - "$dir/new.pcap" "$in_mac" "$n" <<'PY'
-import struct, sys
-from scapy.all import Ether, IP, UDP, raw
-n = int(sys.argv[3])
-tmpl = bytearray(raw(Ether(dst=sys.argv[2], src="02:00:00:00:00:10") /
-                     IP(src="10.1.0.1", dst="198.18.0.1", ttl=64) / UDP(sport=1024, dport=9) /
-                     (b"\0" * 18)))
-def csum(b):
-    s = sum(struct.unpack("!10H", bytes(b)))
-    s = (s & 0xffff) + (s >> 16)
-    s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
-with open(sys.argv[1], "wb") as f:
-    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-    for i in range(n):
-        p = bytearray(tmpl)
-        # Every packet a new session: 500k inside endpoints, 8 per address.
-        src = (10 << 24) | ((i >> 3) + 65536)
-        p[26:30] = struct.pack("!I", src)
-        p[30:34] = struct.pack("!I", (198 << 24) | (18 << 16) | ((i % 16) << 8) | 1)
-        p[24:26] = struct.pack("!H", csum(p[14:24] + b"\0\0" + p[26:34]))
-        p[34:36] = struct.pack("!H", 1024 + (i & 7))
-        f.write(struct.pack("<IIII", 0, 0, len(p), len(p)))
-        f.write(p)
-PY
+/usr/bin/python3 "$here/gen-flows.py" "$dir/new.pcap" "$in_mac" "$n" unique
 cat >"$dir/t.conf" <<CONF
 eal -l 0-1 --no-pci --in-memory --file-prefix tern-bench-nat-$$ --log-level=lib.eal:error --log-level=pmd.*:error
 workers 1

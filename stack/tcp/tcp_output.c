@@ -315,9 +315,11 @@ rexmit_cb(struct tern_timer *t, void *arg)
 		persist_start(c);
 		return;
 	}
-	switch (c->state) {
-	case TCP_SYN_SENT:
-		if (c->retransmits >= st->cfg.syn_retries) {
+	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
+		/* Our SYN (or SYN-ACK) again, with backoff, up to its limit. */
+		uint8_t limit =
+		    c->state == TCP_SYN_SENT ? st->cfg.syn_retries : st->cfg.synack_retries;
+		if (c->retransmits >= limit) {
 			st->mib[TCP_MIB_AttemptFails]++;
 			tcp_conn_done(c, ETIMEDOUT);
 			return;
@@ -327,19 +329,6 @@ rexmit_cb(struct tern_timer *t, void *arg)
 		tcp_send_seg(c, c->iss, 0, TCP_F_SYN);
 		tcp_rexmit_start(c);
 		return;
-	case TCP_SYN_RECEIVED:
-		if (c->retransmits >= st->cfg.synack_retries) {
-			st->mib[TCP_MIB_AttemptFails]++;
-			tcp_conn_done(c, ETIMEDOUT);
-			return;
-		}
-		c->retransmits++;
-		st->mib[TCP_MIB_SynRetrans]++;
-		tcp_send_seg(c, c->iss, 0, TCP_F_SYN);
-		tcp_rexmit_start(c);
-		return;
-	default:
-		break;
 	}
 	if (c->snd_una == c->snd_max)
 		return; /* everything was acknowledged meanwhile */
