@@ -238,8 +238,8 @@ sock_poll(const struct tern_sock *s)
 		ev |= EPOLLRDHUP;
 	if (c->state == TCP_CLOSED || ((c->flags & TCPF_FIN_RCVD) && (c->flags & TCPF_FIN_QUEUED)))
 		ev |= EPOLLHUP | EPOLLIN;
-	if ((c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT) && c->snd.buf != NULL &&
-	    !(c->flags & TCPF_FIN_QUEUED) && c->snd.len < c->snd.size)
+	if ((c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT) &&
+	    !(c->flags & TCPF_FIN_QUEUED) && tcp_conn_writable(c) > 0)
 		ev |= EPOLLOUT;
 	return ev;
 }

@@ -237,19 +237,6 @@ tcp_ring_free(struct tcp_ring *r)
 	*r = (struct tcp_ring){ 0 };
 }
 
-int
-tcp_conn_buffers(struct tcp_conn *c)
-{
-	if (c->snd.buf != NULL)
-		return 0;
-	if (tcp_ring_alloc(&c->snd, c->sndbuf) < 0 || tcp_ring_alloc(&c->rcv, c->rcvbuf) < 0) {
-		tcp_ring_free(&c->snd);
-		tcp_ring_free(&c->rcv);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 void
 tcp_conn_init_from_cfg(struct tcp_conn *c, const struct tcp_stack *st)
 {
@@ -484,13 +471,11 @@ tcp_conn_connect(struct tcp_conn *c, uint32_t laddr, uint16_t lport, uint32_t ra
 	if (tcp_conn_lookup(st, &t) != NULL)
 		return -EADDRINUSE;
 	c->t = t;
-	/* Buffers now, so SO_RCVBUF / SO_SNDBUF set before connect count. */
-	if (tcp_conn_buffers(c) < 0)
-		return -ENOMEM;
 	c->ws_ok = st->cfg.window_scaling;
 	c->ts_ok = st->cfg.timestamps;
 	c->sack_ok = st->cfg.sack;
-	c->rcv_ws = c->ws_ok ? tcp_wscale_for(c->rcv.size) : 0;
+	/* Buffers come when data does; the scale is that of their size. */
+	c->rcv_ws = c->ws_ok ? tcp_wscale_for(tcp_ring_size_for(c->rcvbuf)) : 0;
 	c->iss = tcp_isn(st, &t, st->now);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->data_seq = c->iss + 1;
@@ -533,7 +518,7 @@ uint32_t
 tcp_conn_writable(const struct tcp_conn *c)
 {
 	if (c->snd.buf == NULL)
-		return 0;
+		return tcp_ring_size_for(c->sndbuf); /* allocated on the first send */
 	return c->snd.size - c->snd.len;
 }
 
@@ -559,6 +544,10 @@ tcp_send(struct tcp_conn *c, const void *buf, size_t len)
 	}
 	if (c->flags & TCPF_FIN_QUEUED)
 		return -EPIPE;
+	/* The send buffer is allocated by the first send, not at connection
+	 * setup: an idle connection costs its block only. */
+	if (r->buf == NULL && tcp_ring_alloc(r, c->sndbuf) < 0)
+		return -ENOBUFS;
 	room = r->size - r->len;
 	if (room == 0)
 		return -EAGAIN;
@@ -887,7 +876,7 @@ tcp_stack_walk(struct tcp_stack *st, void (*fn)(void *arg, const struct tcp_conn
 		i.cwnd = c->mss ? c->cwnd / c->mss : 0;
 		i.ssthresh = c->ssthresh == UINT32_MAX || !c->mss ? 0 : c->ssthresh / c->mss;
 		i.snd_wnd = c->snd_wnd;
-		i.rcv_wnd = c->rcv.buf != NULL ? tcp_rcv_window(c) : 0;
+		i.rcv_wnd = c->state >= TCP_ESTABLISHED ? tcp_rcv_window(c) : 0;
 		i.retransmits = c->retransmits;
 		i.cc = c->cc;
 		timer_info(c, &i);

@@ -35,7 +35,7 @@ negotiate(struct tcp_conn *c, const struct tcp_seg *s)
 		c->mss = 88;
 	c->ws_ok = cfg->window_scaling && (s->o.have & TCP_OPT_WSCALE);
 	c->snd_ws = c->ws_ok ? s->o.wscale : 0;
-	c->rcv_ws = c->ws_ok ? tcp_wscale_for(c->rcvbuf) : 0;
+	c->rcv_ws = c->ws_ok ? tcp_wscale_for(tcp_ring_size_for(c->rcvbuf)) : 0;
 	c->ts_ok = cfg->timestamps && (s->o.have & TCP_OPT_TS);
 	if (c->ts_ok) {
 		c->ts_recent = s->o.tsval;
@@ -82,8 +82,7 @@ establish(struct tcp_conn *c, const struct tcp_seg *s)
 {
 	struct tcp_stack *st = c->st;
 
-	if (tcp_conn_buffers(c) < 0)
-		return -ENOMEM;
+	/* No buffers yet: they come with the first data either way. */
 	tcp_set_state(c, TCP_ESTABLISHED);
 	c->snd_wnd = (uint32_t)s->wnd << c->snd_ws;
 	c->max_snd_wnd = c->snd_wnd;
@@ -130,7 +129,7 @@ cookie_accept(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 		c->sack_ok = (enc >> 4) & 1;
 		c->ws_ok = (enc & 0xf) != 0xf;
 		c->snd_ws = c->ws_ok ? (uint8_t)(enc & 0xf) : 0;
-		c->rcv_ws = c->ws_ok ? tcp_wscale_for(c->rcvbuf) : 0;
+		c->rcv_ws = c->ws_ok ? tcp_wscale_for(tcp_ring_size_for(c->rcvbuf)) : 0;
 		c->mss -= TCP_TS_OPT_LEN;
 	}
 	c->irs = s->seq - 1;
@@ -597,6 +596,12 @@ data_input(struct tcp_conn *c, const struct tcp_seg *s, uint32_t seq, uint32_t s
 		if (off == 0)
 			c->rcv_nxt += len;
 		c->flags |= TCPF_ACK_NOW;
+		return;
+	}
+	/* The receive buffer is allocated by the first data; without memory
+	 * the segment is dropped unacknowledged and comes again. */
+	if (c->rcv.buf == NULL && tcp_ring_alloc(&c->rcv, c->rcvbuf) < 0) {
+		c->st->mib[TCP_MIB_InErrs]++;
 		return;
 	}
 	rcv_copy(c, s, skip, off, len);

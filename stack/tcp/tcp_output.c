@@ -35,7 +35,7 @@ tcp_out_copy(const struct tcp_out *o, void *dst)
 uint32_t
 tcp_rcv_window(const struct tcp_conn *c)
 {
-	return c->rcv.buf != NULL ? c->rcv.size - c->rcv.len : c->rcvbuf;
+	return c->rcv.buf != NULL ? c->rcv.size - c->rcv.len : tcp_ring_size_for(c->rcvbuf);
 }
 
 /* The window to advertise, unscaled: never shrink the right edge we

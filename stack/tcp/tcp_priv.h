@@ -148,7 +148,6 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state s);
 void tcp_conn_done(struct tcp_conn *c, int err);
 int tcp_ring_alloc(struct tcp_ring *r, uint32_t size);
 void tcp_ring_free(struct tcp_ring *r);
-int tcp_conn_buffers(struct tcp_conn *c);
 void tcp_conn_init_from_cfg(struct tcp_conn *c, const struct tcp_stack *st);
 void tcp_event(struct tcp_conn *c, unsigned ev);
 
@@ -187,6 +186,19 @@ uint32_t tcp_cookie_make(const struct tcp_stack *st, const struct tcp_tuple *t, 
                          uint16_t mss, uint64_t now, uint16_t *mss_used);
 int tcp_cookie_check(const struct tcp_stack *st, const struct tcp_tuple *t, uint32_t peer_isn,
                      uint32_t cookie, uint64_t now, uint16_t *mss);
+
+/* The size of the ring tcp_ring_alloc() makes for `bytes`: a power of
+ * two, at least 4 KiB.  Windows and scales are reckoned from it before the
+ * ring exists (buffers are allocated when first needed). */
+static inline uint32_t
+tcp_ring_size_for(uint32_t bytes)
+{
+	uint32_t s = 4096;
+
+	while (s < bytes)
+		s <<= 1;
+	return s;
+}
 
 /* The window scale that lets a 16-bit window cover `rcvbuf` (RFC 7323). */
 static inline uint8_t

@@ -1381,9 +1381,12 @@ test_established_rcv_window(void **state)
 	fill_pattern();
 	peer_init(&p, RPORT);
 	c = passive_open(&p);
-	assert_int_equal(c->rcv.size, 16384);
+	/* No buffer until data comes: an idle connection is its block only. */
+	assert_null(c->rcv.buf);
+	assert_null(c->snd.buf);
+	assert_int_equal(tcp_rcv_window(c), 16384);
 	assert_int_equal(c->rcv_ws, 0);
-	/* Fill the buffer. */
+	/* Fill the buffer (the first segment allocates it). */
 	while (n < 16384) {
 		uint32_t len = 16384 - n < 1460 ? 16384 - n : 1460;
 		assert_int_equal(psend(&p, TCP_F_ACK, pattern + n, len), 0);
