@@ -36,7 +36,7 @@ struct tern_nexthop {
 	uint8_t pad;
 };
 
-#define TERN_MAX_ADDRS_PER_PORT 8
+#define TERN_MAX_ADDRS_PER_PORT 64
 #define TERN_MAX_NEXTHOPS       65536
 
 /* Addresses (control thread). */

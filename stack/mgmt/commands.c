@@ -80,8 +80,8 @@ const struct cmd_def tern_commands[] = {
 	  "TCP counters (MIB names: ActiveOpens, InSegs, RetransSegs, ...)" },
 	{ "conn show", 0, 1, cli_conn_show, CMD_NOCONFIG, "[listen|established]",
 	  "TCP connections, like ss -tan: state, queues, addresses, RTT, cwnd, timer, worker" },
-	{ "loadgen start", 1, 8, cli_loadgen_start, CMD_NOCONFIG,
-	  "ADDR:PORT [conns N] [duration S] [path P] [close]",
+	{ "loadgen start", 1, 11, cli_loadgen_start, CMD_NOCONFIG,
+	  "ADDR:PORT [conns N] [duration S] [path P] [from A[-B]] [close|idle]",
 	  "HTTP load from every worker: N connections (16), S seconds (10), keep-alive "
 	  "or one request per connection" },
 	{ "loadgen stop", 0, 0, cli_loadgen_stop, CMD_NOCONFIG, "", "stop the load generator" },

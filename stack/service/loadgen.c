@@ -4,7 +4,10 @@
  * API (active opens).  `loadgen start ADDR:PORT [conns N] [duration S]
  * [path P] [close]` opens N connections in total (split over the
  * workers), each sending GET requests back to back (keep-alive) or one per
- * connection (close), for S seconds; `loadgen show` reports requests/s,
+ * connection (close), or none at all (idle: connections opened and held,
+ * for memory measurements), for S seconds, from ternd's address towards
+ * the target or from a range of them (`from A-B`: more than one address's
+ * 28k ephemeral ports); `loadgen show` reports requests/s,
  * connections/s, errors and latency percentiles; `loadgen stop` ends it.
  *
  * Latency is measured from the request's send to the response's last
@@ -24,20 +27,23 @@
 #include "service/service.h"
 #include "tcp/socket.h"
 
-#define LG_MAX_CONNS 65536
-#define LG_HIST_SUB  16
-#define LG_HIST_LOG  40
-#define LG_BUF       2048
+#define LG_MAX_CONNS     (4u << 20)
+#define LG_HIST_SUB      16
+#define LG_HIST_LOG      40
+#define LG_BUF           2048
+#define LG_OPEN_PER_LOOP 16
 
 struct lg_cfg {
 	struct sockaddr_in dst;
 	uint32_t conns;    /* total */
 	uint64_t duration; /* ms */
 	bool close;
+	bool idle;                 /* open and hold, send nothing */
+	uint32_t from_lo, from_hi; /* source addresses (host order), or 0 */
 	char path[128];
 };
 
-enum lg_state { LG_IDLE, LG_CONNECTING, LG_WAITING };
+enum lg_state { LG_IDLE, LG_CONNECTING, LG_WAITING, LG_HELD };
 
 struct lg_conn {
 	int fd;
@@ -45,11 +51,11 @@ struct lg_conn {
 	uint16_t hlen; /* header bytes gathered */
 	int64_t body;  /* body bytes still to come; -1: headers not done */
 	uint64_t t0;   /* request sent (tsc) */
-	char hdr[LG_BUF];
+	char *hdr;     /* LG_BUF bytes, from the first request on */
 };
 
 struct lg_stats {
-	uint64_t requests, connects, errors, bytes, resp_bad;
+	uint64_t requests, connects, errors, bytes, resp_bad, held;
 	uint64_t start_tsc, end_tsc;
 	uint64_t max_ns;
 	uint32_t hist[LG_HIST_LOG * LG_HIST_SUB];
@@ -59,6 +65,8 @@ struct lg_worker {
 	struct lg_cfg cfg;
 	int ep;
 	uint32_t nconns;
+	uint32_t next_from; /* round robin over the source addresses */
+	uint32_t opened;    /* connections started so far (paced) */
 	bool done;
 	uint64_t end_tsc;
 	char req[256];
@@ -106,6 +114,10 @@ lg_fail(struct lg_worker *lw, struct lg_conn *c)
 static void
 lg_send(struct lg_worker *lw, struct lg_conn *c)
 {
+	if (c->hdr == NULL && (c->hdr = malloc(LG_BUF)) == NULL) {
+		lg_fail(lw, c);
+		return;
+	}
 	if (tern_send(c->fd, lw->req, lw->req_len) != lw->req_len) {
 		lg_fail(lw, c);
 		return;
@@ -126,6 +138,12 @@ lg_open(struct lg_worker *lw, struct lg_conn *c)
 	if (fd < 0) {
 		lw->s.errors++;
 		return;
+	}
+	if (lw->cfg.from_lo != 0) {
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		uint32_t n = lw->cfg.from_hi - lw->cfg.from_lo + 1;
+		a.sin_addr.s_addr = htonl(lw->cfg.from_lo + lw->next_from++ % n);
+		tern_bind(fd, &a);
 	}
 	rc = tern_connect(fd, &lw->cfg.dst);
 	if (rc != -EINPROGRESS && rc != 0) {
@@ -257,10 +275,9 @@ lg_start(void *arg, const void *cfgp)
 	                       cfg->path, ip, cfg->close ? "Connection: close\r\n" : "");
 	lw->s.start_tsc = rte_rdtsc();
 	lw->end_tsc = lw->s.start_tsc + cfg->duration * (rte_get_tsc_hz() / 1000);
-	for (uint32_t i = 0; i < lw->nconns; i++) {
+	for (uint32_t i = 0; i < lw->nconns; i++)
 		lw->c[i].fd = -1;
-		lg_open(lw, &lw->c[i]);
-	}
+	lw->opened = 0;
 	return 0;
 }
 
@@ -290,6 +307,11 @@ lg_poll(void *arg)
 		lg_finish(lw);
 		return;
 	}
+	/* Open a few connections per loop, fewer than a port's RX burst: a
+	 * million SYNs at once would overflow the rings on the way and wait
+	 * for retransmission. */
+	for (unsigned k = 0; k < LG_OPEN_PER_LOOP && lw->opened < lw->nconns; k++)
+		lg_open(lw, &lw->c[lw->opened++]);
 	n = tern_epoll_wait(lw->ep, ev, 64);
 	for (int i = 0; i < n; i++) {
 		struct lg_conn *c = &lw->c[ev[i].data];
@@ -303,7 +325,20 @@ lg_poll(void *arg)
 				continue;
 			}
 			lw->s.connects++;
+			if (lw->cfg.idle) {
+				/* Held: only an error or the peer's close wakes it. */
+				c->state = LG_HELD;
+				lw->s.held++;
+				tern_epoll_ctl(lw->ep, EPOLL_CTL_MOD, c->fd, EPOLLRDHUP,
+				               (uint64_t)(c - lw->c));
+				continue;
+			}
 			lg_send(lw, c);
+			continue;
+		}
+		if (c->state == LG_HELD) {
+			lw->s.held--;
+			lg_fail(lw, c);
 			continue;
 		}
 		if (c->state == LG_WAITING) {
@@ -329,6 +364,8 @@ lg_stop(void *arg)
 
 	if (!lw->done)
 		lg_finish(lw);
+	for (uint32_t i = 0; i < lw->nconns; i++)
+		free(lw->c[i].hdr);
 	tern_epoll_close(lw->ep);
 	free(lw->c);
 }
@@ -363,6 +400,7 @@ lg_collect_one(struct tcp_worker *tw, void *arg)
 		sum->errors += lw->s.errors;
 		sum->bytes += lw->s.bytes;
 		sum->resp_bad += lw->s.resp_bad;
+		sum->held += lw->s.held;
 		if (sum->start_tsc == 0 || lw->s.start_tsc < sum->start_tsc)
 			sum->start_tsc = lw->s.start_tsc;
 		if (end > sum->end_tsc)
@@ -430,6 +468,21 @@ cli_loadgen_start(struct cmd_ctx *c, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "close") == 0) {
 			cfg.close = true;
+		} else if (strcmp(argv[i], "idle") == 0) {
+			cfg.idle = true;
+		} else if (i + 1 < argc && strcmp(argv[i], "from") == 0) {
+			char buf[40], *dash;
+			struct in_addr lo, hi;
+			snprintf(buf, sizeof(buf), "%s", argv[++i]);
+			if ((dash = strchr(buf, '-')) != NULL)
+				*dash = '\0';
+			if (inet_pton(AF_INET, buf, &lo) != 1 ||
+			    (dash && inet_pton(AF_INET, dash + 1, &hi) != 1) ||
+			    (dash && ntohl(hi.s_addr) < ntohl(lo.s_addr)))
+				return out_err(c->out, EINVAL,
+				               "from '%s': expected ADDR or ADDR-ADDR", argv[i]);
+			cfg.from_lo = ntohl(lo.s_addr);
+			cfg.from_hi = dash ? ntohl(hi.s_addr) : cfg.from_lo;
 		} else if (i + 1 < argc && strcmp(argv[i], "conns") == 0) {
 			if ((rc = cmd_parse_u64(c, "conns", argv[++i], 1, LG_MAX_CONNS, &v)) < 0)
 				return rc;
@@ -494,7 +547,11 @@ cli_loadgen_show(struct cmd_ctx *c, int argc, char **argv)
 	inet_ntop(AF_INET, &last_cfg.dst.sin_addr, ip, sizeof(ip));
 	out_str(c->out, "target", "%s:%u%s", ip, ntohs(last_cfg.dst.sin_port), last_cfg.path);
 	out_u64(c->out, "conns", last_cfg.conns);
-	out_str(c->out, "mode", "%s", last_cfg.close ? "close" : "keep-alive");
+	out_str(c->out, "mode", "%s",
+	        last_cfg.idle    ? "idle"
+	        : last_cfg.close ? "close"
+	                         : "keep-alive");
+	out_u64(c->out, "held", total.held);
 	out_bool(c->out, "running", tern_app_running(&lg_ops) && secs * 1000 < last_cfg.duration);
 	out_double(c->out, "seconds", secs, 3);
 	out_u64(c->out, "requests", total.requests);

@@ -81,6 +81,12 @@ struct tern_sock_table {
  * it runs applications, and around application start and stop). */
 RTE_DEFINE_PER_LCORE(struct tcp_worker *, sock_cur);
 
+size_t
+tern_sock_slot_size(void)
+{
+	return sizeof(struct tern_sock) + sizeof(uint64_t);
+}
+
 struct tcp_worker *
 tern_sock_enter(struct tcp_worker *tw)
 {

@@ -19,6 +19,9 @@ void tern_sock_event(struct tcp_worker *tw, struct tcp_conn *c, unsigned ev);
 struct rte_mbuf;
 int tern_sock_udp_deliver(struct tcp_worker *tw, struct rte_mbuf *m, uint16_t port);
 
+/* Bytes of a socket slot and its place in an epoll ring. */
+size_t tern_sock_slot_size(void);
+
 /* Make `tw` the calling thread's worker for socket calls; returns the
  * previous one. */
 struct tcp_worker *tern_sock_enter(struct tcp_worker *tw);

@@ -223,6 +223,9 @@ void tcp_stack_set_cfg(struct tcp_stack *st, const struct tcp_cfg *cfg);
 const struct tcp_cfg *tcp_stack_cfg(const struct tcp_stack *st);
 const uint64_t *tcp_stack_counters(const struct tcp_stack *st);
 uint32_t tcp_stack_nb_conns(const struct tcp_stack *st);
+/* Bytes one connection takes with no data buffered: its block and its
+ * share of the connection hash (two bucket pointers). */
+size_t tcp_conn_block_size(void);
 /* Local port chooser for active opens: return true if `lport` is acceptable
  * for `t` (ternd uses it to keep return traffic on this lcore).  NULL: any. */
 typedef bool (*tcp_port_ok_fn)(void *ctx, const struct tcp_tuple *t);

@@ -12,6 +12,7 @@
 
 #include "mgmt/cli.h"
 #include "mgmt/out.h"
+#include "tcp/socket_priv.h"
 #include "tcp/tcp_worker.h"
 
 /* X(field, name, min, max): the numeric settings, as in struct tcp_cfg. */
@@ -161,6 +162,10 @@ cli_tcp_stats(struct cmd_ctx *c, int argc, char **argv)
 	out_u64(c->out, "HandoffIn", ho_in);
 	out_u64(c->out, "HandoffOut", ho_out);
 	out_u64(c->out, "Connections", conns);
+	/* What a connection costs with no data in flight: its block, its
+	 * socket slot and its share of the hash table (buffers come with
+	 * data). */
+	out_u64(c->out, "ConnBytes", tcp_conn_block_size() + tern_sock_slot_size());
 	return 0;
 }
 

@@ -132,6 +132,12 @@ tcp_stack_counters(const struct tcp_stack *st)
 	return st->mib;
 }
 
+size_t
+tcp_conn_block_size(void)
+{
+	return sizeof(struct tcp_conn) + 2 * sizeof(struct tcp_conn *);
+}
+
 uint32_t
 tcp_stack_nb_conns(const struct tcp_stack *st)
 {
