@@ -209,12 +209,22 @@ enum nat_verdict nat_translate(struct nat_table *t, const struct nat_rules *rule
                                uint16_t in_port, uint64_t now, unsigned *owner);
 
 /*
- * Optional, for bursts: prefetch what nat_translate() will read for this
- * packet.  Call with stage 0 for every packet of a burst, then stage 1 for
- * every packet, then translate them: the table's cache misses then overlap
- * instead of adding up.
+ * Optional, for bursts: prefetch what translation will read for a packet
+ * and remember its hashes in `hint`.  Call with stage 0 for every packet
+ * of a burst, then stage 1 for every packet, then nat_translate_hinted():
+ * the table's cache misses overlap instead of adding up, and each tuple is
+ * hashed once.
  */
-void nat_prefetch(const struct nat_table *t, const uint8_t *pkt, uint32_t len, unsigned stage);
+struct nat_hint {
+	uint32_t h[2]; /* orig and reply bucket hashes */
+	bool valid;
+};
+void nat_prefetch(const struct nat_table *t, const uint8_t *pkt, uint32_t len, unsigned stage,
+                  struct nat_hint *hint);
+enum nat_verdict nat_translate_hinted(struct nat_table *t, const struct nat_rules *rules,
+                                      const struct nat_env *env, uint8_t *pkt, uint32_t len,
+                                      uint16_t in_port, uint64_t now, unsigned *owner,
+                                      const struct nat_hint *hint);
 
 /* One session, for `nat sessions show` (like conntrack -L).  Run on the
  * table's thread; expires_in_ms counts from the latest `now` the table saw

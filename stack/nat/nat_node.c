@@ -13,7 +13,9 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include <rte_fib.h>
 #include <rte_graph.h>
 #include <rte_graph_worker.h>
 #include <rte_ip.h>
@@ -116,11 +118,14 @@ nat_route(const struct tern_dp *dp, struct rte_mbuf *m)
 	}
 }
 
-/* One packet: translate (unless it is about to die of TTL), then route.
- * Returns an edge, or NAT_NEXT_MAX when the packet went to another worker. */
+/* Not an edge: translated, to be routed with the rest of the chunk. */
+#define NAT_NEXT_ROUTE (NAT_NEXT_MAX + 1)
+
+/* One packet: translate (unless it is about to die of TTL).  Returns an
+ * edge, NAT_NEXT_ROUTE, or NAT_NEXT_MAX when it went to another worker. */
 static inline rte_edge_t
 nat_one(struct nat_worker *nw, const struct tern_dp *dp, const struct nat_env *env,
-        struct rte_mbuf *m, uint64_t now)
+        struct rte_mbuf *m, uint64_t now, const struct nat_hint *hint)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 	rte_edge_t e;
@@ -131,11 +136,11 @@ nat_one(struct nat_worker *nw, const struct tern_dp *dp, const struct nat_env *e
 		if (e == NAT_NEXT_FORWARD)
 			return e; /* time exceeded, about the original packet */
 	}
-	switch (nat_translate(nw->t, dp->nat, env, (uint8_t *)ip, rte_pktmbuf_data_len(m), m->port,
-	                      now, &owner)) {
+	switch (nat_translate_hinted(nw->t, dp->nat, env, (uint8_t *)ip, rte_pktmbuf_data_len(m),
+	                             m->port, now, &owner, hint)) {
 	case NAT_PASS:
 	case NAT_DONE:
-		return nat_route(dp, m);
+		return NAT_NEXT_ROUTE;
 	case NAT_DROP:
 		return NAT_NEXT_REFUSED;
 	case NAT_OTHER_OWNER:
@@ -151,6 +156,49 @@ nat_one(struct nat_worker *nw, const struct tern_dp *dp, const struct nat_env *e
 	}
 }
 
+/* ip_input's routing decision for the translated packets, one FIB lookup
+ * for all of them. */
+static void
+nat_route_bulk(const struct tern_dp *dp, void **pkts, rte_edge_t *next, uint16_t n)
+{
+	uint32_t dst[TERN_NODE_CHUNK];
+	uint64_t nh[TERN_NODE_CHUNK];
+	uint16_t which[TERN_NODE_CHUNK], k = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		const struct rte_ipv4_hdr *ip;
+
+		if (next[i] != NAT_NEXT_ROUTE)
+			continue;
+		ip = rte_pktmbuf_mtod((struct rte_mbuf *)pkts[i], const struct rte_ipv4_hdr *);
+		dst[k] = rte_be_to_cpu_32(ip->dst_addr);
+		which[k++] = i;
+	}
+	if (k == 0)
+		return;
+	if (likely(dp->fib != NULL))
+		rte_fib_lookup_bulk(dp->fib, dst, nh, k);
+	else
+		memset(nh, 0, sizeof(nh[0]) * k);
+	for (uint16_t j = 0; j < k; j++) {
+		switch (ip_input_route(dp, pkts[which[j]], dst[j], (uint32_t)nh[j])) {
+		case IP_INPUT_NEXT_LOCAL:
+		case IP_INPUT_NEXT_FRAGMENT:
+			next[which[j]] = NAT_NEXT_LOCAL;
+			break;
+		case IP_INPUT_NEXT_FORWARD:
+			next[which[j]] = NAT_NEXT_FORWARD;
+			break;
+		case IP_INPUT_NEXT_ICMP_ERROR:
+			next[which[j]] = NAT_NEXT_ICMP_ERROR;
+			break;
+		default:
+			next[which[j]] = NAT_NEXT_BLACKHOLE;
+			break;
+		}
+	}
+}
+
 static uint16_t
 nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
@@ -163,35 +211,41 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 		.is_local = env_is_local,
 		.port_addr = env_port_addr,
 	};
+	struct nat_hint hint[TERN_NODE_CHUNK];
 	void *keep[TERN_NODE_CHUNK];
 	rte_edge_t next[TERN_NODE_CHUNK];
 
 	for (uint16_t base = 0; base < nb; base += TERN_NODE_CHUNK) {
 		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK), nkeep = 0;
 
+		/* Rules removed while packets were on their way: route only. */
+		if (unlikely(dp->nat == NULL)) {
+			for (uint16_t i = 0; i < n; i++) {
+				keep[i] = objs[base + i];
+				next[i] = NAT_NEXT_ROUTE;
+			}
+			nat_route_bulk(dp, keep, next, n);
+			tern_node_enqueue(graph, node, keep, next, n, false);
+			continue;
+		}
 		/* Session lookups miss the cache with big tables: start them
-		 * all before translating any (two rounds: buckets, sessions). */
-		if (likely(dp->nat != NULL))
-			for (unsigned stage = 0; stage < 2; stage++)
-				for (uint16_t i = 0; i < n; i++) {
-					struct rte_mbuf *m = objs[base + i];
-					nat_prefetch(nw->t, rte_pktmbuf_mtod(m, const uint8_t *),
-					             rte_pktmbuf_data_len(m), stage);
-				}
+		 * all before translating any (buckets, then sessions). */
+		for (unsigned stage = 0; stage < 2; stage++)
+			for (uint16_t i = 0; i < n; i++) {
+				struct rte_mbuf *m = objs[base + i];
+				nat_prefetch(nw->t, rte_pktmbuf_mtod(m, const uint8_t *),
+				             rte_pktmbuf_data_len(m), stage, &hint[i]);
+			}
 		for (uint16_t i = 0; i < n; i++) {
 			struct rte_mbuf *m = objs[base + i];
-			rte_edge_t e;
+			rte_edge_t e = nat_one(nw, dp, &env, m, w->now_ms, &hint[i]);
 
-			/* Rules removed while packets were on their way. */
-			if (unlikely(dp->nat == NULL))
-				e = nat_route(dp, m);
-			else
-				e = nat_one(nw, dp, &env, m, w->now_ms);
 			if (e == NAT_NEXT_MAX)
 				continue;
 			keep[nkeep] = m;
 			next[nkeep++] = e;
 		}
+		nat_route_bulk(dp, keep, next, nkeep);
 		tern_node_enqueue(graph, node, keep, next, nkeep, false);
 	}
 	return nb;

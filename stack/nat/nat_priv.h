@@ -130,13 +130,17 @@ nat_map_outside(const struct nat_session *s, uint32_t *addr, uint16_t *port)
 
 /* nat_session.c */
 uint32_t nat_hash32(uint32_t seed, uint32_t a, uint32_t b, uint32_t c);
-/* Prefetch what nat_sess_lookup will read for `e`: its buckets (stage 0),
- * then the first session of each (stage 1, once the buckets are in). */
+/* Prefetch what nat_sess_lookup will read for `e`: its buckets, hashing
+ * into h[] (stage 0), then the first session of each (stage 1). */
 void nat_sess_prefetch(const struct nat_table *t, uint8_t proto, const struct nat_ep4 *e,
-                       unsigned stage);
+                       unsigned stage, uint32_t h[2]);
 /* The session and direction a packet with tuple `e` belongs to, or NULL. */
 struct nat_session *nat_sess_lookup(struct nat_table *t, uint8_t proto, const struct nat_ep4 *e,
                                     unsigned *dir);
+/* The same with the tuple's hashes already known (nat_sess_prefetch). */
+struct nat_session *nat_sess_lookup_hashed(struct nat_table *t, uint8_t proto,
+                                           const struct nat_ep4 *e, unsigned *dir,
+                                           const uint32_t h[2]);
 /* Is there a session whose reply comes from `src` to dst:dport?  (ADF) */
 bool nat_sess_reply_from(struct nat_table *t, uint8_t proto, uint32_t src, uint32_t dst,
                          uint16_t dport);

@@ -146,29 +146,39 @@ ep_eq(const struct nat_ep4 *a, const struct nat_ep4 *b)
 }
 
 void
-nat_sess_prefetch(const struct nat_table *t, uint8_t proto, const struct nat_ep4 *e, unsigned stage)
+nat_sess_prefetch(const struct nat_table *t, uint8_t proto, const struct nat_ep4 *e, unsigned stage,
+                  uint32_t h[2])
 {
-	uint32_t bo = hash_orig(t, proto, e) & t->hmask;
-	uint32_t br = hash_reply(t, proto, e->src, e->dst, e->dport) & t->hmask;
 	uint32_t x;
 
 	if (stage == 0) {
-		__builtin_prefetch(&t->hbucket[bo]);
-		__builtin_prefetch(&t->hbucket[br]);
+		h[0] = hash_orig(t, proto, e);
+		h[1] = hash_reply(t, proto, e->src, e->dst, e->dport);
+		__builtin_prefetch(&t->hbucket[h[0] & t->hmask]);
+		__builtin_prefetch(&t->hbucket[h[1] & t->hmask]);
 		return;
 	}
-	if ((x = t->hbucket[bo]) != NAT_NIL)
+	if ((x = t->hbucket[h[0] & t->hmask]) != NAT_NIL)
 		__builtin_prefetch(&t->s[x >> 1]);
-	if ((x = t->hbucket[br]) != NAT_NIL)
+	if ((x = t->hbucket[h[1] & t->hmask]) != NAT_NIL)
 		__builtin_prefetch(&t->s[x >> 1]);
 }
 
 struct nat_session *
 nat_sess_lookup(struct nat_table *t, uint8_t proto, const struct nat_ep4 *e, unsigned *dir)
 {
+	uint32_t h[2] = { hash_orig(t, proto, e), hash_reply(t, proto, e->src, e->dst, e->dport) };
+
+	return nat_sess_lookup_hashed(t, proto, e, dir, h);
+}
+
+struct nat_session *
+nat_sess_lookup_hashed(struct nat_table *t, uint8_t proto, const struct nat_ep4 *e, unsigned *dir,
+                       const uint32_t h[2])
+{
 	uint32_t x;
 
-	for (x = t->hbucket[hash_orig(t, proto, e) & t->hmask]; x != NAT_NIL;) {
+	for (x = t->hbucket[h[0] & t->hmask]; x != NAT_NIL;) {
 		struct nat_session *s = &t->s[x >> 1];
 
 		if ((x & 1) == NAT_DIR_ORIG && s->proto == proto && ep_eq(&s->t[0], e)) {
@@ -177,8 +187,7 @@ nat_sess_lookup(struct nat_table *t, uint8_t proto, const struct nat_ep4 *e, uns
 		}
 		x = s->hnext[x & 1];
 	}
-	for (x = t->hbucket[hash_reply(t, proto, e->src, e->dst, e->dport) & t->hmask];
-	     x != NAT_NIL;) {
+	for (x = t->hbucket[h[1] & t->hmask]; x != NAT_NIL;) {
 		struct nat_session *s = &t->s[x >> 1];
 
 		if ((x & 1) == NAT_DIR_REPLY && s->proto == proto && ep_eq(&s->t[1], e)) {

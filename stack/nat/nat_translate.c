@@ -128,23 +128,32 @@ parse_l4(uint8_t proto, const uint8_t *l4, uint32_t l4len, struct nat_ep4 *e, bo
 }
 
 void
-nat_prefetch(const struct nat_table *t, const uint8_t *ip, uint32_t len, unsigned stage)
+nat_prefetch(const struct nat_table *t, const uint8_t *ip, uint32_t len, unsigned stage,
+             struct nat_hint *hint)
 {
 	struct nat_ep4 e;
 	uint32_t ihl;
 	uint8_t proto;
 
+	if (stage != 0) {
+		if (hint->valid)
+			nat_sess_prefetch(t, 0, NULL, 1, hint->h);
+		return;
+	}
+	hint->valid = false;
 	if (len < 20)
 		return;
 	ihl = (uint32_t)(ip[0] & 0xf) * 4;
 	proto = ip[9];
-	if (len < ihl + 8 || (proto != NAT_IPPROTO_TCP && proto != NAT_IPPROTO_UDP))
+	if (len < ihl + 8 || (proto != NAT_IPPROTO_TCP && proto != NAT_IPPROTO_UDP) ||
+	    (get16(ip + 6) & 0x3fff))
 		return;
 	e.src = get32(ip + 12);
 	e.dst = get32(ip + 16);
 	e.sport = get16(ip + ihl);
 	e.dport = get16(ip + ihl + 2);
-	nat_sess_prefetch(t, proto, &e, stage);
+	nat_sess_prefetch(t, proto, &e, 0, hint->h);
+	hint->valid = true;
 }
 
 static enum parse_rc
@@ -773,6 +782,14 @@ enum nat_verdict
 nat_translate(struct nat_table *t, const struct nat_rules *rules, const struct nat_env *env,
               uint8_t *pkt, uint32_t len, uint16_t in_port, uint64_t now, unsigned *owner)
 {
+	return nat_translate_hinted(t, rules, env, pkt, len, in_port, now, owner, NULL);
+}
+
+enum nat_verdict
+nat_translate_hinted(struct nat_table *t, const struct nat_rules *rules, const struct nat_env *env,
+                     uint8_t *pkt, uint32_t len, uint16_t in_port, uint64_t now, unsigned *owner,
+                     const struct nat_hint *hint)
+{
 	struct nat_session *s;
 	struct pkt p;
 	struct nat_ep4 n;
@@ -798,7 +815,11 @@ nat_translate(struct nat_table *t, const struct nat_rules *rules, const struct n
 		*owner = o;
 		return NAT_OTHER_OWNER;
 	}
-	s = nat_sess_lookup(t, p.proto, &p.e, &dir);
+	/* The hint hashed this very tuple (TCP or UDP, not an ICMP error). */
+	if (hint != NULL && hint->valid)
+		s = nat_sess_lookup_hashed(t, p.proto, &p.e, &dir, hint->h);
+	else
+		s = nat_sess_lookup(t, p.proto, &p.e, &dir);
 	if (s == NULL)
 		return new_session(t, rules, env, &p, in_port, now);
 	/* ICMP sessions are opened by a request: only requests go the orig
