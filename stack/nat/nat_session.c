@@ -39,7 +39,7 @@ nat_cfg_default(struct nat_cfg *cfg)
 	 * REQ-5 wants at least 2 h 4 min for ESTABLISHED and at least 4 min
 	 * (2 MSL) for the transitory states. */
 	cfg->tcp_timeout_ms[NAT_TCP_NONE] = 10 * SEC;
-	cfg->tcp_timeout_ms[NAT_TCP_SYN_SENT] = 120 * SEC;
+	cfg->tcp_timeout_ms[NAT_TCP_SYN_SENT] = 240 * SEC; /* RFC 5382 REQ-5: transitory, 4 min */
 	cfg->tcp_timeout_ms[NAT_TCP_SYN_RECV] = 240 * SEC;
 	cfg->tcp_timeout_ms[NAT_TCP_ESTABLISHED] = 7440 * SEC;
 	cfg->tcp_timeout_ms[NAT_TCP_FIN_WAIT] = 240 * SEC;

@@ -684,7 +684,10 @@ new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat
 	for (i = 0; i < rules->n; i++) {
 		const struct nat_rule *r = &rules->r[i];
 
-		if (r->type == NAT_STATIC && r->prefix == p->e.src) {
+		/* Like SNAT, only what will be forwarded: with no route the
+		 * host must get ternd's unreachable, about its own address
+		 * (and a packet for ternd itself is not translated). */
+		if (r->type == NAT_STATIC && r->prefix == p->e.src && (routed || dst_x) && !local) {
 			st_src = r;
 			x.src = r->ext_addr;
 			break;
