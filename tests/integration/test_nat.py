@@ -19,7 +19,6 @@ import re
 import subprocess
 import time
 
-import pytest
 
 from conftest import config, sh, uniq, wait_until
 from peers import capture, host, links_up, no_ipv6, ns_scapy, ping, subnet
