@@ -92,8 +92,9 @@ struct nat_table {
 	uint32_t rc_head, rc_tail; /* reclaim list: oldest transitory first */
 	uint32_t hmask, mmask, host_mask;
 	uint32_t seed;
-	uint32_t *hbucket; /* tuple hash: entry = index << 1 | direction */
-	uint32_t *mbucket; /* mapping hash: entry = index << 1 | (0 inside, 1 outside) */
+	uint32_t port_cursor; /* where the next search for a free port starts */
+	uint32_t *hbucket;    /* tuple hash: entry = index << 1 | direction */
+	uint32_t *mbucket;    /* mapping hash: entry = index << 1 | (0 inside, 1 outside) */
 	struct nat_host *host;
 	uint64_t now; /* the latest clock seen */
 	uint64_t ctr[NAT_MIB_MAX];

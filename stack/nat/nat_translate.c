@@ -354,8 +354,20 @@ port_alloc(struct nat_table *t, const struct nat_rules *rules, const struct nat_
 		*out = want;
 		return 0;
 	}
-	/* The first port of the block at or after `want` (or `lo`). */
+	/* A few ports just after the wanted one first (a near neighbour
+	 * is as good as it gets)... */
 	p = (want >= lo && want <= hi) ? want : lo;
+	p += (t->owner + nb - p % nb) % nb;
+	for (n = 0; n < 8 && p <= hi; n++, p += nb) {
+		if (port_free(t, rules, proto, addr, (uint16_t)p)) {
+			*out = (uint16_t)p;
+			return 0;
+		}
+	}
+	/* ...then the block from where the last search ended, not from
+	 * `want`: many hosts wanting the same ports (1024, ...) would
+	 * otherwise rescan the same taken run every time, quadratically. */
+	p = (t->port_cursor >= lo && t->port_cursor <= hi) ? t->port_cursor : lo;
 	p += (t->owner + nb - p % nb) % nb;
 	count = (hi - lo) / nb + 1;
 	for (n = 0; n <= count; n++) {
@@ -366,6 +378,7 @@ port_alloc(struct nat_table *t, const struct nat_rules *rules, const struct nat_
 		}
 		if (port_free(t, rules, proto, addr, (uint16_t)p)) {
 			*out = (uint16_t)p;
+			t->port_cursor = p + nb;
 			return 0;
 		}
 		p += nb;
