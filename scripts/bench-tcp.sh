@@ -44,12 +44,14 @@ trap 'exit 130' INT TERM
 
 # ---- ternd pair over memif -------------------------------------------------
 # Static MACs and neighbours (no ARP in the measurements), 16k-slot rings.
+npair=0
 start_pair() { # start_pair MAX_CONNS EXTRA_CLIENT_LINES
+	npair=$((npair + 1)) # a fresh memif socket each time
 	cat >"$dir/s.conf" <<CONF
 eal --lcores 0@0,1@1 --no-pci --in-memory --file-prefix tbt-s-$$ --log-level=lib.eal:error --log-level=pmd.*:error
 workers 1
 tcp max-conns $1
-port add m net_memif0,role=server,socket=$dir/memif.sock,mac=02:88:00:00:00:01,rsize=14
+port add m net_memif0,role=server,socket=$dir/memif$npair.sock,mac=02:88:00:00:00:01,rsize=14
 addr add 10.88.0.1/16 dev m
 neigh add 10.88.0.2 lladdr 02:88:00:00:00:02 dev m
 service http
@@ -59,7 +61,7 @@ CONF
 eal --lcores 0@1,1@0 --no-pci --in-memory --file-prefix tbt-c-$$ --log-level=lib.eal:error --log-level=pmd.*:error
 workers 1
 tcp max-conns $1
-port add m net_memif0,role=client,socket=$dir/memif.sock,mac=02:88:00:00:00:02,rsize=14
+port add m net_memif0,role=client,socket=$dir/memif$npair.sock,mac=02:88:00:00:00:02,rsize=14
 addr add 10.88.0.2/16 dev m
 neigh add 10.88.0.1 lladdr 02:88:00:00:00:01 dev m
 $2
@@ -75,7 +77,21 @@ CONF
 			"$ternctl" -s "$dir/c.sock" version >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	sleep 2 # memif connects, ARP
+	# memif connects: wait for both links, or say why not.
+	local up=0
+	for _ in $(seq 100); do
+		up=0
+		for x in s c; do
+			"$ternctl" -s "$dir/$x.sock" link show m 2>/dev/null | grep -q "link: up" && up=$((up + 1))
+		done
+		[ "$up" = 2 ] && break
+		sleep 0.2
+	done
+	if [ "$up" != 2 ]; then
+		echo "$0: the memif pair did not come up; logs:" >&2
+		tail -n 5 "$dir/s.log" "$dir/c.log" >&2
+	fi
+	sleep 1
 }
 stop_pair() {
 	"$ternctl" -s "$dir/c.sock" shutdown >/dev/null 2>&1
