@@ -658,6 +658,8 @@ cli_nat_sessions_show(struct cmd_ctx *c, int argc, char **argv)
 		out_u64(c->out, "reply_packets", i->packets[1]);
 		out_u64(c->out, "reply_bytes", i->bytes[1]);
 		out_u64(c->out, "worker", r.worker[k]);
+		if (r.worker[k] < tern_ctl.nb_workers && tern_ctl.worker[r.worker[k]] != NULL)
+			out_u64(c->out, "lcore", tern_ctl.worker[r.worker[k]]->lcore);
 		out_obj_close(c->out);
 	}
 	out_list_close(c->out);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ctl.h"
 #include "mgmt/cli.h"
 #include "mgmt/out.h"
 #include "tcp/socket_priv.h"
@@ -279,6 +280,8 @@ cli_conn_show(struct cmd_ctx *c, int argc, char **argv)
 			out_str(c->out, "timer", "%s,%llums", i->timer,
 			        (unsigned long long)i->timer_left_ms);
 		out_u64(c->out, "worker", r.worker[k]);
+		if (r.worker[k] < tern_ctl.nb_workers && tern_ctl.worker[r.worker[k]] != NULL)
+			out_u64(c->out, "lcore", tern_ctl.worker[r.worker[k]]->lcore);
 		out_obj_close(c->out);
 	}
 	out_list_close(c->out);
