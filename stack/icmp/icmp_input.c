@@ -30,7 +30,9 @@ icmp_input_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 	icmp = rte_pktmbuf_mtod_offset(m, struct rte_icmp_hdr *, hl);
 	if (unlikely(rte_raw_cksum_mbuf(m, hl, len, &cksum) != 0 || cksum != 0xffff))
 		return ICMP_INPUT_NEXT_CHECKSUM;
-	if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0)
+	/* Any code: RFC 792 says 0, but Linux answers them all (and nmap's
+	 * OS detection sends code 9); the reply keeps it, as Linux's does. */
+	if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST)
 		return ICMP_INPUT_NEXT_UNHANDLED;
 	if (ip->dst_addr == RTE_BE32(0xffffffff) || !ip_route_is_local_unicast(dp, ip->dst_addr))
 		return ICMP_INPUT_NEXT_UNHANDLED;

@@ -609,3 +609,16 @@ def test_static_route_and_neigh_cli(ternd_factory, netns_factory):
     assert ping(a.ns, "198.18.0.1", count=1).returncode == 0
     t2.wait_mbufs(base2)
     assert t2.stop() == 0
+
+
+def test_echo_any_code_answered(ternd_factory, netns_factory):
+    """An echo request with a code other than 0 (nmap's OS detection sends
+    9) is answered like Linux does, the code kept."""
+    t, a = one_host(ternd_factory, netns_factory)
+    base = t.mbufs_in_use()
+    out = ns_scapy(a.ns, """
+r = sr1(IP(dst="%s")/ICMP(type=8, code=9, id=77, seq=3)/(b"x" * 16), timeout=3, iface="%s")
+print(r[ICMP].type if r else "none", r[ICMP].code if r else "", r[ICMP].id if r else "")
+""" % (a.gw, a.inner))
+    assert out.split() == ["0", "9", "77"], out
+    t.wait_mbufs(base)
