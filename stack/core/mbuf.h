@@ -21,7 +21,8 @@ struct tern_mbuf_priv {
 	uint8_t icmp_type;            /* for icmp_error: the error to send */
 	uint8_t icmp_code;
 	rte_be32_t icmp_info; /* for icmp_error: next-hop MTU, pointer */
-	uint8_t reserved[40]; /* for later layers; keeps the size at 64 */
+	uint8_t l3_bcast;     /* ip_input, local delivery: to a broadcast address */
+	uint8_t reserved[39]; /* for later layers; keeps the size at 64 */
 } __rte_aligned(RTE_MBUF_PRIV_ALIGN);
 
 _Static_assert(sizeof(struct tern_mbuf_priv) == 64, "tern_mbuf_priv must stay 64 bytes");

@@ -111,8 +111,11 @@ ip_is_fragment(struct rte_mbuf *m)
 }
 
 static inline rte_edge_t
-ip_input_local(struct rte_mbuf *m)
+ip_input_local(struct rte_mbuf *m, bool bcast)
 {
+	/* Upper layers that refuse broadcasts (TCP, echo services) read this
+	 * rather than look the route up again. */
+	tern_mbuf_priv(m)->l3_bcast = bcast;
 	if (unlikely(ip_is_fragment(m)))
 		return IP_INPUT_NEXT_FRAGMENT;
 	return IP_INPUT_NEXT_LOCAL;
@@ -130,7 +133,7 @@ ip_input_route_one(const struct tern_dp *dp, struct rte_mbuf *m, uint32_t dst, u
 	const struct tern_nexthop *nh = &dp->nh[idx];
 
 	if (dst == 0xffffffff)
-		return ip_input_local(m);
+		return ip_input_local(m, true);
 	if (unlikely(idx == 0)) {
 		/* RFC 1812 5.2.7.1: destination unreachable, net. */
 		ip_mark_icmp_error(m, TERN_ICMP_DEST_UNREACH, TERN_ICMP_NET_UNREACH, 0);
@@ -139,7 +142,7 @@ ip_input_route_one(const struct tern_dp *dp, struct rte_mbuf *m, uint32_t dst, u
 	switch (nh->type) {
 	case TERN_NH_LOCAL:
 	case TERN_NH_BROADCAST:
-		return ip_input_local(m);
+		return ip_input_local(m, nh->type == TERN_NH_BROADCAST);
 	case TERN_NH_CONNECTED:
 	case TERN_NH_GATEWAY:
 		priv->tx_port = nh->port;

@@ -40,12 +40,11 @@ tcp_input_process(struct rte_graph *graph, struct rte_node *node, void **objs, u
 
 		for (uint16_t i = 0; i < n; i++) {
 			struct rte_mbuf *m = objs[base + i];
-			const struct rte_ipv4_hdr *ip =
-			    rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 			int r;
 
-			/* RFC 1122 4.2.3.10: no TCP to broadcast addresses. */
-			if (unlikely(!ip_route_is_local_unicast(w->dp, ip->dst_addr)))
+			/* RFC 1122 4.2.3.10: no TCP to broadcast addresses
+			 * (ip_input's route lookup marked them). */
+			if (unlikely(tern_mbuf_priv(m)->l3_bcast))
 				r = TCP_INPUT_NEXT_NOT_UNICAST;
 			else
 				r = tcp_segment_in(tw, m, false);
