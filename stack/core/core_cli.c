@@ -374,3 +374,11 @@ cli_log_level(struct cmd_ctx *c, int argc, char **argv)
 		tern_log_set_level((enum tern_log_level)l);
 	return 0;
 }
+
+void
+tern_out_worker(struct tern_out *o, unsigned worker)
+{
+	out_u64(o, "worker", worker);
+	if (worker < tern_ctl.nb_workers && tern_ctl.worker[worker] != NULL)
+		out_u64(o, "lcore", tern_ctl.worker[worker]->lcore);
+}

@@ -115,6 +115,10 @@ void tern_stop(void);
  */
 int tern_mempool_track(struct rte_mempool *mp);
 
+struct tern_out;
+/* `worker: N` and `lcore: L` of a worker, for listings (conn show...). */
+void tern_out_worker(struct tern_out *o, unsigned worker);
+
 #define TERN_MAX_SOURCES 8
 /*
  * TERN_INIT hooks: put source node `node_name` (and what it reaches) in

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <inttypes.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,4 +315,19 @@ out_err(struct tern_out *o, int err, const char *fmt, ...)
 	}
 	free(s);
 	return -err;
+}
+
+int
+out_array_reserve(void **arr, uint32_t *cap, uint32_t n, size_t elem)
+{
+	uint32_t c = *cap ? *cap * 2 : 256;
+	void *a;
+
+	if (n < *cap)
+		return 0;
+	if ((a = realloc(*arr, (size_t)c * elem)) == NULL)
+		return -ENOMEM;
+	*arr = a;
+	*cap = c;
+	return 0;
 }

@@ -49,6 +49,12 @@ void out_double(struct tern_out *o, const char *key, double v, int decimals);
 void out_text(struct tern_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
+ * Room for element n of a growing array (listings gathered from the
+ * workers): doubles *cap when full.  0 or -ENOMEM (the array is kept).
+ */
+int out_array_reserve(void **arr, uint32_t *cap, uint32_t n, size_t elem);
+
+/*
  * Replace the reply with an error message and return -err, so handlers can
  * write `return out_err(c->out, EINVAL, "...")`.
  */

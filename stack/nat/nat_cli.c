@@ -560,11 +560,15 @@ cli_nat_stats(struct cmd_ctx *c, int argc, char **argv)
 }
 
 /* nat sessions show: taken on each worker, printed here. */
+struct row {
+	struct nat_session_info i;
+	unsigned worker;
+};
+
 struct rows {
-	struct nat_session_info *row;
-	unsigned *worker;
+	struct row *row;
 	uint32_t n, cap;
-	unsigned cur;
+	unsigned cur; /* the worker being walked */
 	int err;
 };
 
@@ -573,22 +577,11 @@ collect_one(void *arg, const struct nat_session_info *i)
 {
 	struct rows *r = arg;
 
-	if (r->n == r->cap) {
-		uint32_t cap = r->cap ? r->cap * 2 : 256;
-		struct nat_session_info *row = realloc(r->row, cap * sizeof(*row));
-		unsigned *wk = realloc(r->worker, cap * sizeof(*wk));
-		if (row != NULL)
-			r->row = row;
-		if (wk != NULL)
-			r->worker = wk;
-		if (row == NULL || wk == NULL) {
-			r->err = -ENOMEM;
-			return;
-		}
-		r->cap = cap;
+	if (out_array_reserve((void **)&r->row, &r->cap, r->n, sizeof(*r->row)) < 0) {
+		r->err = -ENOMEM;
+		return;
 	}
-	r->worker[r->n] = r->cur;
-	r->row[r->n++] = *i;
+	r->row[r->n++] = (struct row){ *i, r->cur };
 }
 
 static int
@@ -639,12 +632,11 @@ cli_nat_sessions_show(struct cmd_ctx *c, int argc, char **argv)
 	(void)argv;
 	if ((rc = on_workers(collect, &r)) < 0) {
 		free(r.row);
-		free(r.worker);
 		return out_err(c->out, -rc, "nat sessions show: %s", strerror(-rc));
 	}
 	out_list_open(c->out, "sessions");
 	for (uint32_t k = 0; k < r.n; k++) {
-		const struct nat_session_info *i = &r.row[k];
+		const struct nat_session_info *i = &r.row[k].i;
 
 		out_obj_open(c->out, NULL);
 		out_str(c->out, "proto", "%s", proto_name(i->orig.proto));
@@ -657,14 +649,11 @@ cli_nat_sessions_show(struct cmd_ctx *c, int argc, char **argv)
 		out_u64(c->out, "bytes", i->bytes[0]);
 		out_u64(c->out, "reply_packets", i->packets[1]);
 		out_u64(c->out, "reply_bytes", i->bytes[1]);
-		out_u64(c->out, "worker", r.worker[k]);
-		if (r.worker[k] < tern_ctl.nb_workers && tern_ctl.worker[r.worker[k]] != NULL)
-			out_u64(c->out, "lcore", tern_ctl.worker[r.worker[k]]->lcore);
+		tern_out_worker(c->out, r.row[k].worker);
 		out_obj_close(c->out);
 	}
 	out_list_close(c->out);
 	free(r.row);
-	free(r.worker);
 	return 0;
 }
 

@@ -846,6 +846,29 @@ tern_epoll_create(void)
 	return -EMFILE;
 }
 
+/* Call fn on every socket of set `ep`. */
+static void
+ep_members(struct tern_sock_table *t, const struct tern_ep *ep,
+           void (*fn)(struct tern_sock_table *t, struct tern_sock *s))
+{
+	for (uint32_t i = 0; i < t->size; i++)
+		if (t->s[i].type != 0 && t->s[i].ep == ep - t->ep)
+			fn(t, &t->s[i]);
+}
+
+static void
+member_leave(struct tern_sock_table *t, struct tern_sock *s)
+{
+	(void)t;
+	sock_ep_leave(s);
+}
+
+static void
+member_close(struct tern_sock_table *t, struct tern_sock *s)
+{
+	tern_close(sock_fd(t, s));
+}
+
 int
 tern_epoll_close(int epfd)
 {
@@ -855,9 +878,7 @@ tern_epoll_close(int epfd)
 	if (ep == NULL)
 		return -EBADF;
 	t = cur()->socks;
-	for (uint32_t i = 0; i < t->size; i++)
-		if (t->s[i].type != 0 && t->s[i].ep == ep - t->ep)
-			sock_ep_leave(&t->s[i]);
+	ep_members(t, ep, member_leave);
 	ep->used = false;
 	ep->len = 0;
 	return 0;
@@ -872,9 +893,7 @@ tern_epoll_close_members(int epfd)
 	if (ep == NULL)
 		return -EBADF;
 	t = cur()->socks;
-	for (uint32_t i = 0; i < t->size; i++)
-		if (t->s[i].type != 0 && t->s[i].ep == ep - t->ep)
-			tern_close(sock_fd(t, &t->s[i]));
+	ep_members(t, ep, member_close);
 	return 0;
 }
 

@@ -171,10 +171,15 @@ cli_tcp_stats(struct cmd_ctx *c, int argc, char **argv)
 }
 
 /* conn show: taken on each worker into a list, printed here. */
+struct conn_row {
+	struct tcp_conn_info i;
+	unsigned worker;
+};
+
 struct conn_rows {
-	struct tcp_conn_info *row;
+	struct conn_row *row;
 	uint32_t n, cap;
-	unsigned *worker;
+	unsigned cur; /* the worker being walked */
 	bool listen_only, all;
 	int err;
 };
@@ -186,33 +191,20 @@ collect_one(void *arg, const struct tcp_conn_info *i)
 
 	if (r->listen_only ? !i->listener : (!r->all && i->listener))
 		return;
-	if (r->n == r->cap) {
-		uint32_t cap = r->cap ? r->cap * 2 : 256;
-		struct tcp_conn_info *row = realloc(r->row, cap * sizeof(*row));
-		unsigned *wk = realloc(r->worker, cap * sizeof(*wk));
-		if (row != NULL)
-			r->row = row;
-		if (wk != NULL)
-			r->worker = wk;
-		if (row == NULL || wk == NULL) {
-			r->err = -ENOMEM;
-			return;
-		}
-		r->cap = cap;
+	if (out_array_reserve((void **)&r->row, &r->cap, r->n, sizeof(*r->row)) < 0) {
+		r->err = -ENOMEM;
+		return;
 	}
-	r->worker[r->n] = UINT32_MAX;
-	r->row[r->n++] = *i;
+	r->row[r->n++] = (struct conn_row){ *i, r->cur };
 }
 
 static int
 collect(struct tcp_worker *tw, void *arg)
 {
 	struct conn_rows *r = arg;
-	uint32_t first = r->n;
 
+	r->cur = tw->w->id;
 	tcp_stack_walk(tw->st, collect_one, r);
-	for (uint32_t k = first; k < r->n; k++)
-		r->worker[k] = tw->w->id;
 	return r->err;
 }
 
@@ -247,12 +239,11 @@ cli_conn_show(struct cmd_ctx *c, int argc, char **argv)
 	rc = tcp_on_workers(collect, &r);
 	if (rc < 0) {
 		free(r.row);
-		free(r.worker);
 		return out_err(c->out, -rc, "conn show: %s", strerror(-rc));
 	}
 	out_list_open(c->out, "connections");
 	for (uint32_t k = 0; k < r.n; k++) {
-		const struct tcp_conn_info *i = &r.row[k];
+		const struct tcp_conn_info *i = &r.row[k].i;
 
 		out_obj_open(c->out, NULL);
 		out_str(c->out, "state", "%s", tcp_state_name(i->state));
@@ -279,13 +270,10 @@ cli_conn_show(struct cmd_ctx *c, int argc, char **argv)
 		if (i->timer[0] != '\0')
 			out_str(c->out, "timer", "%s,%llums", i->timer,
 			        (unsigned long long)i->timer_left_ms);
-		out_u64(c->out, "worker", r.worker[k]);
-		if (r.worker[k] < tern_ctl.nb_workers && tern_ctl.worker[r.worker[k]] != NULL)
-			out_u64(c->out, "lcore", tern_ctl.worker[r.worker[k]]->lcore);
+		tern_out_worker(c->out, r.row[k].worker);
 		out_obj_close(c->out);
 	}
 	out_list_close(c->out);
 	free(r.row);
-	free(r.worker);
 	return 0;
 }
