@@ -87,11 +87,14 @@ def test_loadgen_close_mode(ternd_factory, netns_factory, tmpdir_tern):
     t, a = one_host(ternd_factory, netns_factory)
     n = Nginx(a.ns, a.ip, 8080, tmpdir_tern)
     try:
+        base = t.mbufs_in_use()
         loadgen(t, "%s:8080" % a.ip, "conns", "2", "duration", "1", "close")
         time.sleep(1.5)
         r = t.ctl("loadgen", "show", json_out=True)
         assert r["requests"] > 20 and r["errors"] == 0, r
         assert abs(r["connects"] - r["requests"]) <= 2, r
+        t.ctl("loadgen", "stop")
+        t.wait_mbufs(base)
     finally:
         n.stop()
 

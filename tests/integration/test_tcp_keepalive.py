@@ -2,6 +2,7 @@
 """TCP keepalive (RFC 1122 4.2.3.6) against a Linux peer, with short timers:
 probes on the wire, answered while the peer lives; reset when it vanishes."""
 
+import os
 import subprocess
 import time
 
@@ -63,6 +64,7 @@ def test_established_keepalive_off_by_default(ternd_factory, netns_factory):
     default), however short the idle time."""
     t, a = one_host(ternd_factory, netns_factory, "service tcp-echo",
                     "tcp set keepalive-time-ms 1000")
+    base = t.mbufs_in_use()
     cl = a.ns.popen("sh -c 'sleep 10 | socat - TCP:%s:7'" % a.gw, start_new_session=True,
                     stdout=subprocess.DEVNULL)
     try:
@@ -71,4 +73,6 @@ def test_established_keepalive_off_by_default(ternd_factory, netns_factory):
         assert t.ctl("tcp", "stats", json_out=True)["KeepaliveProbes"] == 0
         assert "timer" not in echo_conns(t)[0] or not echo_conns(t)[0]["timer"].startswith("keep")
     finally:
-        cl.kill()
+        os.killpg(cl.pid, 9)
+        cl.wait()
+    t.wait_mbufs(base)
