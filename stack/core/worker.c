@@ -41,6 +41,36 @@ tern_worker_mod_id(void)
 	return next < TERN_WORKER_MODS ? next++ : -ENOSPC;
 }
 
+/*
+ * rte_graph_walk without the cycle count.  Debian's DPDK is built with
+ * RTE_LIBRTE_GRAPH_STATS, so the stock walk reads the TSC twice around every
+ * node call, source nodes included: about 20 cycles per forwarded packet at
+ * 32-packet bursts, more than the FIB lookup.  `stats show` reports calls and
+ * packets per node, so those two counters are kept; nothing reads cycles.
+ * The rest is the stock walk: source nodes first, then the pending streams
+ * in the graph's circular buffer.
+ */
+static inline void
+worker_graph_walk(struct rte_graph *graph)
+{
+	const rte_graph_off_t *cir_start = graph->cir_start;
+	const rte_node_t mask = graph->cir_mask;
+	uint32_t head = graph->head;
+
+	while (likely(head != graph->tail)) {
+		struct rte_node *node =
+		    (struct rte_node *)RTE_PTR_ADD(graph, cir_start[(int32_t)head++]);
+		void **objs = node->objs;
+
+		rte_prefetch0(objs);
+		node->total_objs += node->process(graph, node, objs, node->idx);
+		node->total_calls++;
+		node->idx = 0;
+		head = likely((int32_t)head > 0) ? head & mask : head;
+	}
+	graph->tail = 0;
+}
+
 int
 tern_node_ctx_init(const struct rte_graph *graph, struct rte_node *node)
 {
@@ -88,7 +118,7 @@ tern_worker_main(void *arg)
 		w->dp = atomic_load_explicit(w->dp_ptr, memory_order_acquire);
 		w->rx_this_loop = 0;
 
-		rte_graph_walk(w->graph);
+		worker_graph_walk(w->graph);
 		tern_wheel_advance(&w->wheel, w->now_ms, TERN_TIMER_BUDGET);
 
 		end = rte_rdtsc();

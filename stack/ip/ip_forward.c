@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * ip_forward: packets in transit.  ip_input already routed them (priv
- * tx_port and nh_ip); here the TTL is checked and decremented with an
+ * tx_port and nh_ip).  Here the TTL is checked and decremented with an
  * incremental checksum update (RFC 1624), or the packet gets an ICMP time
- * exceeded (RFC 1812 5.3.1).
+ * exceeded (RFC 1812 5.3.1); the egress MTU is checked; then the next hop's
+ * MAC goes on (ip_out.h) and the packet goes to port_tx.
  */
 #include <rte_graph.h>
 #include <rte_graph_worker.h>
@@ -12,6 +13,7 @@
 #include "core/drop.h"
 #include "core/node.h"
 #include "ip/ip_nodes.h"
+#include "ip/ip_out.h"
 #include "ip/ip_priv.h"
 
 /* Always inlined into the node's loop: a call per packet costs more than
@@ -20,20 +22,19 @@ static __rte_always_inline rte_edge_t
 ip_forward_one(const struct tern_dp *dp, struct rte_mbuf *m)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	uint16_t mtu = dp->port[tern_mbuf_priv(m)->tx_port].mtu;
+	bool too_big = rte_pktmbuf_pkt_len(m) > mtu;
 	uint32_t sum;
 
 	if (unlikely(ip->time_to_live <= 1)) {
 		ip_mark_icmp_error(m, TERN_ICMP_TIME_EXCEEDED, 0, 0);
-		return IP_FORWARD_NEXT_ICMP_ERROR;
+		return IP_OUT_NEXT_ICMP_ERROR;
 	}
 	/* RFC 1191, checked before the TTL changes so that the error quotes the
-	 * header as it arrived (as Linux does); ip_output checks it again for
-	 * the packets we originate. */
-	if (unlikely(rte_pktmbuf_pkt_len(m) > dp->port[tern_mbuf_priv(m)->tx_port].mtu &&
-	             (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)))) {
-		ip_mark_icmp_error(m, TERN_ICMP_DEST_UNREACH, TERN_ICMP_FRAG_NEEDED,
-		                   dp->port[tern_mbuf_priv(m)->tx_port].mtu);
-		return IP_FORWARD_NEXT_ICMP_ERROR;
+	 * header as it arrived (as Linux does). */
+	if (unlikely(too_big && (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG)))) {
+		ip_mark_icmp_error(m, TERN_ICMP_DEST_UNREACH, TERN_ICMP_FRAG_NEEDED, mtu);
+		return IP_OUT_NEXT_ICMP_ERROR;
 	}
 
 	ip->time_to_live--;
@@ -43,7 +44,9 @@ ip_forward_one(const struct tern_dp *dp, struct rte_mbuf *m)
 	 * would (the -0 case of RFC 1624 section 3; Linux's ip_decrease_ttl). */
 	sum = (uint32_t)ip->hdr_checksum + rte_cpu_to_be_16(0x0100);
 	ip->hdr_checksum = (uint16_t)(sum + (sum >= 0xffff));
-	return IP_FORWARD_NEXT_OUTPUT;
+	/* RFC 791: DF clear, so fragment (ip_frag hands the pieces to
+	 * ip_output). */
+	return unlikely(too_big) ? IP_OUT_NEXT_FRAGMENT : IP_OUT_NEXT_PORT_TX;
 }
 
 rte_edge_t
@@ -55,17 +58,28 @@ ip_forward_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 static uint16_t
 ip_forward_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
-	return tern_node_process(graph, node, objs, nb, ip_forward_one);
+	struct tern_worker *w = tern_node_worker(node);
+	struct ip_out_cache cache = { .valid = false };
+	rte_edge_t next[TERN_NODE_CHUNK];
+
+	for (uint16_t base = 0; base < nb; base += TERN_NODE_CHUNK) {
+		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK);
+
+		for (uint16_t i = 0; i < n; i++) {
+			next[i] = ip_forward_one(w->dp, objs[base + i]);
+			if (likely(next[i] == IP_OUT_NEXT_PORT_TX))
+				next[i] = ip_out_l2(w->dp, objs[base + i], w->now_ms, &cache);
+		}
+		tern_node_enqueue(graph, node, &objs[base], next, n, nb <= TERN_NODE_CHUNK);
+	}
+	return nb;
 }
 
 static struct rte_node_register ip_forward_node = {
 	.name = "ip_forward",
 	.process = ip_forward_process,
 	.init = tern_node_ctx_init,
-	.nb_edges = IP_FORWARD_NEXT_MAX,
-	.next_nodes = {
-		[IP_FORWARD_NEXT_OUTPUT] = "ip_output",
-		[IP_FORWARD_NEXT_ICMP_ERROR] = "icmp_error",
-	},
+	.nb_edges = IP_OUT_NEXT_MAX,
+	.next_nodes = { IP_OUT_NEXT_NODES },
 };
 RTE_NODE_REGISTER(ip_forward_node);

@@ -38,11 +38,8 @@ enum {
 };
 rte_edge_t ip_local_classify(const struct tern_dp *dp, struct rte_mbuf *m);
 
-enum {
-	IP_FORWARD_NEXT_OUTPUT,
-	IP_FORWARD_NEXT_ICMP_ERROR,
-	IP_FORWARD_NEXT_MAX,
-};
+/* ip_forward's IPv4 step (TTL, MTU): an IP_OUT_NEXT_* edge (ip_out.h), where
+ * IP_OUT_NEXT_PORT_TX means "on to the Ethernet header". */
 rte_edge_t ip_forward_classify(const struct tern_dp *dp, struct rte_mbuf *m);
 
 enum {

@@ -35,6 +35,7 @@
 #include "core/mbuf.h"
 #include "ip/ip.h"
 #include "ip/ip_nodes.h"
+#include "ip/ip_out.h"
 
 #define ROOM 2048
 
@@ -583,7 +584,7 @@ test_ip_forward_ttl(void **state)
 {
 	struct rte_mbuf *m = ip_pkt(PEER, IP4(10, 1, 0, 5), 17, 8);
 
-	assert_int_equal(ip_forward_classify(&dp, m), IP_FORWARD_NEXT_OUTPUT);
+	assert_int_equal(ip_forward_classify(&dp, m), IP_OUT_NEXT_PORT_TX);
 	assert_int_equal(iph(m)->time_to_live, 63);
 	assert_true(ip_cksum_ok(iph(m)));
 	/* Only the TTL changed. */
@@ -611,7 +612,7 @@ test_ip_forward_checksum_verifies(void **state)
 			((struct rte_ipv4_hdr *)buf)->packet_id = rte_cpu_to_be_16((uint16_t)id);
 			ip_fix((struct rte_ipv4_hdr *)buf);
 			memcpy(ip, buf, sizeof(buf));
-			assert_int_equal(ip_forward_classify(&dp, m), IP_FORWARD_NEXT_OUTPUT);
+			assert_int_equal(ip_forward_classify(&dp, m), IP_OUT_NEXT_PORT_TX);
 			assert_int_equal(ip->time_to_live, ttls[t] - 1);
 			if (!ip_cksum_ok(ip))
 				fail_msg(
@@ -647,7 +648,7 @@ test_ip_forward_checksum_matches_recompute(void **state)
 			((struct rte_ipv4_hdr *)buf)->packet_id = rte_cpu_to_be_16((uint16_t)id);
 			ip_fix((struct rte_ipv4_hdr *)buf);
 			memcpy(ip, buf, sizeof(buf));
-			assert_int_equal(ip_forward_classify(&dp, m), IP_FORWARD_NEXT_OUTPUT);
+			assert_int_equal(ip_forward_classify(&dp, m), IP_OUT_NEXT_PORT_TX);
 			got = ip->hdr_checksum;
 			ip_fix(ip);
 			want = ip->hdr_checksum;
@@ -702,7 +703,7 @@ test_ip_forward_checksum_edges(void **state)
 		}
 		assert_true(ip_cksum_ok(b));
 		memcpy(ip, buf, sizeof(buf));
-		assert_int_equal(ip_forward_classify(&dp, m), IP_FORWARD_NEXT_OUTPUT);
+		assert_int_equal(ip_forward_classify(&dp, m), IP_OUT_NEXT_PORT_TX);
 		assert_int_equal(ip->time_to_live, 63);
 		if (!ip_cksum_ok(ip))
 			fail_msg("old cksum 0x%04x: new 0x%04x does not verify", olds[i],
@@ -733,7 +734,7 @@ test_ip_forward_ttl_exceeded(void **state)
 		iph(m)->time_to_live = ttls[i];
 		ip_fix(iph(m));
 		memcpy(before, iph(m), sizeof(before));
-		assert_int_equal(ip_forward_classify(&dp, m), IP_FORWARD_NEXT_ICMP_ERROR);
+		assert_int_equal(ip_forward_classify(&dp, m), IP_OUT_NEXT_ICMP_ERROR);
 		assert_int_equal(p->icmp_type, 11);
 		assert_int_equal(p->icmp_code, 0);
 		assert_int_equal(p->icmp_info, 0);
@@ -741,6 +742,41 @@ test_ip_forward_ttl_exceeded(void **state)
 		assert_int_equal(rte_pktmbuf_pkt_len(m), 28);
 		free(m);
 	}
+}
+
+/*
+ * Bigger than the egress MTU: DF set gets frag needed with the MTU, header
+ * untouched (RFC 1191); DF clear is decremented and sent to ip_frag (RFC
+ * 791).
+ */
+static void
+test_ip_forward_too_big(void **state)
+{
+	struct rte_mbuf *m = ip_pkt(PEER, IP4(10, 1, 0, 5), 17, 1000);
+	struct tern_mbuf_priv *p = tern_mbuf_priv(m);
+	uint8_t before[28];
+
+	p->tx_port = 1;
+	dp.port[1].mtu = 576;
+	iph(m)->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip_fix(iph(m));
+	memcpy(before, iph(m), sizeof(before));
+	assert_int_equal(ip_forward_classify(&dp, m), IP_OUT_NEXT_ICMP_ERROR);
+	assert_int_equal(p->icmp_type, 3);
+	assert_int_equal(p->icmp_code, 4);
+	assert_int_equal(rte_be_to_cpu_32(p->icmp_info), 576);
+	assert_memory_equal(iph(m), before, sizeof(before));
+
+	iph(m)->fragment_offset = 0;
+	ip_fix(iph(m));
+	assert_int_equal(ip_forward_classify(&dp, m), IP_OUT_NEXT_FRAGMENT);
+	assert_int_equal(iph(m)->time_to_live, 63);
+	assert_true(ip_cksum_ok(iph(m)));
+
+	/* At the MTU exactly, it goes on whole. */
+	dp.port[1].mtu = (uint16_t)rte_pktmbuf_pkt_len(m);
+	assert_int_equal(ip_forward_classify(&dp, m), IP_OUT_NEXT_PORT_TX);
+	free(m);
 }
 
 /* ---- ip_local --------------------------------------------------------- */
@@ -1134,6 +1170,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup(test_ip_forward_checksum_matches_recompute, setup),
 		cmocka_unit_test_setup(test_ip_forward_checksum_edges, setup),
 		cmocka_unit_test_setup(test_ip_forward_ttl_exceeded, setup),
+		cmocka_unit_test_setup(test_ip_forward_too_big, setup),
 		cmocka_unit_test_setup(test_ip_local_icmp, setup),
 		cmocka_unit_test_setup(test_ip_local_unknown_proto, setup),
 		cmocka_unit_test_setup(test_icmp_input_echo, setup),
