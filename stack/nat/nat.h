@@ -216,7 +216,7 @@ enum nat_verdict nat_translate(struct nat_table *t, const struct nat_rules *rule
  * hashed once.
  */
 struct nat_hint {
-	uint32_t h[2]; /* orig and reply bucket hashes */
+	uint32_t h; /* the tuple's bucket hash */
 	bool valid;
 };
 void nat_prefetch(const struct nat_table *t, const uint8_t *pkt, uint32_t len, unsigned stage,

@@ -35,6 +35,9 @@
 
 #define NAT_HANDOFF_RING  4096
 #define NAT_HANDOFF_BURST 32
+/* Packets between a bucket's prefetch and its session's, and between the
+ * session's and the translation. */
+#define NAT_PREFETCH_AHEAD 6
 
 enum {
 	NAT_NEXT_LOCAL,
@@ -228,22 +231,29 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 			tern_node_enqueue(graph, node, keep, next, n, false);
 			continue;
 		}
-		/* Session lookups miss the cache with big tables: start them
-		 * all before translating any (buckets, then sessions). */
-		for (unsigned stage = 0; stage < 2; stage++)
-			for (uint16_t i = 0; i < n; i++) {
+		/* Session lookups miss the cache with big tables.  A software
+		 * pipeline keeps a few misses in flight without flooding the
+		 * core's miss buffers: packet i's bucket is fetched, then
+		 * NAT_PREFETCH_AHEAD packets later its session, and as many
+		 * later again it is translated. */
+		for (uint16_t i = 0; i < n + 2 * NAT_PREFETCH_AHEAD; i++) {
+			if (i < n) {
 				struct rte_mbuf *m = objs[base + i];
 				nat_prefetch(nw->t, rte_pktmbuf_mtod(m, const uint8_t *),
-				             rte_pktmbuf_data_len(m), stage, &hint[i]);
+				             rte_pktmbuf_data_len(m), 0, &hint[i]);
 			}
-		for (uint16_t i = 0; i < n; i++) {
-			struct rte_mbuf *m = objs[base + i];
-			rte_edge_t e = nat_one(nw, dp, &env, m, w->now_ms, &hint[i]);
+			if (i >= NAT_PREFETCH_AHEAD && i - NAT_PREFETCH_AHEAD < n)
+				nat_prefetch(nw->t, NULL, 0, 1, &hint[i - NAT_PREFETCH_AHEAD]);
+			if (i >= 2 * NAT_PREFETCH_AHEAD) {
+				uint16_t j = i - 2 * NAT_PREFETCH_AHEAD;
+				struct rte_mbuf *m = objs[base + j];
+				rte_edge_t e = nat_one(nw, dp, &env, m, w->now_ms, &hint[j]);
 
-			if (e == NAT_NEXT_MAX)
-				continue;
-			keep[nkeep] = m;
-			next[nkeep++] = e;
+				if (e == NAT_NEXT_MAX)
+					continue;
+				keep[nkeep] = m;
+				next[nkeep++] = e;
+			}
 		}
 		nat_route_bulk(dp, keep, next, nkeep);
 		tern_node_enqueue(graph, node, keep, next, nkeep, false);

@@ -8,10 +8,9 @@
  * two lists and its wheel timer, within 128 bytes (two cache lines).
  *
  * Indexes:
- *   - the tuple hash holds every session twice: its orig tuple (keyed on
- *     the full 5-tuple) and its reply tuple (keyed without the reply's
- *     source port, so that address-dependent filtering can ask "has this
- *     mapping sent to address X" with one bucket walk);
+ *   - the tuple hash holds every session twice, its orig and its reply
+ *     tuple, both keyed on the full 5-tuple: a packet's lookup is one
+ *     bucket, whichever direction it goes;
  *   - the mapping hash holds one session per endpoint-independent mapping
  *     (RFC 4787 REQ-1), its "holder", twice: by inside endpoint and by
  *     outside endpoint.  The other sessions of the mapping hang on the
@@ -131,20 +130,23 @@ nat_map_outside(const struct nat_session *s, uint32_t *addr, uint16_t *port)
 
 /* nat_session.c */
 uint32_t nat_hash32(uint32_t seed, uint32_t a, uint32_t b, uint32_t c);
-/* Prefetch what nat_sess_lookup will read for `e`: its buckets, hashing
- * into h[] (stage 0), then the first session of each (stage 1). */
+/* Prefetch what nat_sess_lookup will read for `e`: its bucket, hashing
+ * into *h (stage 0), then the bucket's first session (stage 1). */
 void nat_sess_prefetch(const struct nat_table *t, uint8_t proto, const struct nat_ep4 *e,
-                       unsigned stage, uint32_t h[2]);
+                       unsigned stage, uint32_t *h);
 /* The session and direction a packet with tuple `e` belongs to, or NULL. */
 struct nat_session *nat_sess_lookup(struct nat_table *t, uint8_t proto, const struct nat_ep4 *e,
                                     unsigned *dir);
-/* The same with the tuple's hashes already known (nat_sess_prefetch). */
+/* The same with the tuple's hash already known (nat_sess_prefetch). */
 struct nat_session *nat_sess_lookup_hashed(struct nat_table *t, uint8_t proto,
-                                           const struct nat_ep4 *e, unsigned *dir,
-                                           const uint32_t h[2]);
-/* Is there a session whose reply comes from `src` to dst:dport?  (ADF) */
-bool nat_sess_reply_from(struct nat_table *t, uint8_t proto, uint32_t src, uint32_t dst,
-                         uint16_t dport);
+                                           const struct nat_ep4 *e, unsigned *dir, uint32_t h);
+/*
+ * Address-dependent filtering (RFC 4787 section 5): has the mapping that
+ * `holder` heads sent to `addr`?  A walk of the mapping's sessions; only
+ * unsolicited inbound packets under ADF ask, and a mapping's sessions are
+ * bounded by max-per-host.
+ */
+bool nat_map_sent_to(const struct nat_table *t, const struct nat_session *holder, uint32_t addr);
 /* The holder of the mapping of an inside / outside endpoint, or NULL. */
 struct nat_session *nat_map_by_inside(struct nat_table *t, uint8_t proto, uint32_t addr,
                                       uint16_t port);

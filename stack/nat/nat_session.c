@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "nat/nat_priv.h"
 
@@ -85,18 +86,12 @@ nat_hash32(uint32_t seed, uint32_t a, uint32_t b, uint32_t c)
 	return (uint32_t)h;
 }
 
+/* Both tuples of a session hash the same way, on the full 5-tuple, so a
+ * packet finds its session in one bucket whichever way it goes. */
 static inline uint32_t
-hash_orig(const struct nat_table *t, uint8_t proto, const struct nat_ep4 *e)
+hash_tuple(const struct nat_table *t, uint8_t proto, const struct nat_ep4 *e)
 {
 	return nat_hash32(t->seed ^ proto, e->src, e->dst, (uint32_t)e->sport << 16 | e->dport);
-}
-
-/* Without the source port: all replies from one address to one outside
- * endpoint share a bucket (see nat_sess_reply_from). */
-static inline uint32_t
-hash_reply(const struct nat_table *t, uint8_t proto, uint32_t src, uint32_t dst, uint16_t dport)
-{
-	return nat_hash32(t->seed ^ ((uint32_t)proto << 8) ^ 0x52000000u, src, dst, dport);
 }
 
 static inline uint32_t
@@ -108,11 +103,7 @@ hash_map(const struct nat_table *t, uint8_t proto, unsigned side, uint32_t addr,
 static uint32_t
 hash_entry_bucket(const struct nat_table *t, const struct nat_session *s, unsigned dir)
 {
-	const struct nat_ep4 *e = &s->t[dir];
-
-	if (dir == NAT_DIR_ORIG)
-		return hash_orig(t, s->proto, e) & t->hmask;
-	return hash_reply(t, s->proto, e->src, e->dst, e->dport) & t->hmask;
+	return hash_tuple(t, s->proto, &s->t[dir]) & t->hmask;
 }
 
 static void
@@ -147,51 +138,36 @@ ep_eq(const struct nat_ep4 *a, const struct nat_ep4 *b)
 
 void
 nat_sess_prefetch(const struct nat_table *t, uint8_t proto, const struct nat_ep4 *e, unsigned stage,
-                  uint32_t h[2])
+                  uint32_t *h)
 {
 	uint32_t x;
 
 	if (stage == 0) {
-		h[0] = hash_orig(t, proto, e);
-		h[1] = hash_reply(t, proto, e->src, e->dst, e->dport);
-		__builtin_prefetch(&t->hbucket[h[0] & t->hmask]);
-		__builtin_prefetch(&t->hbucket[h[1] & t->hmask]);
+		*h = hash_tuple(t, proto, e);
+		__builtin_prefetch(&t->hbucket[*h & t->hmask]);
 		return;
 	}
-	if ((x = t->hbucket[h[0] & t->hmask]) != NAT_NIL)
-		__builtin_prefetch(&t->s[x >> 1]);
-	if ((x = t->hbucket[h[1] & t->hmask]) != NAT_NIL)
+	if ((x = t->hbucket[*h & t->hmask]) != NAT_NIL)
 		__builtin_prefetch(&t->s[x >> 1]);
 }
 
 struct nat_session *
 nat_sess_lookup(struct nat_table *t, uint8_t proto, const struct nat_ep4 *e, unsigned *dir)
 {
-	uint32_t h[2] = { hash_orig(t, proto, e), hash_reply(t, proto, e->src, e->dst, e->dport) };
-
-	return nat_sess_lookup_hashed(t, proto, e, dir, h);
+	return nat_sess_lookup_hashed(t, proto, e, dir, hash_tuple(t, proto, e));
 }
 
 struct nat_session *
 nat_sess_lookup_hashed(struct nat_table *t, uint8_t proto, const struct nat_ep4 *e, unsigned *dir,
-                       const uint32_t h[2])
+                       uint32_t h)
 {
 	uint32_t x;
 
-	for (x = t->hbucket[h[0] & t->hmask]; x != NAT_NIL;) {
+	for (x = t->hbucket[h & t->hmask]; x != NAT_NIL;) {
 		struct nat_session *s = &t->s[x >> 1];
 
-		if ((x & 1) == NAT_DIR_ORIG && s->proto == proto && ep_eq(&s->t[0], e)) {
-			*dir = NAT_DIR_ORIG;
-			return s;
-		}
-		x = s->hnext[x & 1];
-	}
-	for (x = t->hbucket[h[1] & t->hmask]; x != NAT_NIL;) {
-		struct nat_session *s = &t->s[x >> 1];
-
-		if ((x & 1) == NAT_DIR_REPLY && s->proto == proto && ep_eq(&s->t[1], e)) {
-			*dir = NAT_DIR_REPLY;
+		if (s->proto == proto && ep_eq(&s->t[x & 1], e)) {
+			*dir = x & 1;
 			return s;
 		}
 		x = s->hnext[x & 1];
@@ -200,19 +176,16 @@ nat_sess_lookup_hashed(struct nat_table *t, uint8_t proto, const struct nat_ep4 
 }
 
 bool
-nat_sess_reply_from(struct nat_table *t, uint8_t proto, uint32_t src, uint32_t dst, uint16_t dport)
+nat_map_sent_to(const struct nat_table *t, const struct nat_session *h, uint32_t addr)
 {
-	uint32_t x;
+	const struct nat_session *s = h;
 
-	for (x = t->hbucket[hash_reply(t, proto, src, dst, dport) & t->hmask]; x != NAT_NIL;) {
-		struct nat_session *s = &t->s[x >> 1];
-		const struct nat_ep4 *r = &s->t[NAT_DIR_REPLY];
-
-		if ((x & 1) == NAT_DIR_REPLY && s->proto == proto && r->src == src &&
-		    r->dst == dst && r->dport == dport)
+	do {
+		/* Opened from inside: its reply comes from where it was sent. */
+		if (!(s->flags & NSF_MAP_IN) && s->t[NAT_DIR_REPLY].src == addr)
 			return true;
-		x = s->hnext[x & 1];
-	}
+		s = &t->s[s->ring_next];
+	} while (s != h);
 	return false;
 }
 
@@ -665,6 +638,28 @@ pow2_at_least(uint64_t n)
 	return p;
 }
 
+/*
+ * The session array and the hashes are read at random by every packet: on
+ * 4 KiB pages a big table misses the TLB as well as the cache, and a
+ * prefetch cannot hide both.  Tables of 2 MiB or more ask for transparent
+ * huge pages (the usual "madvise" mode); without them this is malloc.
+ */
+#define NAT_HUGE (2u << 20)
+
+static void *
+big_alloc(size_t size)
+{
+	void *p;
+
+	if (size < NAT_HUGE)
+		return aligned_alloc(64, (size + 63) & ~(size_t)63);
+	size = (size + NAT_HUGE - 1) & ~(size_t)(NAT_HUGE - 1);
+	p = aligned_alloc(NAT_HUGE, size);
+	if (p != NULL)
+		(void)madvise(p, size, MADV_HUGEPAGE); /* a hint: fine if refused */
+	return p;
+}
+
 struct nat_table *
 nat_table_create(const struct nat_cfg *cfg, struct tern_wheel *wheel, unsigned owner,
                  unsigned nb_owners)
@@ -686,8 +681,9 @@ nat_table_create(const struct nat_cfg *cfg, struct tern_wheel *wheel, unsigned o
 	t->owner = nb_owners <= 1 ? 0 : owner;
 	t->nb_owners = nb_owners <= 1 ? 1 : nb_owners;
 	t->cap = cfg->max_sessions;
-	/* Two tuple entries per session, two per bucket at worst. */
-	nh = pow2_at_least(t->cap);
+	/* Two tuple entries per session, at most one per bucket on average:
+	 * a packet's bucket rarely holds another session to step over. */
+	nh = pow2_at_least((uint64_t)t->cap * 2);
 	/* Mappings are at most one per session, usually far fewer. */
 	nm = pow2_at_least(t->cap);
 	/* Counted hosts are at most one per session; load <= 0.8. */
@@ -695,10 +691,10 @@ nat_table_create(const struct nat_cfg *cfg, struct tern_wheel *wheel, unsigned o
 	t->hmask = nh - 1;
 	t->mmask = nm - 1;
 	t->host_mask = nhost - 1;
-	t->s = aligned_alloc(64, (size_t)t->cap * sizeof(struct nat_session));
-	t->hbucket = malloc((size_t)nh * sizeof(uint32_t));
-	t->mbucket = malloc((size_t)nm * sizeof(uint32_t));
-	t->host = calloc(nhost, sizeof(struct nat_host));
+	t->s = big_alloc((size_t)t->cap * sizeof(struct nat_session));
+	t->hbucket = big_alloc((size_t)nh * sizeof(uint32_t));
+	t->mbucket = big_alloc((size_t)nm * sizeof(uint32_t));
+	t->host = big_alloc((size_t)nhost * sizeof(struct nat_host));
 	if (t->s == NULL || t->hbucket == NULL || t->mbucket == NULL || t->host == NULL) {
 		nat_table_destroy(t);
 		errno = ENOMEM;
@@ -706,6 +702,7 @@ nat_table_create(const struct nat_cfg *cfg, struct tern_wheel *wheel, unsigned o
 	}
 	memset(t->hbucket, 0xff, (size_t)nh * sizeof(uint32_t));
 	memset(t->mbucket, 0xff, (size_t)nm * sizeof(uint32_t));
+	memset(t->host, 0, (size_t)nhost * sizeof(struct nat_host));
 	memset(t->s, 0, (size_t)t->cap * sizeof(struct nat_session));
 	for (i = 0; i < t->cap; i++)
 		t->s[i].hnext[0] = i + 1 < t->cap ? i + 1 : NAT_NIL;

@@ -137,7 +137,7 @@ nat_prefetch(const struct nat_table *t, const uint8_t *ip, uint32_t len, unsigne
 
 	if (stage != 0) {
 		if (hint->valid)
-			nat_sess_prefetch(t, 0, NULL, 1, hint->h);
+			nat_sess_prefetch(t, 0, NULL, 1, &hint->h);
 		return;
 	}
 	hint->valid = false;
@@ -152,7 +152,7 @@ nat_prefetch(const struct nat_table *t, const uint8_t *ip, uint32_t len, unsigne
 	e.dst = get32(ip + 16);
 	e.sport = get16(ip + ihl);
 	e.dport = get16(ip + ihl + 2);
-	nat_sess_prefetch(t, proto, &e, 0, hint->h);
+	nat_sess_prefetch(t, proto, &e, 0, &hint->h);
 	hint->valid = true;
 }
 
@@ -662,8 +662,7 @@ new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat
 				ok = true;
 				break;
 			case NAT_FILTER_ADF:
-				ok = nat_sess_reply_from(t, p->proto, p->e.src, p->e.dst,
-				                         p->e.dport);
+				ok = nat_map_sent_to(t, h, p->e.src);
 				break;
 			default:
 				ok = false;
