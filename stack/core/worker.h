@@ -21,7 +21,7 @@
 
 #define TERN_MAX_WORKERS 64
 #define TERN_MAX_RXQ     64
-#define TERN_RX_BURST    32
+#define TERN_RX_BURST    64
 /* Timer callbacks run per loop at most; the rest wait for the next loop. */
 #define TERN_TIMER_BUDGET 64
 /* Loops between two polls of the control-call ring. */

@@ -22,20 +22,27 @@
 
 /*
  * Is the header checksum right (RFC 1071: the one's complement sum of the
- * header is all ones)?  The common 20-byte header is summed as five 32-bit
- * words and folded, which is the same sum in fewer steps than
+ * header is all ones)?  The common 20-byte header is summed as two 64-bit
+ * words and one 32-bit word with end-around carries (RFC 1071 section 2
+ * (B): any word size gives the same sum once folded), fewer steps than
  * rte_raw_cksum's loop; this runs for every packet a NIC did not check.
  */
 static inline bool
 ip_hdr_cksum_ok(const struct rte_ipv4_hdr *ip, uint16_t hl)
 {
-	uint32_t w[5];
-	uint64_t s;
+	uint64_t a, b, s;
+	uint32_t c;
 
 	if (unlikely(hl != sizeof(*ip)))
 		return rte_raw_cksum(ip, hl) == 0xffff;
-	memcpy(w, ip, sizeof(w)); /* plain loads once compiled */
-	s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	/* Plain unaligned loads once compiled. */
+	memcpy(&a, (const uint8_t *)ip, 8);
+	memcpy(&b, (const uint8_t *)ip + 8, 8);
+	memcpy(&c, (const uint8_t *)ip + 16, 4);
+	s = a + b;
+	s += s < b; /* the carry out of bit 63 comes back in at bit 0 */
+	s += c;
+	s += s < c;
 	s = (s & 0xffffffff) + (s >> 32);
 	s = (s & 0xffffffff) + (s >> 32);
 	s = (s & 0xffff) + (s >> 16);
