@@ -50,40 +50,42 @@ ip_hdr_cksum_ok(const struct rte_ipv4_hdr *ip, uint16_t hl)
 	return s == 0xffff;
 }
 
-/* RFC 1812 5.3.7: never valid as a source. */
-static inline bool
-martian_src(uint32_t s)
-{
-	return (s >> 24) == 0 || (s >> 24) == 127 || (s >> 28) >= 14;
-}
+/*
+ * First octets that need a closer look, as source or destination: 0/8 and
+ * 127/8 (RFC 1812 5.3.7, never valid), 224/4 (multicast) and 240/4
+ * (reserved, but 255.255.255.255 is the limited broadcast).
+ */
+static const bool ip_odd_octet[256] = {
+	[0] = true,
+	[127] = true,
+	[224 ... 255] = true,
+};
 
 /* Not an edge: the packet passed every check and needs a route lookup. */
 #define IP_INPUT_LOOKUP IP_INPUT_NEXT_MAX
 
-/*
- * RFC 1812 5.2.2 checks, one drop reason each.  Returns an edge, or
- * IP_INPUT_LOOKUP with the destination (host order) in *dst.
- */
-static __rte_always_inline rte_edge_t
-ip_input_check(struct rte_mbuf *m, uint32_t *dst)
+/* The address checks, for packets whose first octets looked odd. */
+static rte_edge_t
+ip_input_check_addrs(uint32_t src, uint32_t dst, uint16_t hl)
 {
-	struct rte_ipv4_hdr *ip;
-	uint16_t hl, tl;
-	uint32_t src;
+	/* RFC 1812 5.3.7: never valid as a source. */
+	if ((src >> 24) == 0 || (src >> 24) == 127 || (src >> 28) >= 14)
+		return IP_INPUT_NEXT_MARTIAN_SRC;
+	if ((dst >> 24) == 0 || (dst >> 24) == 127 || ((dst >> 28) == 15 && dst != 0xffffffff))
+		return IP_INPUT_NEXT_MARTIAN_DST;
+	if (hl > sizeof(struct rte_ipv4_hdr))
+		return IP_INPUT_NEXT_OPTIONS;
+	if ((dst >> 28) == 14)
+		return IP_INPUT_NEXT_MULTICAST;
+	return IP_INPUT_LOOKUP;
+}
 
-	/* 5.2.2: the packet is at least as long as a minimal header... */
-	if (unlikely(rte_pktmbuf_data_len(m) < sizeof(*ip)))
-		return IP_INPUT_NEXT_RUNT;
-	ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
-	/* ...its version is 4... */
-	if (unlikely((ip->version_ihl >> 4) != 4))
-		return IP_INPUT_NEXT_VERSION;
-	/* ...its header length is at least 5 words... */
-	hl = (uint16_t)((ip->version_ihl & 0xf) * 4);
-	if (unlikely(hl < sizeof(*ip)))
-		return IP_INPUT_NEXT_IHL;
-	if (unlikely(rte_pktmbuf_data_len(m) < hl))
-		return IP_INPUT_NEXT_RUNT;
+/* The length checks shared by both paths; the header is `hl` bytes. */
+static __rte_always_inline rte_edge_t
+ip_input_check_len(struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint16_t hl)
+{
+	uint16_t tl;
+
 	/* ...its checksum is right... */
 	if (!(m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_GOOD) && unlikely(!ip_hdr_cksum_ok(ip, hl)))
 		return IP_INPUT_NEXT_CHECKSUM;
@@ -91,20 +93,65 @@ ip_input_check(struct rte_mbuf *m, uint32_t *dst)
 	tl = rte_be_to_cpu_16(ip->total_length);
 	if (unlikely(tl < hl || tl > rte_pktmbuf_pkt_len(m)))
 		return IP_INPUT_NEXT_TOTAL_LEN;
-	if (rte_pktmbuf_pkt_len(m) > tl) /* Ethernet padding */
+	if (unlikely(rte_pktmbuf_pkt_len(m) > tl)) /* Ethernet padding */
 		tern_mbuf_truncate(m, tl);
+	return IP_INPUT_LOOKUP;
+}
+
+/* Every check in RFC 1812's order, for headers that are not the plain
+ * 20-byte IPv4 one (or frames too short to hold it). */
+static rte_edge_t
+ip_input_check_slow(struct rte_mbuf *m, uint32_t *dst)
+{
+	struct rte_ipv4_hdr *ip;
+	rte_edge_t e;
+	uint16_t hl;
+
+	/* 5.2.2: the packet is at least as long as a minimal header... */
+	if (rte_pktmbuf_data_len(m) < sizeof(*ip))
+		return IP_INPUT_NEXT_RUNT;
+	ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	/* ...its version is 4... */
+	if ((ip->version_ihl >> 4) != 4)
+		return IP_INPUT_NEXT_VERSION;
+	/* ...its header length is at least 5 words... */
+	hl = (uint16_t)((ip->version_ihl & 0xf) * 4);
+	if (hl < sizeof(*ip))
+		return IP_INPUT_NEXT_IHL;
+	if (rte_pktmbuf_data_len(m) < hl)
+		return IP_INPUT_NEXT_RUNT;
+	if ((e = ip_input_check_len(m, ip, hl)) != IP_INPUT_LOOKUP)
+		return e;
+	*dst = rte_be_to_cpu_32(ip->dst_addr);
+	if ((e = ip_input_check_addrs(rte_be_to_cpu_32(ip->src_addr), *dst, hl)) != IP_INPUT_LOOKUP)
+		return e;
+	m->l3_len = hl;
+	return IP_INPUT_LOOKUP;
+}
+
+/*
+ * RFC 1812 5.2.2 checks, one drop reason each.  Returns an edge, or
+ * IP_INPUT_LOOKUP with the destination (host order) in *dst.  The plain
+ * 20-byte header with ordinary addresses takes the short way: one compare
+ * for version and length, one table look per address.
+ */
+static __rte_always_inline rte_edge_t
+ip_input_check(struct rte_mbuf *m, uint32_t *dst)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	rte_edge_t e;
+	uint32_t src;
+
+	if (unlikely(rte_pktmbuf_data_len(m) < sizeof(*ip) || ip->version_ihl != 0x45))
+		return ip_input_check_slow(m, dst);
+	if ((e = ip_input_check_len(m, ip, sizeof(*ip))) != IP_INPUT_LOOKUP)
+		return e;
 	src = rte_be_to_cpu_32(ip->src_addr);
 	*dst = rte_be_to_cpu_32(ip->dst_addr);
-	if (unlikely(martian_src(src)))
-		return IP_INPUT_NEXT_MARTIAN_SRC;
-	if (unlikely((*dst >> 24) == 0 || (*dst >> 24) == 127 ||
-	             ((*dst >> 28) == 15 && *dst != 0xffffffff)))
-		return IP_INPUT_NEXT_MARTIAN_DST;
-	if (unlikely(hl > sizeof(*ip)))
-		return IP_INPUT_NEXT_OPTIONS;
-	m->l3_len = hl;
-	if (unlikely((*dst >> 28) == 14))
-		return IP_INPUT_NEXT_MULTICAST;
+	if (unlikely(ip_odd_octet[src >> 24] | ip_odd_octet[*dst >> 24]) &&
+	    (e = ip_input_check_addrs(src, *dst, sizeof(*ip))) != IP_INPUT_LOOKUP)
+		return e;
+	m->l3_len = sizeof(*ip);
 	return IP_INPUT_LOOKUP;
 }
 
