@@ -641,17 +641,19 @@ pow2_at_least(uint64_t n)
 /*
  * The session array and the hashes are read at random by every packet: on
  * 4 KiB pages a big table misses the TLB as well as the cache, and a
- * prefetch cannot hide both.  Tables of 2 MiB or more ask for transparent
- * huge pages (the usual "madvise" mode); without them this is malloc.
+ * prefetch cannot hide both (it waits for the page walk).  Arrays of 256
+ * KiB or more are rounded up to 2 MiB and ask for transparent huge pages
+ * (the usual "madvise" mode); without them this is plain malloc.
  */
-#define NAT_HUGE (2u << 20)
+#define NAT_HUGE      (2u << 20)
+#define NAT_HUGE_FROM (256u << 10)
 
 static void *
 big_alloc(size_t size)
 {
 	void *p;
 
-	if (size < NAT_HUGE)
+	if (size < NAT_HUGE_FROM)
 		return aligned_alloc(64, (size + 63) & ~(size_t)63);
 	size = (size + NAT_HUGE - 1) & ~(size_t)(NAT_HUGE - 1);
 	p = aligned_alloc(NAT_HUGE, size);
