@@ -258,6 +258,24 @@ measure() { # measure NAME LOG ARGS...: runs measure.py, sets rate and note
 	fi
 }
 
+# Where the time goes: when perf is installed, lcore 1 is sampled for 2 s
+# in round 1, right after the measurement, and the samples are split into
+# the PMDs' share (net_pcap reading and copying the replayed frames, net_null
+# freeing them: the same work for all three) and the rest (the program, its
+# DPDK libraries, the C library).  With the rate this gives nanoseconds per
+# packet for each part.
+profiles=()
+profile() { # profile NAME: samples lcore 1 (round 1 only, perf optional)
+	local name=$1 data=$dir/perf-$1.data
+	[ "$r" = 1 ] && command -v perf >/dev/null 2>&1 || return 0
+	[ "$rate" != 0.00 ] || return 0
+	perf record -q -C 1 -o "$data" -- sleep 2 >/dev/null 2>&1 || return 0
+	profiles+=("$name $rate $(perf report -i "$data" --sort dso --stdio -q 2>/dev/null |
+		awk '/%/ { sub("%", "", $1); if ($2 ~ /librte_net_/) p += $1; else o += $1 }
+		     END { printf "%.1f %.1f", p, o }')")
+	rm -f "$data"
+}
+
 devs_in="net_pcap0,rx_pcap=$pcap,infinite_rx=1"
 in_mbufs=
 [ "$flows" -gt 4096 ] && in_mbufs=" mbufs 131071"
@@ -279,6 +297,7 @@ run_ternd() {
 	"$ternd" -c "$dir/ternd.conf" -s "$dir/ternd.sock" -l error >"$dir/ternd.log" 2>&1 </dev/null &
 	cur_pid=$!
 	measure ternd "$dir/ternd.log" ternd "$cur_pid" "$dir/ternd.sock" "$ternctl" "$secs"
+	profile ternd
 	"$ternctl" -s "$dir/ternd.sock" -t 10 shutdown >/dev/null 2>&1
 	stop_pid "$cur_pid"
 	cur_pid=
@@ -293,6 +312,7 @@ run_l3fwd() {
 		>"$dir/l3fwd.log" 2>&1 </dev/null &
 	cur_pid=$!
 	measure l3fwd "$dir/l3fwd.log" telemetry "$cur_pid" "/var/run/dpdk/$prefix-lpm/dpdk_telemetry.v2" "$secs"
+	profile l3fwd-lpm
 	stop_pid "$cur_pid"
 	cur_pid=
 	rm -rf "/var/run/dpdk/$prefix-lpm"
@@ -308,6 +328,7 @@ run_graph() {
 		>"$dir/graph.log" 2>&1 </dev/null &
 	cur_pid=$!
 	measure l3fwd-graph "$dir/graph.log" telemetry "$cur_pid" "/var/run/dpdk/$prefix-graph/dpdk_telemetry.v2" "$secs"
+	profile l3fwd-graph
 	stop_pid "$cur_pid"
 	cur_pid=
 	rm -rf "/var/run/dpdk/$prefix-graph"
@@ -358,3 +379,15 @@ print("ratio ternd/l3fwd-lpm: %s (target >= %sx)" % (ratio(t, l), sys.argv[6]))
 if sys.argv[7] != "1":
     print("ratio ternd/l3fwd-graph: %s" % ratio(t, g))
 PY
+if [ ${#profiles[@]} -gt 0 ]; then
+	echo "where the time goes (perf on lcore 1, round 1), nanoseconds per packet:"
+	for p in "${profiles[@]}"; do
+		# NAME MPPS PMD% REST%
+		set -- $p
+		awk -v n="$1" -v mpps="$2" -v pmd="$3" -v rest="$4" 'BEGIN {
+			t = 1000 / mpps; s = pmd + rest
+			if (s <= 0) { printf "  %-12s no samples\n", n; exit }
+			printf "  %-12s %5.1f ns = PMDs (net_pcap in, net_null out) %5.1f + the rest %5.1f\n",
+			       n, t, t * pmd / s, t * rest / s }'
+	done
+fi
