@@ -123,10 +123,7 @@ ip_input_check_slow(struct rte_mbuf *m, uint32_t *dst)
 	if ((e = ip_input_check_len(m, ip, hl)) != IP_INPUT_LOOKUP)
 		return e;
 	*dst = rte_be_to_cpu_32(ip->dst_addr);
-	if ((e = ip_input_check_addrs(rte_be_to_cpu_32(ip->src_addr), *dst, hl)) != IP_INPUT_LOOKUP)
-		return e;
-	m->l3_len = hl;
-	return IP_INPUT_LOOKUP;
+	return ip_input_check_addrs(rte_be_to_cpu_32(ip->src_addr), *dst, hl);
 }
 
 /*
@@ -148,10 +145,8 @@ ip_input_check(struct rte_mbuf *m, uint32_t *dst)
 		return e;
 	src = rte_be_to_cpu_32(ip->src_addr);
 	*dst = rte_be_to_cpu_32(ip->dst_addr);
-	if (unlikely(ip_odd_octet[src >> 24] | ip_odd_octet[*dst >> 24]) &&
-	    (e = ip_input_check_addrs(src, *dst, sizeof(*ip))) != IP_INPUT_LOOKUP)
-		return e;
-	m->l3_len = sizeof(*ip);
+	if (unlikely(ip_odd_octet[src >> 24] | ip_odd_octet[*dst >> 24]))
+		return ip_input_check_addrs(src, *dst, sizeof(*ip));
 	return IP_INPUT_LOOKUP;
 }
 
@@ -167,6 +162,11 @@ ip_is_fragment(struct rte_mbuf *m)
 static inline rte_edge_t
 ip_input_local(struct rte_mbuf *m, bool bcast)
 {
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+
+	/* Upper layers find their header by it; forwarded packets never
+	 * need it, so only local ones pay for the write. */
+	m->l3_len = (ip->version_ihl & 0xf) * 4;
 	/* Upper layers that refuse broadcasts (TCP, echo services) read this
 	 * rather than look the route up again. */
 	tern_mbuf_priv(m)->l3_bcast = bcast;
