@@ -93,6 +93,7 @@ const char *tcp_state_name(enum tcp_state s);
 	X(SackRecoveries)                                                                          \
 	X(Timeouts)                                                                                \
 	X(TailLossProbes)                                                                          \
+	X(LostRetransmits)                                                                         \
 	X(SynRetrans)                                                                              \
 	X(KeepaliveProbes)                                                                         \
 	X(KeepaliveTimeouts)                                                                       \

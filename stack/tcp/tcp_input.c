@@ -357,7 +357,7 @@ sacked_bytes(const struct tcp_conn *c)
 }
 
 /* Retransmit the first unacknowledged segment now, whatever the pipe
- * says. */
+ * says: up to a segment, and not into what the peer SACKed. */
 static void
 rexmit_first(struct tcp_conn *c)
 {
@@ -366,12 +366,43 @@ rexmit_first(struct tcp_conn *c)
 
 	if (len > c->mss)
 		len = c->mss;
+	if (c->nsacked != 0 && SEQ_GT(c->sacked[0].start, c->snd_una) &&
+	    c->sacked[0].start - c->snd_una < len)
+		len = c->sacked[0].start - c->snd_una;
 	if (c->snd_una + len == data_end + 1 && (c->flags & TCPF_FIN_QUEUED)) {
 		len--;
 		fin = true;
 	}
 	tcp_send_seg(c, c->snd_una, len, fin ? TCP_F_FIN : 0);
-	c->rexmit_nxt = c->snd_una + len + fin;
+	/* Holes past this one may have gone already: never back. */
+	if (SEQ_GT(c->snd_una + len + fin, c->rexmit_nxt))
+		c->rexmit_nxt = c->snd_una + len + fin;
+	tcp_lost_rexmit_arm(c);
+}
+
+/*
+ * RFC 8985 (RACK) marks a segment lost when one sent after it is delivered;
+ * RFC 6675 alone finds a lost retransmission only by the RTO, with cwnd
+ * back to one segment.  The check here covers the hole that blocks snd_una:
+ * when more than DupThresh - 1 segments' worth of data sent after its
+ * retransmission has been SACKed (RFC 6675 IsLost, applied to that later
+ * data), the retransmission was lost; it goes again at once, within the
+ * same recovery (no second cwnd reduction, as with RACK).
+ */
+static void
+lost_rexmit_check(struct tcp_conn *c)
+{
+	uint32_t above = 0;
+
+	if (!c->lr_armed || !(c->flags & TCPF_RECOVERY))
+		return;
+	for (unsigned i = 0; i < c->nsacked; i++)
+		if (SEQ_GT(c->sacked[i].end, c->lr_high))
+			above += c->sacked[i].end - SEQ_MAX(c->sacked[i].start, c->lr_high);
+	if (above <= 2u * c->mss)
+		return;
+	c->st->mib[TCP_MIB_LostRetransmits]++;
+	rexmit_first(c);
 }
 
 /* RFC 5681 3.2 / RFC 6675 5: enter loss recovery. */
@@ -448,18 +479,26 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 			c->snd_nxt = c->snd_una;
 		sack_trim(c);
 		if (c->flags & TCPF_RECOVERY) {
+			/* The hole being watched is acknowledged. */
+			c->lr_armed = false;
 			if (SEQ_GEQ(s->ack, c->recover)) {
 				/* RFC 6582 3.2 step 3: full acknowledgment. */
 				uint32_t f = c->snd_max - c->snd_una + c->mss;
 				c->cwnd = c->ssthresh < f ? c->ssthresh : f;
 				c->flags &= ~TCPF_RECOVERY;
 				c->dupacks = 0;
-			} else if (!c->sack_ok || c->nsacked == 0) {
+			} else {
+				/* The new first hole went again already, at some
+				 * time before now: watch it from now on (late,
+				 * so never too early). */
+				if (c->sack_ok && SEQ_LT(c->snd_una, c->rexmit_nxt))
+					tcp_lost_rexmit_arm(c);
 				/* RFC 6582 3.2 step 4, partial ACK: the next hole
 				 * is lost too; retransmit it now, even when the
 				 * flight (not inflated by duplicates here) still
 				 * exceeds cwnd, or only the RTO would repair it. */
-				rexmit_first(c);
+				if (!c->sack_ok || c->nsacked == 0)
+					rexmit_first(c);
 			}
 		} else {
 			c->dupacks = 0;
@@ -485,6 +524,11 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 		    (c->dupacks >= 3 || (c->sack_ok && sacked_bytes(c) > 2u * c->mss)))
 			enter_recovery(c);
 	}
+	/* Any ACK that leaves snd_una where it was may bring the SACK blocks
+	 * that show a lost retransmission (not only duplicates: the peer's
+	 * data segments carry them too). */
+	if (s->ack == c->snd_una && c->lr_armed)
+		lost_rexmit_check(c);
 	/* RFC 9293 3.10.7.4: update the send window from newer segments. */
 	if (SEQ_LT(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && SEQ_LEQ(c->snd_wl2, s->ack))) {
 		c->snd_wnd = wnd;

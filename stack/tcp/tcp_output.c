@@ -347,6 +347,7 @@ rexmit_cb(struct tern_timer *t, void *arg)
 	/* RFC 6298 5.5-5.7: back off, go back to the first unacknowledged
 	 * byte, and no RTT sample from retransmitted data (Karn). */
 	c->flags &= ~TCPF_RECOVERY;
+	c->lr_armed = false;
 	c->nsacked = 0;
 	c->dupacks = 0;
 	c->rtt_timing = false;
@@ -598,6 +599,8 @@ recovery_output(struct tcp_conn *c)
 		else
 			tcp_send_seg(c, seq, len, 0);
 		c->rexmit_nxt = seq + len;
+		if (seq == c->snd_una)
+			tcp_lost_rexmit_arm(c);
 		/* Retransmitted bytes are in flight again: count them once by
 		 * moving past them (the estimate stays conservative). */
 		if (!c->sack_ok || c->nsacked == 0)

@@ -70,6 +70,10 @@ struct tcp_conn {
 	/* Retransmission (RFC 6298), in ms; srtt is scaled by 8, rttvar by 4. */
 	uint32_t srtt, rttvar, rto;
 	uint32_t rtt_seq;
+	/* Lost retransmission (RFC 8985's idea, for the first hole): the
+	 * hole at snd_una went again when snd_max was lr_high; data sent
+	 * after that being SACKed says the retransmission was lost too. */
+	uint32_t lr_high;
 	uint64_t rtt_start;
 	bool rtt_timing;
 	uint8_t retransmits; /* consecutive timeouts (backoff) */
@@ -82,6 +86,7 @@ struct tcp_conn {
 	uint32_t rexmit_nxt;     /* next hole to retransmit in recovery */
 	uint8_t dupacks;
 	uint8_t nsacked;
+	bool lr_armed;                             /* lr_high (above) is watched */
 	struct tcp_sack_block sacked[TCP_MAX_OOO]; /* scoreboard, sorted */
 	uint32_t bytes_acked;                      /* for congestion avoidance */
 	/* CUBIC state. */
@@ -175,6 +180,15 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c);
 void tcp_cc_ack(struct tcp_conn *c, uint32_t acked);
 void tcp_cc_loss(struct tcp_conn *c, bool timeout);
 uint32_t tcp_flight(const struct tcp_conn *c);
+
+/* The first hole (at snd_una) was just retransmitted in recovery: watch
+ * for data sent after it being SACKed while it stays unacknowledged. */
+static inline void
+tcp_lost_rexmit_arm(struct tcp_conn *c)
+{
+	c->lr_high = c->snd_max;
+	c->lr_armed = (c->flags & TCPF_RECOVERY) && c->sack_ok;
+}
 
 /* tcp_opt.c */
 uint32_t tcp_siphash(const uint8_t key[16], const void *data, size_t len);
