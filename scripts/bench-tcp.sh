@@ -69,6 +69,12 @@ CONF
 	"$ternd" -c "$dir/s.conf" -s "$dir/s.sock" -l error >"$dir/s.log" 2>&1 &
 	spid=$!
 	pids+=("$spid")
+	# The memif server's socket first: a client started before it exists
+	# sometimes never connects.
+	for _ in $(seq 200); do
+		[ -S "$dir/memif$npair.sock" ] && break
+		sleep 0.1
+	done
 	"$ternd" -c "$dir/c.conf" -s "$dir/c.sock" -l error >"$dir/c.log" 2>&1 &
 	cpid=$!
 	pids+=("$cpid")
