@@ -1846,32 +1846,47 @@ test_established_newreno_partial_ack(void **state)
 
 /* The same with SACK: the peer's blocks make the hole known; only the
  * holes are resent (RFC 6675). */
+/*
+ * An established connection with MSS-sized segments (no timestamps) that
+ * has sent `bytes` from the pattern, and whose peer lost [1000,2000): it
+ * ACKs 1000 and SACKs [2000, 1000 * (i + 1)) for i in [2, last).
+ */
+static struct tcp_conn *
+sack_hole_setup(struct peer *p, uint32_t *snd, uint32_t bytes, unsigned last)
+{
+	struct tcp_conn *c;
+	struct tcp_seg s;
+
+	fill_pattern();
+	peer_init(p, RPORT);
+	p->mss = 1000;
+	p->ts = false; /* segments of exactly the MSS */
+	c = passive_open(p);
+	*snd = p->ack;
+	assert_int_equal(tcp_send(c, pattern, bytes), bytes);
+	assert_true(c->snd_max - *snd >= 1000 * last);
+	clear_out();
+	p->ack = *snd + 1000;
+	for (unsigned i = 2; i < last; i++) {
+		s = mkseg(p, TCP_F_ACK, NULL, 0);
+		s.o.nsack = 1;
+		s.o.sack[0].start = *snd + 2000;
+		s.o.sack[0].end = *snd + (i + 1) * 1000;
+		assert_int_equal(input(&s), 0);
+	}
+	return c;
+}
+
 static void
 test_established_sack_recovery(void **state)
 {
 	struct tcp_conn *c;
 	struct peer p;
 	uint32_t snd;
-	struct tcp_seg s;
 
 	(void)state;
-	fill_pattern();
-	peer_init(&p, RPORT);
-	p.mss = 1000;
-	p.ts = false; /* segments of exactly the MSS */
-	c = passive_open(&p);
-	snd = p.ack;
-	assert_int_equal(tcp_send(c, pattern, 6000), 6000);
-	clear_out();
 	/* [1000,2000) lost; the rest arrives, SACKed one by one. */
-	p.ack = snd + 1000;
-	for (unsigned i = 2; i < 6; i++) {
-		s = mkseg(&p, TCP_F_ACK, NULL, 0);
-		s.o.nsack = 1;
-		s.o.sack[0].start = snd + 2000;
-		s.o.sack[0].end = snd + (i + 1) * 1000;
-		assert_int_equal(input(&s), 0);
-	}
+	c = sack_hole_setup(&p, &snd, 6000, 6);
 	assert_int_equal(mib(TCP_MIB_FastRetrans), 1);
 	assert_int_equal(mib(TCP_MIB_SackRecoveries), 1);
 	/* Only the hole was resent. */
@@ -1901,24 +1916,8 @@ test_established_lost_retransmit(void **state)
 	struct tcp_seg s;
 
 	(void)state;
-	fill_pattern();
-	peer_init(&p, RPORT);
-	p.mss = 1000;
-	p.ts = false; /* segments of exactly the MSS */
-	c = passive_open(&p);
-	snd = p.ack;
-	assert_int_equal(tcp_send(c, pattern, 30000), 30000);
-	assert_true(c->snd_max - snd >= 6000);
-	clear_out();
 	/* [1000,2000) lost; SACKs for what follows start recovery. */
-	p.ack = snd + 1000;
-	for (unsigned i = 2; i < 5; i++) {
-		s = mkseg(&p, TCP_F_ACK, NULL, 0);
-		s.o.nsack = 1;
-		s.o.sack[0].start = snd + 2000;
-		s.o.sack[0].end = snd + (i + 1) * 1000;
-		assert_int_equal(input(&s), 0);
-	}
+	c = sack_hole_setup(&p, &snd, 30000, 5);
 	assert_true(c->flags & TCPF_RECOVERY);
 	assert_int_equal(mib(TCP_MIB_RetransSegs), 1);
 	high = c->snd_max; /* sent by the time the hole went again */
