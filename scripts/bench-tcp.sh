@@ -96,6 +96,7 @@ CONF
 	if [ "$up" != 2 ]; then
 		echo "$0: the memif pair did not come up; logs:" >&2
 		tail -n 5 "$dir/s.log" "$dir/c.log" >&2
+		return 1
 	fi
 	sleep 1
 }
@@ -114,7 +115,7 @@ r = json.load(sys.stdin)
 print("%.0f %.0f %.0f %d" % (r["requests_per_sec"], r["connects_per_sec"], r["latency_p99_us"], r["errors"]))'
 }
 
-start_pair 65536 ""
+start_pair 65536 "" || exit 1
 read -r t_rps _ t_p99 t_err < <(lg)
 read -r _ t_cps t_cp99 t_cerr < <(lg close)
 stop_pair
@@ -169,7 +170,7 @@ naddr=$(((idle + 28000 - 1) / 28000))
 from_hi=$((naddr > 255 ? 255 : naddr))
 extra=""
 for i in $(seq 1 "$from_hi"); do extra="$extra"$'\n'"addr add 10.88.1.$i/32 dev m"; done
-start_pair $((idle + idle / 8 + 1024)) "$extra"
+start_pair $((idle + idle / 8 + 1024)) "$extra" || exit 1
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 before=$(rss "$spid")
 "$ternctl" -s "$dir/c.sock" tcp set syn-backlog 65535 >/dev/null
@@ -179,7 +180,12 @@ t0=$(date +%s.%N)
 held=0
 for _ in $(seq 600); do
 	sleep 1
-	held=$("$ternctl" -s "$dir/c.sock" -j loadgen show | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["held"])')
+	if ! held=$("$ternctl" -s "$dir/c.sock" -j loadgen show |
+		/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["held"])' 2>/dev/null); then
+		echo "$0: the client stopped answering; its log:" >&2
+		tail -n 5 "$dir/c.log" >&2
+		exit 1
+	fi
 	[ "$held" -ge "$idle" ] && break
 done
 t1=$(date +%s.%N)

@@ -208,23 +208,52 @@ enum nat_verdict nat_translate(struct nat_table *t, const struct nat_rules *rule
                                const struct nat_env *env, uint8_t *pkt, uint32_t len,
                                uint16_t in_port, uint64_t now, unsigned *owner);
 
-/*
- * Optional, for bursts: prefetch what translation will read for a packet
- * and remember its hashes in `hint`.  Call with stage 0 for every packet
- * of a burst, then stage 1 for every packet, then nat_translate_hinted():
- * the table's cache misses overlap instead of adding up, and each tuple is
- * hashed once.
- */
-struct nat_hint {
-	uint32_t h; /* the tuple's bucket hash */
-	bool valid;
+/* One direction's addresses and ports (12 bytes, no padding). */
+struct nat_ep4 {
+	uint32_t src, dst;
+	uint16_t sport, dport;
 };
-void nat_prefetch(const struct nat_table *t, const uint8_t *pkt, uint32_t len, unsigned stage,
-                  struct nat_hint *hint);
-enum nat_verdict nat_translate_hinted(struct nat_table *t, const struct nat_rules *rules,
-                                      const struct nat_env *env, uint8_t *pkt, uint32_t len,
-                                      uint16_t in_port, uint64_t now, unsigned *owner,
-                                      const struct nat_hint *hint);
+
+/*
+ * A packet as nat_prepare() parsed it: where its headers are, and its
+ * tuple (for an ICMP error, the quoted packet's).  Filled once per packet;
+ * translation reads it rather than parse again.
+ */
+struct nat_pkt {
+	uint8_t *ip;
+	uint8_t *l4;
+	uint32_t tot, l4len;
+	uint8_t proto;
+	uint8_t tcp_flags;
+	uint8_t icmp_type;
+	bool icmp_err;
+	struct nat_ep4 e; /* the packet's tuple; ICMP errors: the quoted one's */
+	/* ICMP errors: the quoted packet. */
+	uint8_t *ei, *el4;
+	uint32_t elen; /* bytes of the quoted L4 header and data present */
+	uint8_t eproto;
+};
+
+struct nat_prep {
+	struct nat_pkt p;
+	uint32_t h;     /* the tuple's bucket hash, when `hashed` */
+	uint8_t parsed; /* nat_translate.c's parse result */
+	bool hashed;    /* a session lookup by p.e will follow */
+};
+
+/*
+ * For bursts: parse a packet and prefetch what its translation will read.
+ * Call with stage 0 for a packet (parse, hash, prefetch its hash bucket),
+ * some packets later with stage 1 (prefetch the bucket's session), and
+ * some packets later again nat_translate_prepared(): the table's cache
+ * misses overlap instead of adding up, and each packet is parsed and
+ * hashed once.  nat_translate() is all three in a row.
+ */
+void nat_prepare(const struct nat_table *t, uint8_t *pkt, uint32_t len, unsigned stage,
+                 struct nat_prep *prep);
+enum nat_verdict nat_translate_prepared(struct nat_table *t, const struct nat_rules *rules,
+                                        const struct nat_env *env, struct nat_prep *prep,
+                                        uint16_t in_port, uint64_t now, unsigned *owner);
 
 /* One session, for `nat sessions show` (like conntrack -L).  Run on the
  * table's thread; expires_in_ms counts from the latest `now` the table saw

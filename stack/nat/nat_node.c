@@ -128,7 +128,7 @@ nat_route(const struct tern_dp *dp, struct rte_mbuf *m)
  * edge, NAT_NEXT_ROUTE, or NAT_NEXT_MAX when it went to another worker. */
 static inline rte_edge_t
 nat_one(struct nat_worker *nw, const struct tern_dp *dp, const struct nat_env *env,
-        struct rte_mbuf *m, uint64_t now, const struct nat_hint *hint)
+        struct rte_mbuf *m, uint64_t now, struct nat_prep *prep)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 	rte_edge_t e;
@@ -139,8 +139,7 @@ nat_one(struct nat_worker *nw, const struct tern_dp *dp, const struct nat_env *e
 		if (e == NAT_NEXT_FORWARD)
 			return e; /* time exceeded, about the original packet */
 	}
-	switch (nat_translate_hinted(nw->t, dp->nat, env, (uint8_t *)ip, rte_pktmbuf_data_len(m),
-	                             m->port, now, &owner, hint)) {
+	switch (nat_translate_prepared(nw->t, dp->nat, env, prep, m->port, now, &owner)) {
 	case NAT_PASS:
 	case NAT_DONE:
 		return NAT_NEXT_ROUTE;
@@ -214,7 +213,7 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 		.is_local = env_is_local,
 		.port_addr = env_port_addr,
 	};
-	struct nat_hint hint[TERN_NODE_CHUNK];
+	struct nat_prep prep[TERN_NODE_CHUNK];
 	void *keep[TERN_NODE_CHUNK];
 	rte_edge_t next[TERN_NODE_CHUNK];
 
@@ -233,21 +232,21 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 		}
 		/* Session lookups miss the cache with big tables.  A software
 		 * pipeline keeps a few misses in flight without flooding the
-		 * core's miss buffers: packet i's bucket is fetched, then
-		 * NAT_PREFETCH_AHEAD packets later its session, and as many
-		 * later again it is translated. */
+		 * core's miss buffers: packet i is parsed and its bucket
+		 * fetched, NAT_PREFETCH_AHEAD packets later its session, and
+		 * as many later again it is translated. */
 		for (uint16_t i = 0; i < n + 2 * NAT_PREFETCH_AHEAD; i++) {
 			if (i < n) {
 				struct rte_mbuf *m = objs[base + i];
-				nat_prefetch(nw->t, rte_pktmbuf_mtod(m, const uint8_t *),
-				             rte_pktmbuf_data_len(m), 0, &hint[i]);
+				nat_prepare(nw->t, rte_pktmbuf_mtod(m, uint8_t *),
+				            rte_pktmbuf_data_len(m), 0, &prep[i]);
 			}
 			if (i >= NAT_PREFETCH_AHEAD && i - NAT_PREFETCH_AHEAD < n)
-				nat_prefetch(nw->t, NULL, 0, 1, &hint[i - NAT_PREFETCH_AHEAD]);
+				nat_prepare(nw->t, NULL, 0, 1, &prep[i - NAT_PREFETCH_AHEAD]);
 			if (i >= 2 * NAT_PREFETCH_AHEAD) {
 				uint16_t j = i - 2 * NAT_PREFETCH_AHEAD;
 				struct rte_mbuf *m = objs[base + j];
-				rte_edge_t e = nat_one(nw, dp, &env, m, w->now_ms, &hint[j]);
+				rte_edge_t e = nat_one(nw, dp, &env, m, w->now_ms, &prep[j]);
 
 				if (e == NAT_NEXT_MAX)
 					continue;

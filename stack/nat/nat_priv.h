@@ -37,12 +37,6 @@
 #define NAT_DIR_ORIG  0
 #define NAT_DIR_REPLY 1
 
-/* One direction's addresses and ports (12 bytes, no padding). */
-struct nat_ep4 {
-	uint32_t src, dst;
-	uint16_t sport, dport;
-};
-
 /* Session flags. */
 #define NSF_USED   0x0001 /* allocated (else on the free list) */
 #define NSF_MAPPED 0x0002 /* belongs to an EIM mapping (on a ring) */

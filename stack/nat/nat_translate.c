@@ -76,22 +76,38 @@ nat_csum_update32(uint16_t sum, uint32_t old, uint32_t new_)
 	return (uint16_t)~s;
 }
 
-/* ---- Parsing ---- */
+/*
+ * Several words at once: eqn. 3 with one term (~m + m') per changed word,
+ * summed by csum_delta*() and folded once by csum_apply().  One's
+ * complement addition is associative, and the result keeps eqn. 3's
+ * range, so it equals the word-by-word updates above.
+ */
+static inline uint32_t
+csum_delta16(uint16_t old, uint16_t new_)
+{
+	return (uint32_t)(uint16_t)~old + new_;
+}
 
-struct pkt {
-	uint8_t *ip;
-	uint8_t *l4;
-	uint32_t tot, l4len;
-	uint8_t proto;
-	uint8_t tcp_flags;
-	uint8_t icmp_type;
-	bool icmp_err;
-	struct nat_ep4 e; /* the packet's tuple; ICMP errors: the quoted one's */
-	/* ICMP errors: the quoted packet. */
-	uint8_t *ei, *el4;
-	uint32_t elen; /* bytes of the quoted L4 header and data present */
-	uint8_t eproto;
-};
+static inline uint32_t
+csum_delta32(uint32_t old, uint32_t new_)
+{
+	return csum_delta16((uint16_t)(old >> 16), (uint16_t)(new_ >> 16)) +
+	       csum_delta16((uint16_t)old, (uint16_t)new_);
+}
+
+/* `d`: a sum of at most 64k csum_delta terms, so it cannot overflow. */
+static inline uint16_t
+csum_apply(uint16_t sum, uint32_t d)
+{
+	uint64_t s = (uint64_t)(uint16_t)~sum + d;
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* ---- Parsing ---- */
 
 enum parse_rc { P_OK, P_PASS, P_BAD };
 
@@ -127,37 +143,8 @@ parse_l4(uint8_t proto, const uint8_t *l4, uint32_t l4len, struct nat_ep4 *e, bo
 	}
 }
 
-void
-nat_prefetch(const struct nat_table *t, const uint8_t *ip, uint32_t len, unsigned stage,
-             struct nat_hint *hint)
-{
-	struct nat_ep4 e;
-	uint32_t ihl;
-	uint8_t proto;
-
-	if (stage != 0) {
-		if (hint->valid)
-			nat_sess_prefetch(t, 0, NULL, 1, &hint->h);
-		return;
-	}
-	hint->valid = false;
-	if (len < 20)
-		return;
-	ihl = (uint32_t)(ip[0] & 0xf) * 4;
-	proto = ip[9];
-	if (len < ihl + 8 || (proto != NAT_IPPROTO_TCP && proto != NAT_IPPROTO_UDP) ||
-	    (get16(ip + 6) & 0x3fff))
-		return;
-	e.src = get32(ip + 12);
-	e.dst = get32(ip + 16);
-	e.sport = get16(ip + ihl);
-	e.dport = get16(ip + ihl + 2);
-	nat_sess_prefetch(t, proto, &e, 0, &hint->h);
-	hint->valid = true;
-}
-
 static enum parse_rc
-parse(uint8_t *ip, uint32_t len, struct pkt *p)
+parse(uint8_t *ip, uint32_t len, struct nat_pkt *p)
 {
 	uint32_t ihl, eihl;
 	enum parse_rc rc;
@@ -403,16 +390,15 @@ snat_addr(const struct nat_rule *r, const struct nat_env *env, uint32_t inside)
 /* Give the packet the tuple `n`: addresses, ports (ICMP: identifier), and
  * the IP and L4 checksums, incrementally. */
 static void
-rewrite(struct pkt *p, const struct nat_ep4 *n)
+rewrite(struct nat_pkt *p, const struct nat_ep4 *n)
 {
 	uint8_t *ip = p->ip, *l4 = p->l4;
-	uint32_t osrc = get32(ip + 12), odst = get32(ip + 16);
+	/* The addresses count in the IP header's checksum and in TCP's and
+	 * UDP's, through the pseudo-header (RFC 9293 3.1, RFC 768). */
+	uint32_t da = csum_delta32(get32(ip + 12), n->src) + csum_delta32(get32(ip + 16), n->dst);
 	uint16_t c;
 
-	c = get16(ip + 10);
-	c = nat_csum_update32(c, osrc, n->src);
-	c = nat_csum_update32(c, odst, n->dst);
-	put16(ip + 10, c);
+	put16(ip + 10, csum_apply(get16(ip + 10), da));
 	put32(ip + 12, n->src);
 	put32(ip + 16, n->dst);
 	switch (p->proto) {
@@ -424,11 +410,8 @@ rewrite(struct pkt *p, const struct nat_ep4 *n)
 		/* RFC 768: a zero UDP checksum means none was computed. */
 		if (p->proto == NAT_IPPROTO_UDP && c == 0)
 			goto ports;
-		/* The pseudo-header's addresses (RFC 9293 3.1, RFC 768), then the ports. */
-		c = nat_csum_update32(c, osrc, n->src);
-		c = nat_csum_update32(c, odst, n->dst);
-		c = nat_csum_update16(c, get16(l4), n->sport);
-		c = nat_csum_update16(c, get16(l4 + 2), n->dport);
+		c = csum_apply(c, da + csum_delta16(get16(l4), n->sport) +
+		                      csum_delta16(get16(l4 + 2), n->dport));
 		if (p->proto == NAT_IPPROTO_UDP && c == 0)
 			c = 0xffff; /* RFC 768: a computed zero is sent as all ones */
 		put16(l4 + off, c);
@@ -491,7 +474,7 @@ quote_set32(uint8_t *w, uint32_t v, uint16_t *icmpc, uint16_t *c2, uint16_t *c3)
  * and every checksum that covers a changed word.
  */
 static void
-rewrite_icmp_error(struct pkt *p, const struct nat_ep4 *r, const struct nat_ep4 *n)
+rewrite_icmp_error(struct nat_pkt *p, const struct nat_ep4 *r, const struct nat_ep4 *n)
 {
 	uint8_t *ip = p->ip, *ei = p->ei, *el4 = p->el4;
 	uint16_t icmpc = get16(p->l4 + 2);
@@ -577,7 +560,7 @@ verdict(struct nat_table *t, enum nat_verdict v)
 
 static enum nat_verdict
 icmp_error(struct nat_table *t, const struct nat_rules *rules, const struct nat_env *env,
-           struct pkt *p, unsigned *owner)
+           struct nat_pkt *p, unsigned *owner)
 {
 	struct nat_ep4 r, n;
 	struct nat_session *s;
@@ -607,7 +590,7 @@ icmp_error(struct nat_table *t, const struct nat_rules *rules, const struct nat_
 /* No session: the rules decide whether one is opened (nat.h order). */
 static enum nat_verdict
 new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat_env *env,
-            struct pkt *p, uint16_t in_port, uint64_t now)
+            struct nat_pkt *p, uint16_t in_port, uint64_t now)
 {
 	const struct nat_rule *sn = NULL, *st_src = NULL;
 	struct nat_session *s;
@@ -793,27 +776,46 @@ new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat
 
 static const struct nat_rules no_rules;
 
+void
+nat_prepare(const struct nat_table *t, uint8_t *pkt, uint32_t len, unsigned stage,
+            struct nat_prep *prep)
+{
+	if (stage != 0) {
+		if (prep->hashed)
+			nat_sess_prefetch(t, 0, NULL, 1, &prep->h);
+		return;
+	}
+	prep->parsed = (uint8_t)parse(pkt, len, &prep->p);
+	/* ICMP errors are looked up by the reversed quote, elsewhere. */
+	prep->hashed = prep->parsed == P_OK && !prep->p.icmp_err;
+	if (prep->hashed)
+		nat_sess_prefetch(t, prep->p.proto, &prep->p.e, 0, &prep->h);
+}
+
 enum nat_verdict
 nat_translate(struct nat_table *t, const struct nat_rules *rules, const struct nat_env *env,
               uint8_t *pkt, uint32_t len, uint16_t in_port, uint64_t now, unsigned *owner)
 {
-	return nat_translate_hinted(t, rules, env, pkt, len, in_port, now, owner, NULL);
+	struct nat_prep prep;
+
+	nat_prepare(t, pkt, len, 0, &prep);
+	return nat_translate_prepared(t, rules, env, &prep, in_port, now, owner);
 }
 
 enum nat_verdict
-nat_translate_hinted(struct nat_table *t, const struct nat_rules *rules, const struct nat_env *env,
-                     uint8_t *pkt, uint32_t len, uint16_t in_port, uint64_t now, unsigned *owner,
-                     const struct nat_hint *hint)
+nat_translate_prepared(struct nat_table *t, const struct nat_rules *rules,
+                       const struct nat_env *env, struct nat_prep *prep, uint16_t in_port,
+                       uint64_t now, unsigned *owner)
 {
+	struct nat_pkt *p = &prep->p;
 	struct nat_session *s;
-	struct pkt p;
 	struct nat_ep4 n;
 	unsigned dir, o;
 
 	/* Before the first rule set is published: sessions only, none new. */
 	if (rules == NULL)
 		rules = &no_rules;
-	switch (parse(pkt, len, &p)) {
+	switch ((enum parse_rc)prep->parsed) {
 	case P_BAD:
 		return verdict(t, NAT_BAD);
 	case P_PASS:
@@ -823,28 +825,24 @@ nat_translate_hinted(struct nat_table *t, const struct nat_rules *rules, const s
 	}
 	if (now > t->now)
 		t->now = now;
-	if (p.icmp_err)
-		return icmp_error(t, rules, env, &p, owner);
-	o = owner_of(t, rules, env, p.proto, &p.e);
+	if (p->icmp_err)
+		return icmp_error(t, rules, env, p, owner);
+	o = owner_of(t, rules, env, p->proto, &p->e);
 	if (o != t->owner) {
 		*owner = o;
 		return NAT_OTHER_OWNER;
 	}
-	/* The hint hashed this very tuple (TCP or UDP, not an ICMP error). */
-	if (hint != NULL && hint->valid)
-		s = nat_sess_lookup_hashed(t, p.proto, &p.e, &dir, hint->h);
-	else
-		s = nat_sess_lookup(t, p.proto, &p.e, &dir);
+	s = nat_sess_lookup_hashed(t, p->proto, &p->e, &dir, prep->h);
 	if (s == NULL)
-		return new_session(t, rules, env, &p, in_port, now);
+		return new_session(t, rules, env, p, in_port, now);
 	/* ICMP sessions are opened by a request: only requests go the orig
 	 * way and only replies come back (a request arriving on the reply
 	 * tuple is someone else pinging the mapping). */
-	if (p.proto == NAT_IPPROTO_ICMP &&
-	    p.icmp_type != (dir == NAT_DIR_ORIG ? ICMP_ECHO : ICMP_ECHO_REPLY))
+	if (p->proto == NAT_IPPROTO_ICMP &&
+	    p->icmp_type != (dir == NAT_DIR_ORIG ? ICMP_ECHO : ICMP_ECHO_REPLY))
 		return verdict(t, NAT_PASS);
-	nat_sess_touch(t, s, dir, p.tot, p.tcp_flags, now);
+	nat_sess_touch(t, s, dir, p->tot, p->tcp_flags, now);
 	xlate_tuple(s, dir, &n);
-	rewrite(&p, &n);
+	rewrite(p, &n);
 	return verdict(t, NAT_DONE);
 }
