@@ -255,7 +255,9 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 			}
 		}
 		nat_route_bulk(dp, keep, next, nkeep);
-		tern_node_enqueue(graph, node, keep, next, nkeep, false);
+		/* Nothing handed over: keep[] is the stream as it came, which
+		 * can then move on whole. */
+		tern_node_enqueue(graph, node, keep, next, nkeep, nkeep == nb);
 	}
 	return nb;
 }
