@@ -29,6 +29,7 @@
 
 #include "arp/neigh.h"
 #include "core/ctl.h"
+#include "core/drop.h"
 #include "core/init.h"
 #include "core/log.h"
 #include "core/mbuf.h"
@@ -218,8 +219,8 @@ hold_fail(struct neigh *n)
 
 	while ((m = hold_pop(n)) != NULL) {
 		ip_mark_icmp_error(m, TERN_ICMP_DEST_UNREACH, TERN_ICMP_HOST_UNREACH, 0);
-		tern_inject(m, TERN_INJECT_ICMP_ERROR);
-		arp_stats.unreachable_sent++;
+		if (tern_inject(m, TERN_INJECT_ICMP_ERROR) == 0)
+			arp_stats.unreachable_sent++;
 	}
 }
 
@@ -337,7 +338,7 @@ neigh_destroy(struct neigh *n)
 
 	tern_timer_stop(&tern_ctl.wheel, &n->timer);
 	while ((m = hold_pop(n)) != NULL)
-		rte_pktmbuf_free(m);
+		tern_ctl_drop(m, TERN_CTL_DROP_NEIGH_DELETED);
 	TAILQ_REMOVE(&neighs, n, link);
 	rte_hash_del_key(table, &key);
 }
@@ -356,7 +357,7 @@ arp_resolve(struct rte_mbuf *m)
 	struct neigh *n = neigh_find(priv->tx_port, priv->nh_ip);
 
 	if (n == NULL && (n = neigh_create(priv->tx_port, priv->nh_ip)) == NULL) {
-		rte_pktmbuf_free(m);
+		tern_ctl_drop(m, TERN_CTL_DROP_NEIGH_NO_ENTRY);
 		return;
 	}
 	hold_push(n, m);

@@ -130,6 +130,26 @@ emit_nodes(struct tern_out *o, const struct node_sum *s, unsigned n, bool json)
 	out_list_close(o);
 }
 
+/* The control thread's drops, after the workers' (text: only those that
+ * happened). */
+static void
+emit_ctl_drops(struct tern_out *o, bool json)
+{
+	out_list_open(o, "control_drops");
+	for (unsigned r = 0; r < TERN_CTL_DROP_MAX; r++) {
+		uint64_t n = tern_ctl_drop_count(r);
+
+		if (!json && n == 0)
+			continue;
+		out_obj_open(o, NULL);
+		out_str(o, "reason", "%s", tern_ctl_drop_name(r));
+		out_u64(o, "packets", n);
+		out_str(o, "description", "%s", tern_ctl_drop_desc(r));
+		out_obj_close(o);
+	}
+	out_list_close(o);
+}
+
 static unsigned
 collect(unsigned wi, struct node_sum *s, unsigned max)
 {
@@ -183,6 +203,7 @@ cli_stats_show(struct cmd_ctx *c, int argc, char **argv)
 		}
 	}
 	emit_nodes(o, tot, ntot, o->json);
+	emit_ctl_drops(o, o->json);
 
 	out_list_open(o, "workers");
 	for (unsigned wi = 0; wi < tern_ctl.nb_workers; wi++) {
@@ -269,6 +290,7 @@ cli_stats_clear(struct cmd_ctx *c, int argc, char **argv)
 	}
 	for (unsigned i = 0; i < tern_ctl.nb_ports; i++)
 		rte_eth_stats_reset(tern_ctl.port[i].port_id);
+	tern_ctl_drops_clear();
 	return 0;
 }
 

@@ -39,3 +39,46 @@ tern_drop_describe(const char *node_name)
 			return drop_info[i].desc;
 	return NULL;
 }
+
+/* Control thread only: the CLI runs there too. */
+static uint64_t ctl_drops[TERN_CTL_DROP_MAX];
+
+static const struct {
+	const char *name;
+	const char *desc;
+} ctl_drop_info[] = {
+#define X(id, str, desc) { str, desc },
+	TERN_CTL_DROP_REASONS(X)
+#undef X
+};
+
+void
+tern_ctl_drop(struct rte_mbuf *m, enum tern_ctl_drop reason)
+{
+	ctl_drops[reason]++;
+	rte_pktmbuf_free(m);
+}
+
+uint64_t
+tern_ctl_drop_count(enum tern_ctl_drop reason)
+{
+	return ctl_drops[reason];
+}
+
+const char *
+tern_ctl_drop_name(enum tern_ctl_drop reason)
+{
+	return ctl_drop_info[reason].name;
+}
+
+const char *
+tern_ctl_drop_desc(enum tern_ctl_drop reason)
+{
+	return ctl_drop_info[reason].desc;
+}
+
+void
+tern_ctl_drops_clear(void)
+{
+	memset(ctl_drops, 0, sizeof(ctl_drops));
+}

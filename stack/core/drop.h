@@ -88,6 +88,35 @@ enum tern_drop {
 	    TERN_DROP_MAX
 };
 
+/*
+ * The control thread's own drops (packets punted to it or built by it),
+ * listed by `stats show` with the workers'.  It has no graph: a counter
+ * each, written by the control thread only.
+ */
+#define TERN_CTL_DROP_REASONS(X)                                                                   \
+	X(INJECT_FULL, "ctl_inject_full", "control thread to worker: inject ring full")            \
+	X(PUNT_UNHANDLED, "ctl_punt_unhandled", "punted packet of a kind nothing handles")         \
+	X(NEIGH_NO_ENTRY, "neigh_no_entry",                                                        \
+	  "packet for a next hop that got no neighbour entry (table full, no memory)")             \
+	X(NEIGH_DELETED, "neigh_deleted", "packet awaiting ARP when its entry was deleted")
+
+enum tern_ctl_drop {
+#define X(id, name, desc) TERN_CTL_DROP_##id,
+	TERN_CTL_DROP_REASONS(X)
+#undef X
+	    TERN_CTL_DROP_MAX
+};
+
+struct rte_mbuf;
+/* Control thread: free `m`, counted under `reason`. */
+void tern_ctl_drop(struct rte_mbuf *m, enum tern_ctl_drop reason);
+/* Control thread: the count, its name and description. */
+uint64_t tern_ctl_drop_count(enum tern_ctl_drop reason);
+const char *tern_ctl_drop_name(enum tern_ctl_drop reason);
+const char *tern_ctl_drop_desc(enum tern_ctl_drop reason);
+/* `stats clear`. */
+void tern_ctl_drops_clear(void);
+
 #define TERN_DROP_NODE_PREFIX "drop_"
 /* The node name for a reason, for next_nodes[] tables. */
 #define TERN_DROP_NODE(name) TERN_DROP_NODE_PREFIX name

@@ -102,7 +102,7 @@ tern_punt_poll(void)
 			if (k < TERN_PUNT_MAX && punt_handlers[k] != NULL)
 				punt_handlers[k](pkts[i]);
 			else
-				rte_pktmbuf_free(pkts[i]);
+				tern_ctl_drop(pkts[i], TERN_CTL_DROP_PUNT_UNHANDLED);
 		}
 		total += n;
 	}
@@ -117,7 +117,7 @@ tern_inject(struct rte_mbuf *m, enum tern_inject_next next)
 	tern_mbuf_priv(m)->inject_next = (uint8_t)next;
 	/* Only the control thread produces, so single-producer is safe. */
 	if (w == NULL || rte_ring_sp_enqueue(w->inject, m) != 0) {
-		rte_pktmbuf_free(m);
+		tern_ctl_drop(m, TERN_CTL_DROP_INJECT_FULL);
 		return -ENOBUFS;
 	}
 	return 0;

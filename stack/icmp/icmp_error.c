@@ -91,6 +91,11 @@ icmp_error_allowed(const struct tern_dp *dp, struct rte_mbuf *m)
 	uint32_t src = rte_be_to_cpu_32(ip->src_addr), dst = rte_be_to_cpu_32(ip->dst_addr);
 	uint16_t hl = (uint16_t)((ip->version_ihl & 0xf) * 4);
 
+	/* A packet we built ourselves (no ingress port: ARP failed for it)
+	 * has nobody to tell on the wire; and the error leaves from the
+	 * address of the port the packet came in by. */
+	if (m->port >= RTE_MAX_ETHPORTS || dp->port[m->port].ip4 == 0)
+		return false;
 	if (m->l2_len == sizeof(struct rte_ether_hdr) && m->data_off >= m->l2_len) {
 		const struct rte_ether_hdr *eh =
 		    rte_pktmbuf_mtod_offset(m, const struct rte_ether_hdr *, -(int)sizeof(*eh));
@@ -188,7 +193,7 @@ icmp_error_process(struct rte_graph *graph, struct rte_node *node, void **objs, 
 		rte_be32_t to = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *)->src_addr;
 		uint8_t t;
 
-		if (!icmp_error_allowed(dp, m) || dp->port[m->port].ip4 == 0) {
+		if (!icmp_error_allowed(dp, m)) {
 			rte_node_enqueue_x1(graph, node, ICMP_ERROR_NEXT_NOT_ALLOWED, m);
 			continue;
 		}

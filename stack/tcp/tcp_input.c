@@ -796,8 +796,10 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 		c->ts_recent = s->o.tsval;
 		c->ts_recent_ms = st->now;
 	}
+	/* An ACK for data never sent, or far too old: answered (an ACK, a
+	 * challenge ACK), then dropped as tcp_refused. */
 	if (!ack_input(c, s))
-		return 0;
+		return -EINVAL;
 	c->last_rx_ms = st->now;
 	c->keep_probes = 0;
 	data_end = c->data_seq + c->snd.len;

@@ -67,17 +67,6 @@ static struct rte_node_register tcp_input_node = {
 	.process = tcp_input_process,
 	.init = tern_node_ctx_init,
 	.nb_edges = TCP_INPUT_NEXT_MAX,
-	.next_nodes = {
-		[TCP_INPUT_NEXT_IP_OUTPUT] = "ip_output",
-		[TCP_INPUT_NEXT_RUNT] = TERN_DROP_NODE("tcp_runt"),
-		[TCP_INPUT_NEXT_OFFSET] = TERN_DROP_NODE("tcp_offset"),
-		[TCP_INPUT_NEXT_CHECKSUM] = TERN_DROP_NODE("tcp_checksum"),
-		[TCP_INPUT_NEXT_OPTIONS] = TERN_DROP_NODE("tcp_options"),
-		[TCP_INPUT_NEXT_FLAGS] = TERN_DROP_NODE("tcp_flags"),
-		[TCP_INPUT_NEXT_NOT_UNICAST] = TERN_DROP_NODE("tcp_not_unicast"),
-		[TCP_INPUT_NEXT_NO_CONN] = TERN_DROP_NODE("tcp_no_conn"),
-		[TCP_INPUT_NEXT_REFUSED] = TERN_DROP_NODE("tcp_refused"),
-		[TCP_INPUT_NEXT_WRONG_WORKER] = TERN_DROP_NODE("tcp_wrong_worker"),
-	},
+	.next_nodes = { TCP_INPUT_NEXT_NODES },
 };
 RTE_NODE_REGISTER(tcp_input_node);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * tcp_tx: a source node in every worker's graph.  Each loop it takes the
- * segments other workers handed to this one, runs the applications bound
+ * segments other workers handed to this one (those the stack refuses go
+ * to tcp_input's drop reasons), runs the applications bound
  * to this worker (their socket calls queue segments), and sends whatever
  * TCP queued since the last pass (timers fire after the graph walk) on to
  * ip_output.
@@ -10,16 +11,12 @@
 #include <rte_graph_worker.h>
 
 #include "core/ctl.h"
+#include "core/drop.h"
 #include "core/init.h"
 #include "core/node.h"
 #include "tcp/socket_priv.h"
 #include "tcp/tcp_node.h"
 #include "tcp/tcp_worker.h"
-
-enum {
-	TCP_TX_NEXT_IP_OUTPUT,
-	TCP_TX_NEXT_MAX,
-};
 
 #define HANDOFF_BURST 32
 
@@ -27,15 +24,22 @@ static uint16_t
 tcp_tx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
 	struct tcp_worker *tw = tcp_worker_of(tern_node_worker(node));
-	struct rte_mbuf *ho[HANDOFF_BURST];
-	unsigned n, sent;
+	struct rte_mbuf *ho[HANDOFF_BURST], *done[HANDOFF_BURST];
+	unsigned n, ndone = 0, sent;
 
 	(void)objs;
 	(void)nb;
 	n = rte_ring_sc_dequeue_burst(tw->handoff, (void **)ho, HANDOFF_BURST, NULL);
-	for (unsigned i = 0; i < n; i++)
-		tcp_segment_in(tw, ho[i], true);
-	rte_pktmbuf_free_bulk(ho, n);
+	for (unsigned i = 0; i < n; i++) {
+		int r = tcp_segment_in(tw, ho[i], true);
+
+		/* Never TCP_INPUT_HANDED_OFF: a handed-over segment stays. */
+		if (r >= 0)
+			rte_node_enqueue_x1(graph, node, (rte_edge_t)r, ho[i]);
+		else
+			done[ndone++] = ho[i];
+	}
+	rte_pktmbuf_free_bulk(done, ndone);
 	tw->handoff_in += n;
 	if (tw->napps != 0) {
 		tern_sock_enter(tw);
@@ -43,7 +47,7 @@ tcp_tx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint
 			tw->app[a].ops->poll(tw->app[a].state);
 	}
 	sent = tw->npending;
-	tcp_flush(graph, node, tw, TCP_TX_NEXT_IP_OUTPUT);
+	tcp_flush(graph, node, tw, TCP_INPUT_NEXT_IP_OUTPUT);
 	return (uint16_t)sent;
 }
 
@@ -52,10 +56,8 @@ static struct rte_node_register tcp_tx_node = {
 	.process = tcp_tx_process,
 	.flags = RTE_NODE_SOURCE_F,
 	.init = tern_node_ctx_init,
-	.nb_edges = TCP_TX_NEXT_MAX,
-	.next_nodes = {
-		[TCP_TX_NEXT_IP_OUTPUT] = "ip_output",
-	},
+	.nb_edges = TCP_INPUT_NEXT_MAX,
+	.next_nodes = { TCP_INPUT_NEXT_NODES },
 };
 RTE_NODE_REGISTER(tcp_tx_node);
 

@@ -147,7 +147,9 @@ class Ternd:
         return {p["name"]: p for p in self.ctl("link", "show", json_out=True)["ports"]}
 
     def drops(self):
-        return {d["reason"]: d["packets"] for d in self.stats()["drops"]}
+        """Drops by reason: the workers' and the control thread's."""
+        s = self.stats()
+        return {d["reason"]: d["packets"] for d in s["drops"] + s["control_drops"]}
 
     def node(self, name):
         return next(n for n in self.stats()["nodes"] if n["node"] == name)

@@ -271,6 +271,25 @@ def test_host_unreachable(ternd_factory, netns_factory, tmpdir_tern):
     assert t.stop() == 0
 
 
+def test_neigh_del_discards_held(ternd_factory, netns_factory):
+    """Packets waiting on an entry that is deleted are dropped and counted
+    (neigh_deleted), not sent and not returned as unreachable."""
+    t, a, b = two_hosts(ternd_factory, netns_factory, "arp set retrans-ms 5000")
+    base = t.mbufs_in_use()
+    ghost = b.net + ".97"
+    c0, d0 = arp_counters(t), t.drops()
+    a.ns.run("ping -c 2 -i 0.2 -W 1 -n %s" % ghost, check=False)
+    wait_until(lambda: (neigh_of(t, ghost) or {}).get("held") == 2, what="two packets held")
+    assert neigh_of(t, ghost)["state"] == "INCOMPLETE"
+    t.ctl("neigh", "del", ghost, "dev", "pb")
+    assert neigh_of(t, ghost) is None
+    assert deltas(d0, t.drops()) == {"neigh_deleted": 2}
+    d = deltas(c0, arp_counters(t))
+    assert d.get("held") == 2 and "unreachable_sent" not in d, d
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
 def test_frag_needed(ternd_factory, netns_factory):
     t, a, b = two_hosts(ternd_factory, netns_factory, mtu_b=1280)
     assert t.links()["pb"]["mtu"] == 1280

@@ -1086,6 +1086,23 @@ test_icmp_error_allowed_udp(void **state)
 	free(m);
 }
 
+/* A packet ternd built (no ingress port) whose next hop failed: no error
+ * to send, and none read from dp->port[0xffff]. */
+static void
+test_icmp_error_allowed_own_packet(void **state)
+{
+	struct rte_mbuf *m = ip_pkt(US, IP4(198, 51, 100, 1), 17, 8);
+	struct rte_mbuf *n = ip_pkt(PEER, IP4(198, 51, 100, 1), 17, 8);
+
+	m->port = RTE_MBUF_PORT_INVALID;
+	assert_false(icmp_error_allowed(&dp, m));
+	/* Nor from a port without an address. */
+	n->port = 2;
+	assert_false(icmp_error_allowed(&dp, n));
+	free(m);
+	free(n);
+}
+
 static void
 test_icmp_error_allowed_ip_broadcast(void **state)
 {
@@ -1222,6 +1239,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup(test_icmp_error_allowed_icmp_error, setup),
 		cmocka_unit_test_setup(test_icmp_error_allowed_icmp_query, setup),
 		cmocka_unit_test_setup(test_icmp_error_allowed_udp, setup),
+		cmocka_unit_test_setup(test_icmp_error_allowed_own_packet, setup),
 		cmocka_unit_test_setup(test_icmp_error_allowed_ip_broadcast, setup),
 		cmocka_unit_test_setup(test_icmp_error_allowed_link_broadcast, setup),
 		cmocka_unit_test_setup(test_icmp_error_allowed_fragments, setup),

@@ -2097,15 +2097,16 @@ test_established_bad_ack(void **state)
 	(void)state;
 	peer_init(&p, RPORT);
 	c = passive_open(&p);
+	/* Refused (counted as tcp_refused), answered with an ACK. */
 	p.ack += 100;
-	assert_int_equal(psend(&p, TCP_F_ACK, "zz", 2), 0);
+	assert_int_equal(psend(&p, TCP_F_ACK, "zz", 2), -EINVAL);
 	p.ack -= 100;
 	assert_int_equal(E.nout, 1);
 	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq - 2, 0);
 	assert_int_equal(tcp_conn_readable(c), 0);
 	p.seq -= 2;
 	p.ack -= 0x20000000u;
-	assert_int_equal(psend(&p, TCP_F_ACK, "zz", 2), 0);
+	assert_int_equal(psend(&p, TCP_F_ACK, "zz", 2), -EINVAL);
 	p.ack += 0x20000000u;
 	assert_int_equal(mib(TCP_MIB_ChallengeACKs), 1);
 	assert_int_equal(tcp_conn_readable(c), 0);
