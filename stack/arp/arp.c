@@ -446,7 +446,6 @@ arp_scan(struct tern_timer *t, void *arg)
 		next = TAILQ_NEXT(n, link);
 		/* Used since it went STALE (a use in the same ms counts). */
 		if (st == TERN_NUD_STALE && used != 0 && used >= n->updated_ms)
-
 			set_state(n, TERN_NUD_DELAY);
 		else if ((st == TERN_NUD_STALE || st == TERN_NUD_FAILED) &&
 		         now - RTE_MAX(used, n->updated_ms) > arp_cfg.gc_stale_ms)

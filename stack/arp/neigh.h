@@ -91,6 +91,7 @@ tern_neigh_lookup(const struct tern_dp *dp, uint16_t port, rte_be32_t ip, uint64
 {
 	struct tern_neigh_key key = { .ip = ip, .port = port, .pad = 0 };
 	struct tern_neigh *n;
+	uint64_t used;
 	uint8_t state;
 
 	if (dp->neigh == NULL || rte_hash_lookup_data(dp->neigh, &key, (void **)&n) < 0)
@@ -98,10 +99,12 @@ tern_neigh_lookup(const struct tern_dp *dp, uint16_t port, rte_be32_t ip, uint64
 	state = atomic_load_explicit(&n->state, memory_order_acquire);
 	if (!tern_nud_valid(state))
 		return NULL;
-	/* Always while STALE: the control thread must see the first use after
-	 * the entry went STALE to move it to DELAY (it lasts a second at most). */
-	if (state == TERN_NUD_STALE ||
-	    now_ms - atomic_load_explicit(&n->used_ms, memory_order_relaxed) >= 1000)
+	/* Every millisecond while STALE: the control thread must see the
+	 * first use after the entry went STALE to move it to DELAY (it
+	 * lasts a second at most); once a millisecond keeps busy workers
+	 * from writing the shared line every burst meanwhile. */
+	used = atomic_load_explicit(&n->used_ms, memory_order_relaxed);
+	if ((state == TERN_NUD_STALE && used != now_ms) || now_ms - used >= 1000)
 		atomic_store_explicit(&n->used_ms, now_ms, memory_order_relaxed);
 
 	return n;

@@ -124,38 +124,72 @@ nat_route(const struct tern_dp *dp, struct rte_mbuf *m)
 /* Not an edge: translated, to be routed with the rest of the chunk. */
 #define NAT_NEXT_ROUTE (NAT_NEXT_MAX + 1)
 
+/* Not an edge: for worker *owner, handed over after the chunk. */
+#define NAT_NEXT_HANDOFF (NAT_NEXT_MAX + 2)
+
 /* One packet: translate (unless it is about to die of TTL).  Returns an
- * edge, NAT_NEXT_ROUTE, or NAT_NEXT_MAX when it went to another worker. */
+ * edge, NAT_NEXT_ROUTE, or NAT_NEXT_HANDOFF with the owner in *owner. */
 static inline rte_edge_t
 nat_one(struct nat_worker *nw, const struct tern_dp *dp, const struct nat_env *env,
-        struct rte_mbuf *m, uint64_t now, struct nat_prep *prep)
+        struct rte_mbuf *m, uint64_t now, struct nat_prep *prep, unsigned *owner)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 	rte_edge_t e;
-	unsigned owner = 0;
 
 	if (unlikely(ip->time_to_live <= 1)) {
 		e = nat_route(dp, m);
 		if (e == NAT_NEXT_FORWARD)
 			return e; /* time exceeded, about the original packet */
 	}
-	switch (nat_translate_prepared(nw->t, dp->nat, env, prep, m->port, now, &owner)) {
+	switch (nat_translate_prepared(nw->t, dp->nat, env, prep, m->port, now, owner)) {
 	case NAT_PASS:
 	case NAT_DONE:
 		return NAT_NEXT_ROUTE;
 	case NAT_DROP:
 		return NAT_NEXT_REFUSED;
 	case NAT_OTHER_OWNER:
-		if (owner < nb_nat_workers && owner != nw->w->id &&
-		    rte_ring_mp_enqueue(by_index[owner]->handoff, m) == 0) {
-			nw->handoff_out++;
-			return NAT_NEXT_MAX;
-		}
+		if (*owner < nb_nat_workers && *owner != nw->w->id)
+			return NAT_NEXT_HANDOFF;
 		return NAT_NEXT_HANDOFF_FULL;
 	case NAT_BAD:
 	default:
 		return NAT_NEXT_BAD;
 	}
+}
+
+/*
+ * Hand packets over to the workers that own their sessions: one burst per
+ * owner (a producer CAS each, not one per packet).  What does not fit goes
+ * to keep[] for the drop edge.
+ */
+static uint16_t
+nat_handoff_flush(struct nat_worker *nw, struct rte_mbuf **ho, unsigned *owner, uint16_t nho,
+                  void **keep, rte_edge_t *next, uint16_t nkeep)
+{
+	struct rte_mbuf *one[TERN_NODE_CHUNK];
+
+	while (nho != 0) {
+		unsigned o = owner[0], sent;
+		uint16_t n = 0, rest = 0;
+
+		/* This owner's packets out, the others' to the front. */
+		for (uint16_t i = 0; i < nho; i++) {
+			if (owner[i] == o) {
+				one[n++] = ho[i];
+			} else {
+				owner[rest] = owner[i];
+				ho[rest++] = ho[i];
+			}
+		}
+		sent = rte_ring_mp_enqueue_burst(by_index[o]->handoff, (void **)one, n, NULL);
+		nw->handoff_out += sent;
+		for (uint16_t i = (uint16_t)sent; i < n; i++) {
+			keep[nkeep] = one[i];
+			next[nkeep++] = NAT_NEXT_HANDOFF_FULL;
+		}
+		nho = rest;
+	}
+	return nkeep;
 }
 
 /* ip_input's routing decision for the translated packets, one FIB lookup
@@ -216,9 +250,11 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 	struct nat_prep prep[TERN_NODE_CHUNK];
 	void *keep[TERN_NODE_CHUNK];
 	rte_edge_t next[TERN_NODE_CHUNK];
+	struct rte_mbuf *ho[TERN_NODE_CHUNK];
+	unsigned ho_owner[TERN_NODE_CHUNK];
 
 	for (uint16_t base = 0; base < nb; base += TERN_NODE_CHUNK) {
-		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK), nkeep = 0;
+		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK), nkeep = 0, nho = 0;
 
 		/* Rules removed while packets were on their way: route only. */
 		if (unlikely(dp->nat == NULL)) {
@@ -246,10 +282,15 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 			if (i >= 2 * NAT_PREFETCH_AHEAD) {
 				uint16_t j = i - 2 * NAT_PREFETCH_AHEAD;
 				struct rte_mbuf *m = objs[base + j];
-				rte_edge_t e = nat_one(nw, dp, &env, m, w->now_ms, &prep[j]);
+				unsigned owner = 0;
+				rte_edge_t e =
+				    nat_one(nw, dp, &env, m, w->now_ms, &prep[j], &owner);
 
-				if (e == NAT_NEXT_MAX)
+				if (e == NAT_NEXT_HANDOFF) {
+					ho_owner[nho] = owner;
+					ho[nho++] = m;
 					continue;
+				}
 				keep[nkeep] = m;
 				next[nkeep++] = e;
 			}
@@ -257,7 +298,12 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 		nat_route_bulk(dp, keep, next, nkeep);
 		/* Nothing handed over: keep[] is the stream as it came, which
 		 * can then move on whole. */
-		tern_node_enqueue(graph, node, keep, next, nkeep, nkeep == nb);
+		if (nho == 0) {
+			tern_node_enqueue(graph, node, keep, next, nkeep, nkeep == nb);
+			continue;
+		}
+		nkeep = nat_handoff_flush(nw, ho, ho_owner, nho, keep, next, nkeep);
+		tern_node_enqueue(graph, node, keep, next, nkeep, false);
 	}
 	return nb;
 }
