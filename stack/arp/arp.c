@@ -18,6 +18,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/queue.h>
 
@@ -392,10 +393,20 @@ arp_process(struct rte_mbuf *m)
 	if (sip != 0 && tern_addr_is_local(port, sip)) {
 		char b[INET_ADDRSTRLEN];
 		if (!rte_is_same_ether_addr(sha, &p->mac)) {
+			/* Counted always, logged at most once a second: a
+			 * spoofing host could otherwise flood the log. */
+			static uint64_t logged_ms; /* control thread only */
+			uint64_t now = tern_now_ms();
+
 			arp_stats.conflicts++;
-			LOG_WARN("port %s: address conflict: %s claimed by " RTE_ETHER_ADDR_PRT_FMT,
-			         p->name, inet_ntop(AF_INET, &sip, b, sizeof(b)),
-			         RTE_ETHER_ADDR_BYTES(sha));
+			if (logged_ms == 0 || now - logged_ms >= 1000) {
+				logged_ms = now;
+				LOG_WARN("port %s: address conflict: %s claimed "
+				         "by " RTE_ETHER_ADDR_PRT_FMT " (%" PRIu64
+				         " conflicts so far)",
+				         p->name, inet_ntop(AF_INET, &sip, b, sizeof(b)),
+				         RTE_ETHER_ADDR_BYTES(sha), arp_stats.conflicts);
+			}
 		}
 		goto out;
 	}

@@ -459,17 +459,20 @@ def test_address_conflict(ternd_factory, netns_factory):
 other, gw = %r, %r
 # RFC 5227 announcement of our address from another MAC, then a reply
 # claiming it.
-send(Ether(dst="ff:ff:ff:ff:ff:ff", src=other) / ARP(op=1, hwsrc=other, psrc=gw, pdst=gw))
+# Then ten of each: a flood.
+send(Ether(dst="ff:ff:ff:ff:ff:ff", src=other) / ARP(op=1, hwsrc=other, psrc=gw, pdst=gw),
+     count=10)
 send(Ether(dst="ff:ff:ff:ff:ff:ff", src=other) / ARP(op=2, hwsrc=other, psrc=gw, pdst=gw,
-                                                    hwdst="ff:ff:ff:ff:ff:ff"))
+                                                    hwdst="ff:ff:ff:ff:ff:ff"), count=10)
 """ % (other, a.gw))
-    settle(t, "pa", rx0, 2)
+    settle(t, "pa", rx0, 20)
     d = deltas(c0, arp_counters(t))
-    assert d.get("conflicts") == 2 and d.get("received") == 2, d
+    assert d.get("conflicts") == 20 and d.get("received") == 20, d
     assert "replies_sent" not in d, d
+    # Every conflict counted, but logged at most once a second.
     log = t.logtext()
     hits = [l for l in log.splitlines() if "address conflict" in l]
-    assert len(hits) == 2 and all(a.gw in l and other in l.lower() for l in hits), log
+    assert 1 <= len(hits) <= 3 and all(a.gw in l and other in l.lower() for l in hits), log
     # ternd keeps its address: no entry for it, and it still answers.
     assert neigh_of(t, a.gw) is None
     assert ping(a.ns, a.gw, count=1).returncode == 0
