@@ -457,13 +457,12 @@ def test_address_conflict(ternd_factory, netns_factory):
     other = "02:00:00:00:c0:01"
     ns_scapy(a.ns, RAW % a.inner + """
 other, gw = %r, %r
-# RFC 5227 announcement of our address from another MAC, then a reply
-# claiming it.
-# Then ten of each: a flood.
-send(Ether(dst="ff:ff:ff:ff:ff:ff", src=other) / ARP(op=1, hwsrc=other, psrc=gw, pdst=gw),
-     count=10)
-send(Ether(dst="ff:ff:ff:ff:ff:ff", src=other) / ARP(op=2, hwsrc=other, psrc=gw, pdst=gw,
-                                                    hwdst="ff:ff:ff:ff:ff:ff"), count=10)
+# RFC 5227 announcements of our address from another MAC, and replies
+# claiming it, ten of each: a flood.
+for _ in range(10):
+    send(Ether(dst="ff:ff:ff:ff:ff:ff", src=other) / ARP(op=1, hwsrc=other, psrc=gw, pdst=gw))
+    send(Ether(dst="ff:ff:ff:ff:ff:ff", src=other) / ARP(op=2, hwsrc=other, psrc=gw, pdst=gw,
+                                                        hwdst="ff:ff:ff:ff:ff:ff"))
 """ % (other, a.gw))
     settle(t, "pa", rx0, 20)
     d = deltas(c0, arp_counters(t))
