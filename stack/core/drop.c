@@ -22,14 +22,14 @@ drop_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16
 TERN_DROP_REASONS(X)
 #undef X
 
-static const struct {
+struct drop_info {
 	const char *name;
 	const char *desc;
-} drop_info[] = {
-#define X(id, str, desc) { TERN_DROP_NODE(str), desc },
-	TERN_DROP_REASONS(X)
-#undef X
 };
+
+#define X(id, str, desc) { TERN_DROP_NODE(str), desc },
+static const struct drop_info drop_info[] = { TERN_DROP_REASONS(X) };
+#undef X
 
 const char *
 tern_drop_describe(const char *node_name)
@@ -43,14 +43,9 @@ tern_drop_describe(const char *node_name)
 /* Control thread only: the CLI runs there too. */
 static uint64_t ctl_drops[TERN_CTL_DROP_MAX];
 
-static const struct {
-	const char *name;
-	const char *desc;
-} ctl_drop_info[] = {
 #define X(id, str, desc) { str, desc },
-	TERN_CTL_DROP_REASONS(X)
+static const struct drop_info ctl_drop_info[] = { TERN_CTL_DROP_REASONS(X) };
 #undef X
-};
 
 void
 tern_ctl_drop(struct rte_mbuf *m, enum tern_ctl_drop reason)

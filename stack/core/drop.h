@@ -81,12 +81,8 @@
 	  "segment refused: out of window, old timestamp (PAWS) or bad ACK")                       \
 	X(TCP_WRONG_WORKER, "tcp_wrong_worker", "handoff to the owning worker failed (ring full)")
 
-enum tern_drop {
-#define X(id, name, desc) TERN_DROP_##id,
-	TERN_DROP_REASONS(X)
-#undef X
-	    TERN_DROP_MAX
-};
+#define TERN_DROP_ID(id, name, desc) TERN_DROP_##id,
+enum tern_drop { TERN_DROP_REASONS(TERN_DROP_ID) TERN_DROP_MAX };
 
 /*
  * The control thread's own drops (packets punted to it or built by it),
@@ -100,12 +96,8 @@ enum tern_drop {
 	  "packet for a next hop that got no neighbour entry (table full, no memory)")             \
 	X(NEIGH_DELETED, "neigh_deleted", "packet awaiting ARP when its entry was deleted")
 
-enum tern_ctl_drop {
-#define X(id, name, desc) TERN_CTL_DROP_##id,
-	TERN_CTL_DROP_REASONS(X)
-#undef X
-	    TERN_CTL_DROP_MAX
-};
+#define TERN_CTL_DROP_ID(id, name, desc) TERN_CTL_DROP_##id,
+enum tern_ctl_drop { TERN_CTL_DROP_REASONS(TERN_CTL_DROP_ID) TERN_CTL_DROP_MAX };
 
 struct rte_mbuf;
 /* Control thread: free `m`, counted under `reason`. */
