@@ -356,7 +356,7 @@ for r in $(seq "$rounds"); do
 	l=$rate ln=$note
 	g=0.00 gn="(not run)"
 	[ "$no_graph" = 1 ] || { run_graph; g=$rate gn=$note; }
-	echo "round $r: ternd $t Mpps, l3fwd-lpm $l Mpps, l3fwd-graph $g Mpps"
+	echo "round $r: ternd $t Mpps, l3fwd-lpm $l Mpps$([ "$no_graph" = 1 ] || echo ", l3fwd-graph $g Mpps")"
 	echo "  ternd $tn"
 	echo "  l3fwd-lpm $ln"
 	echo "  l3fwd-graph $gn"
@@ -374,7 +374,8 @@ import statistics, sys
 t, l, g = (statistics.median(float(x) for x in a.split()) for a in sys.argv[1:4])
 ratio = lambda a, b: "%.2fx" % (a / b) if b else "n/a"
 print("medians over %s rounds of %s s:" % (sys.argv[4], sys.argv[5]))
-print("ternd  %.2f Mpps   l3fwd-lpm %.2f Mpps   l3fwd-graph %.2f Mpps" % (t, l, g))
+print("ternd  %.2f Mpps   l3fwd-lpm %.2f Mpps" % (t, l) +
+      ("   l3fwd-graph %.2f Mpps" % g if sys.argv[7] != "1" else ""))
 print("ratio ternd/l3fwd-lpm: %s (target >= %sx)" % (ratio(t, l), sys.argv[6]))
 if sys.argv[7] != "1":
     print("ratio ternd/l3fwd-graph: %s" % ratio(t, g))
