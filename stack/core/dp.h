@@ -53,18 +53,20 @@ struct rte_fib;
 struct tern_nexthop;
 struct udp_port_map;
 struct nat_rules;
+struct tern_capture_dp;
 
 struct tern_dp {
 	struct tern_dp_port port[RTE_MAX_ETHPORTS];
 	/* Tables created once at boot and updated in place, lock-free for
 	 * readers (RCU-deferred reclamation): */
-	struct rte_fib *fib;            /* IPv4 routes -> index in nh[], 0: none */
-	const struct tern_nexthop *nh;  /* next hops (ip/fib.c) */
-	struct rte_hash *neigh;         /* (port, IPv4) -> struct tern_neigh * (arp/) */
-	const struct udp_port_map *udp; /* UDP port -> receiver (udp/) */
-	const struct nat_rules *nat;    /* NAT44 rules, or NULL (nat/) */
-	bool prerouting;                /* ip_input hands packets to the hook (NAT) */
-	uint32_t icmp_rate;             /* ICMP errors per second per worker */
+	struct rte_fib *fib;                   /* IPv4 routes -> index in nh[], 0: none */
+	const struct tern_nexthop *nh;         /* next hops (ip/fib.c) */
+	struct rte_hash *neigh;                /* (port, IPv4) -> struct tern_neigh * (arp/) */
+	const struct udp_port_map *udp;        /* UDP port -> receiver (udp/) */
+	const struct nat_rules *nat;           /* NAT44 rules, or NULL (nat/) */
+	bool prerouting;                       /* ip_input hands packets to the hook (NAT) */
+	const struct tern_capture_dp *capture; /* a packet capture, or NULL (port/capture.h) */
+	uint32_t icmp_rate;                    /* ICMP errors per second per worker */
 	uint32_t icmp_burst;
 };
 

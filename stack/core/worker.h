@@ -49,6 +49,8 @@ struct tern_worker {
 	uint64_t loops __rte_cache_aligned;
 	uint64_t busy_cycles;
 	uint64_t start_tsc;
+	uint64_t capture_copied;  /* frames copied for a capture (port/capture.h) */
+	uint64_t capture_dropped; /* ... and not: capture pool or ring full */
 
 	/* Cold. */
 	unsigned id;

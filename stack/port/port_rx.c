@@ -12,6 +12,7 @@
 #include <rte_graph_worker.h>
 
 #include "core/node.h"
+#include "port/capture.h"
 
 enum {
 	PORT_RX_NEXT_ETH_INPUT,
@@ -44,6 +45,13 @@ port_rx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uin
 			continue;
 		for (uint16_t i = 0; i < n; i++)
 			((struct rte_mbuf *)to[i])->port = q->port_id;
+		if (unlikely(dp->capture != NULL)) {
+			const struct tern_capture_dp *c = tern_capture_of(dp, q->port_id);
+
+			if (c != NULL)
+				tern_capture_burst(w, c, q->port_id, q->queue_id,
+				                   (struct rte_mbuf *const *)to, n, false);
+		}
 		rte_node_next_stream_put(graph, node, next, n);
 		total += n;
 	}

@@ -12,6 +12,7 @@
 #include "core/drop.h"
 #include "core/mbuf.h"
 #include "core/node.h"
+#include "port/capture.h"
 
 enum {
 	PORT_TX_NEXT_FULL,
@@ -48,6 +49,13 @@ port_tx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uin
 		if (unlikely(port >= RTE_MAX_ETHPORTS || !dp->port[port].up)) {
 			rte_node_enqueue(graph, node, PORT_TX_NEXT_BAD_PORT, &objs[i], j - i);
 		} else {
+			if (unlikely(dp->capture != NULL)) {
+				const struct tern_capture_dp *c = tern_capture_of(dp, port);
+
+				if (c != NULL)
+					tern_capture_burst(w, c, port, w->txq[port], &pkts[i],
+					                   j - i, true);
+			}
 			sent = tx_all(port, w->txq[port], &pkts[i], j - i);
 			if (unlikely(sent < j - i))
 				rte_node_enqueue(graph, node, PORT_TX_NEXT_FULL, &objs[i + sent],

@@ -11,7 +11,8 @@ from conftest import TOP, Ternd, config, wait_until
 
 
 def drop_reasons():
-    """The names in TERN_DROP_REASONS (stack/core/drop.h)."""
+    """The names in TERN_DROP_REASONS and TERN_CTL_DROP_REASONS
+    (stack/core/drop.h)."""
     import re
     with open(os.path.join(TOP, "stack", "core", "drop.h")) as f:
         return set(re.findall(r'X\([A-Z0-9_]+, "([a-z0-9_]+)"', f.read()))
@@ -44,9 +45,11 @@ def test_null_xconnect_counters_rise(ternd_factory):
     assert n2["eth_input"]["packets"] == 0
     w = s2["workers"][0]
     assert w["lcore"] == 1 and w["loops"] > 0 and 0 < w["busy_percent"] <= 100
-    # Every drop reason of drop.h's list is a node in the graph, listed with
-    # its description (a reason no node can reach would be missing here).
-    reasons = {d["reason"]: d for d in s2["drops"]}
+    # Every drop reason of drop.h's lists is listed with its description:
+    # the workers' as nodes in the graph (a reason no node can reach would
+    # be missing here), the control thread's as counters.
+    reasons = {d["reason"]: d for d in s2["drops"] + s2["control_drops"]}
+    assert len(reasons) == len(s2["drops"]) + len(s2["control_drops"])
     assert set(reasons) == drop_reasons()
     assert all(d["description"] for d in reasons.values())
     # The mbufs in use stay bounded by what sits in flight (no leak).
