@@ -137,7 +137,7 @@ emit_ctl_drops(struct tern_out *o, bool json)
 {
 	out_list_open(o, "control_drops");
 	for (unsigned r = 0; r < TERN_CTL_DROP_MAX; r++) {
-		uint64_t n = tern_ctl_drop_count(r);
+		uint64_t n = tern_ctl_drop_count_since_clear(r);
 
 		if (!json && n == 0)
 			continue;

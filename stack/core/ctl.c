@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/mbuf.h"
 #include "core/punt.h"
+#include "core/telemetry.h"
 
 struct tern_ctl tern_ctl;
 
@@ -328,6 +329,7 @@ tern_launch(void)
 		LOG_INFO("worker %u running on lcore %u, %u rx queues", i, w->lcore, w->nb_rxq);
 	}
 	tern_ctl.started = true;
+	tern_telemetry_up(true);
 	return 0;
 }
 
@@ -343,6 +345,8 @@ tern_mempool_track(struct rte_mempool *mp)
 void
 tern_stop(void)
 {
+	/* The telemetry thread stops reading the workers before they go. */
+	tern_telemetry_up(false);
 	for (unsigned i = 0; i < tern_ctl.nb_workers; i++)
 		if (tern_ctl.worker[i] != NULL)
 			atomic_store(&tern_ctl.worker[i]->stop, true);

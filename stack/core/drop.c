@@ -40,8 +40,10 @@ tern_drop_describe(const char *node_name)
 	return NULL;
 }
 
-/* Control thread only: the CLI runs there too. */
+/* Written by the control thread only (the CLI runs there too), read by
+ * the telemetry thread too (core/telemetry.c). */
 static uint64_t ctl_drops[TERN_CTL_DROP_MAX];
+static uint64_t ctl_drops_base[TERN_CTL_DROP_MAX]; /* at `stats clear`, control thread */
 
 #define X(id, str, desc) { str, desc },
 static const struct drop_info ctl_drop_info[] = { TERN_CTL_DROP_REASONS(X) };
@@ -50,14 +52,21 @@ static const struct drop_info ctl_drop_info[] = { TERN_CTL_DROP_REASONS(X) };
 void
 tern_ctl_drop(struct rte_mbuf *m, enum tern_ctl_drop reason)
 {
-	ctl_drops[reason]++;
+	/* Atomic: the telemetry thread reads it too. */
+	__atomic_store_n(&ctl_drops[reason], ctl_drops[reason] + 1, __ATOMIC_RELAXED);
 	rte_pktmbuf_free(m);
 }
 
 uint64_t
 tern_ctl_drop_count(enum tern_ctl_drop reason)
 {
-	return ctl_drops[reason];
+	return __atomic_load_n(&ctl_drops[reason], __ATOMIC_RELAXED);
+}
+
+uint64_t
+tern_ctl_drop_count_since_clear(enum tern_ctl_drop reason)
+{
+	return ctl_drops[reason] - ctl_drops_base[reason];
 }
 
 const char *
@@ -75,5 +84,6 @@ tern_ctl_drop_desc(enum tern_ctl_drop reason)
 void
 tern_ctl_drops_clear(void)
 {
-	memset(ctl_drops, 0, sizeof(ctl_drops));
+	for (unsigned r = 0; r < TERN_CTL_DROP_MAX; r++)
+		ctl_drops_base[r] = ctl_drops[r];
 }

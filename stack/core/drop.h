@@ -102,11 +102,13 @@ enum tern_ctl_drop { TERN_CTL_DROP_REASONS(TERN_CTL_DROP_ID) TERN_CTL_DROP_MAX }
 struct rte_mbuf;
 /* Control thread: free `m`, counted under `reason`. */
 void tern_ctl_drop(struct rte_mbuf *m, enum tern_ctl_drop reason);
-/* Control thread: the count, its name and description. */
+/* The count since start (any thread), or since `stats clear` (control
+ * thread); its name and description. */
 uint64_t tern_ctl_drop_count(enum tern_ctl_drop reason);
+uint64_t tern_ctl_drop_count_since_clear(enum tern_ctl_drop reason);
 const char *tern_ctl_drop_name(enum tern_ctl_drop reason);
 const char *tern_ctl_drop_desc(enum tern_ctl_drop reason);
-/* `stats clear`. */
+/* `stats clear`: a baseline, the totals keep counting (telemetry). */
 void tern_ctl_drops_clear(void);
 
 #define TERN_DROP_NODE_PREFIX "drop_"
