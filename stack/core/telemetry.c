@@ -36,6 +36,7 @@
 #include "core/init.h"
 #include "core/telemetry.h"
 #include "core/worker.h"
+#include "mgmt/out.h"
 
 static rte_rwlock_t tel_lock = RTE_RWLOCK_INITIALIZER;
 static bool tel_up; /* under tel_lock: the workers and graphs exist */
@@ -203,6 +204,65 @@ tel_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "ports", tel_up ? tern_ctl.nb_ports : 0);
 	rte_rwlock_read_unlock(&tel_lock);
 	return 0;
+}
+
+/* Module endpoints (tern_telemetry_register_stats), written by TERN_INIT
+ * hooks before the telemetry thread can call them, then read-only. */
+#define TEL_MAX_STATS 8
+static struct {
+	const char *cmd;
+	tern_stats_fill_fn fill;
+} tel_stats[TEL_MAX_STATS];
+static unsigned nb_tel_stats;
+
+static void
+tel_put(void *arg, const char *name, uint64_t v)
+{
+	rte_tel_data_add_dict_u64(arg, name, v);
+}
+
+static int
+tel_module_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	int rc = -ENODEV;
+
+	(void)params;
+	for (unsigned i = 0; i < nb_tel_stats; i++) {
+		if (strcmp(tel_stats[i].cmd, cmd) != 0)
+			continue;
+		rte_rwlock_read_lock(&tel_lock);
+		if (tel_up) {
+			rte_tel_data_start_dict(d);
+			tel_stats[i].fill(tel_put, d);
+			rc = 0;
+		}
+		rte_rwlock_read_unlock(&tel_lock);
+	}
+	return rc;
+}
+
+int
+tern_telemetry_register_stats(const char *cmd, tern_stats_fill_fn fill, const char *help)
+{
+	int rc;
+
+	for (unsigned i = 0; i < nb_tel_stats; i++)
+		if (strcmp(tel_stats[i].cmd, cmd) == 0)
+			return 0; /* a second start in one process (unit tests) */
+	if (nb_tel_stats == TEL_MAX_STATS)
+		return -ENOSPC;
+	if ((rc = rte_telemetry_register_cmd(cmd, tel_module_stats, help)) < 0)
+		return rc;
+	tel_stats[nb_tel_stats].cmd = cmd;
+	tel_stats[nb_tel_stats].fill = fill;
+	nb_tel_stats++;
+	return 0;
+}
+
+void
+tern_stat_put_out(void *out, const char *name, uint64_t v)
+{
+	out_u64(out, name, v);
 }
 
 static int

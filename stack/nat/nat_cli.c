@@ -22,6 +22,8 @@
 #include <rte_malloc.h>
 
 #include "core/ctl.h"
+#include "core/init.h"
+#include "core/telemetry.h"
 #include "ip/fib.h"
 #include "mgmt/cli.h"
 #include "mgmt/out.h"
@@ -533,13 +535,24 @@ cli_nat_show(struct cmd_ctx *c, int argc, char **argv)
 	return 0;
 }
 
+static void nat_stats_fill(tern_stat_put_fn put, void *arg);
+
 int
 cli_nat_stats(struct cmd_ctx *c, int argc, char **argv)
 {
-	uint64_t sum[NAT_MIB_MAX] = { 0 }, sessions = 0, ho_in = 0, ho_out = 0;
-
 	(void)argc;
 	(void)argv;
+	nat_stats_fill(tern_stat_put_out, c->out);
+	return 0;
+}
+
+/* The counters of `nat stats` and /tern/nat/stats, summed over the
+ * workers (their counters, read atomically: any thread may call this). */
+static void
+nat_stats_fill(tern_stat_put_fn put, void *arg)
+{
+	uint64_t sum[NAT_MIB_MAX] = { 0 }, sessions = 0, ho_in = 0, ho_out = 0;
+
 	for (unsigned i = 0; i < nat_nb_workers(); i++) {
 		const struct nat_worker *nw = nat_worker_by_index(i);
 		const uint64_t *m = nat_table_counters(nw->t);
@@ -551,13 +564,20 @@ cli_nat_stats(struct cmd_ctx *c, int argc, char **argv)
 		ho_out += __atomic_load_n(&nw->handoff_out, __ATOMIC_RELAXED);
 	}
 	for (unsigned k = 0; k < NAT_MIB_MAX; k++)
-		out_u64(c->out, nat_counter_names[k], sum[k]);
-	out_u64(c->out, "Sessions", sessions);
-	out_u64(c->out, "SessionBytes", nat_session_size());
-	out_u64(c->out, "HandoffIn", ho_in);
-	out_u64(c->out, "HandoffOut", ho_out);
-	return 0;
+		put(arg, nat_counter_names[k], sum[k]);
+	put(arg, "Sessions", sessions);
+	put(arg, "SessionBytes", nat_session_size());
+	put(arg, "HandoffIn", ho_in);
+	put(arg, "HandoffOut", ho_out);
 }
+
+static int
+nat_telemetry_init(void)
+{
+	return tern_telemetry_register_stats("/tern/nat/stats", nat_stats_fill,
+	                                     "NAT44 counters, as `nat stats`. No parameters");
+}
+TERN_INIT(nat_telemetry_init);
 
 /* nat sessions show: taken on each worker, printed here. */
 struct row {

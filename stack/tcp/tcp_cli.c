@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "core/ctl.h"
+#include "core/init.h"
+#include "core/telemetry.h"
 #include "mgmt/cli.h"
 #include "mgmt/out.h"
 #include "tcp/socket_priv.h"
@@ -133,14 +135,25 @@ tcp_running_config(struct tern_out *o)
 }
 
 /* tcp stats: the MIB, summed over the workers. */
+static void tcp_stats_fill(tern_stat_put_fn put, void *arg);
+
 int
 cli_tcp_stats(struct cmd_ctx *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	tcp_stats_fill(tern_stat_put_out, c->out);
+	return 0;
+}
+
+/* The counters of `tcp stats` and /tern/tcp/stats, summed over the
+ * workers (their counters, read atomically: any thread may call this). */
+static void
+tcp_stats_fill(tern_stat_put_fn put, void *arg)
 {
 	uint64_t sum[TCP_MIB_MAX] = { 0 }, nombuf = 0, noroute = 0, overflow = 0, ho_in = 0,
 	         ho_out = 0, conns = 0;
 
-	(void)argc;
-	(void)argv;
 	for (unsigned i = 0; i < tcp_nb_workers(); i++) {
 		const struct tcp_worker *tw = tcp_worker_by_index(i);
 		const uint64_t *m = tcp_stack_counters(tw->st);
@@ -156,19 +169,26 @@ cli_tcp_stats(struct cmd_ctx *c, int argc, char **argv)
 		conns += tcp_stack_nb_conns(tw->st);
 	}
 	for (unsigned k = 0; k < TCP_MIB_MAX; k++)
-		out_u64(c->out, tcp_counter_names[k], sum[k]);
-	out_u64(c->out, "OutNoMbuf", nombuf);
-	out_u64(c->out, "OutNoRoute", noroute);
-	out_u64(c->out, "OutQueueFull", overflow);
-	out_u64(c->out, "HandoffIn", ho_in);
-	out_u64(c->out, "HandoffOut", ho_out);
-	out_u64(c->out, "Connections", conns);
+		put(arg, tcp_counter_names[k], sum[k]);
+	put(arg, "OutNoMbuf", nombuf);
+	put(arg, "OutNoRoute", noroute);
+	put(arg, "OutQueueFull", overflow);
+	put(arg, "HandoffIn", ho_in);
+	put(arg, "HandoffOut", ho_out);
+	put(arg, "Connections", conns);
 	/* What a connection costs with no data in flight: its block, its
 	 * socket slot and its share of the hash table (buffers come with
 	 * data). */
-	out_u64(c->out, "ConnBytes", tcp_conn_block_size() + tern_sock_slot_size());
-	return 0;
+	put(arg, "ConnBytes", tcp_conn_block_size() + tern_sock_slot_size());
 }
+
+static int
+tcp_telemetry_init(void)
+{
+	return tern_telemetry_register_stats("/tern/tcp/stats", tcp_stats_fill,
+	                                     "TCP counters, as `tcp stats`. No parameters");
+}
+TERN_INIT(tcp_telemetry_init);
 
 /* conn show: taken on each worker into a list, printed here. */
 struct conn_row {

@@ -40,7 +40,8 @@ def test_telemetry_counters(ternd_factory):
     tel = Telemetry(prefix)
     try:
         cmds = tel.get("/")
-        for c in ("/tern/info", "/tern/nodes", "/tern/drops", "/tern/workers", "/tern/worker"):
+        for c in ("/tern/info", "/tern/nodes", "/tern/drops", "/tern/workers", "/tern/worker",
+                  "/tern/nat/stats", "/tern/tcp/stats"):
             assert c in cmds, cmds
         info = tel.get("/tern/info")
         assert info["workers"] == 1 and info["ports"] == 2, info
@@ -64,6 +65,13 @@ def test_telemetry_counters(ternd_factory):
         assert n2["port_rx"] >= n1["port_rx"], (n1, n2)
         cli = {n["node"]: n["packets"] for n in t.stats()["nodes"]}
         assert cli["port_rx"] < n2["port_rx"]
+        # Modules' counters, the same as their CLI commands'.
+        for mod in ("nat", "tcp"):
+            tel_stats = tel.get("/tern/%s/stats" % mod)
+            cli_stats = t.ctl(mod, "stats", json_out=True)
+            assert set(tel_stats) == set(cli_stats), set(tel_stats) ^ set(cli_stats)
+            assert tel_stats["HandoffIn"] == cli_stats["HandoffIn"] == 0
+        assert tel.get("/tern/tcp/stats")["ConnBytes"] > 0
         # DPDK's own client reads them too.
         r = subprocess.run(["dpdk-telemetry.py", "-f", prefix], input="/tern/info\n",
                            capture_output=True, text=True, timeout=30)
