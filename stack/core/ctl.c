@@ -200,6 +200,7 @@ dp_create(void)
 	for (unsigned i = 0; i < RTE_MAX_ETHPORTS; i++)
 		dp->port[i].xconnect = TERN_PORT_NONE;
 	dp->icmp_rate = 1000;
+	dp->icmp_redirects = true;
 	dp->icmp_burst = 50;
 	for (unsigned i = 0; i < tern_ctl.nb_ports; i++) {
 		struct tern_port *p = &tern_ctl.port[i];

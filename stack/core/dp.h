@@ -68,6 +68,7 @@ struct tern_dp {
 	const struct tern_capture_dp *capture; /* a packet capture, or NULL (port/capture.h) */
 	uint32_t icmp_rate;                    /* ICMP errors per second per worker */
 	uint32_t icmp_burst;
+	bool icmp_redirects; /* RFC 1812 5.2.7.2 (icmp redirects on|off) */
 };
 
 /* The version workers see now (control thread only). */

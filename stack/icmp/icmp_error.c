@@ -180,6 +180,20 @@ build(const struct tern_dp *dp, struct rte_mbuf *m)
 	return e;
 }
 
+/*
+ * The offending packet, done with: counted under `edge`.  A redirect's is
+ * ip_forward's copy (the packet itself went on): it is only freed, since
+ * nothing was lost.
+ */
+static inline void
+icmp_error_done(struct rte_graph *graph, struct rte_node *node, struct rte_mbuf *m, rte_edge_t edge)
+{
+	if (tern_mbuf_priv(m)->icmp_type == TERN_ICMP_REDIRECT)
+		rte_pktmbuf_free(m);
+	else
+		rte_node_enqueue_x1(graph, node, edge, m);
+}
+
 static uint16_t
 icmp_error_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
@@ -194,15 +208,15 @@ icmp_error_process(struct rte_graph *graph, struct rte_node *node, void **objs, 
 		uint8_t t;
 
 		if (!icmp_error_allowed(dp, m)) {
-			rte_node_enqueue_x1(graph, node, ICMP_ERROR_NEXT_NOT_ALLOWED, m);
+			icmp_error_done(graph, node, m, ICMP_ERROR_NEXT_NOT_ALLOWED);
 			continue;
 		}
 		if (!rate_ok(ctx, dp, w->now_ms)) {
-			rte_node_enqueue_x1(graph, node, ICMP_ERROR_NEXT_RATE_LIMIT, m);
+			icmp_error_done(graph, node, m, ICMP_ERROR_NEXT_RATE_LIMIT);
 			continue;
 		}
 		if ((e = build(dp, m)) == NULL) {
-			rte_node_enqueue_x1(graph, node, ICMP_ERROR_NEXT_NO_MBUF, m);
+			icmp_error_done(graph, node, m, ICMP_ERROR_NEXT_NO_MBUF);
 			continue;
 		}
 		t = ip_route(dp, e, to);
@@ -211,7 +225,7 @@ icmp_error_process(struct rte_graph *graph, struct rte_node *node, void **objs, 
 		                        ? ICMP_ERROR_NEXT_OUTPUT
 		                        : ICMP_ERROR_NEXT_NO_ROUTE,
 		                    e);
-		rte_node_enqueue_x1(graph, node, cause_edge(p->icmp_type, p->icmp_code), m);
+		icmp_error_done(graph, node, m, cause_edge(p->icmp_type, p->icmp_code));
 	}
 	return nb;
 }
@@ -277,6 +291,29 @@ cli_icmp_ratelimit(struct cmd_ctx *c, int argc, char **argv)
 	return 0;
 }
 
+/* icmp redirects on|off */
+int
+cli_icmp_redirects(struct cmd_ctx *c, int argc, char **argv)
+{
+	struct tern_dp *dp;
+	bool on;
+
+	(void)argc;
+	if (strcmp(argv[0], "on") == 0)
+		on = true;
+	else if (strcmp(argv[0], "off") == 0)
+		on = false;
+	else
+		return out_err(c->out, EINVAL, "expected 'on' or 'off', got '%s'", argv[0]);
+	if (c->dry_run)
+		return 0;
+	if ((dp = tern_dp_copy()) == NULL)
+		return out_err(c->out, ENOMEM, "out of memory");
+	dp->icmp_redirects = on;
+	tern_dp_publish(dp);
+	return 0;
+}
+
 void
 icmp_running_config(struct tern_out *o)
 {
@@ -284,4 +321,6 @@ icmp_running_config(struct tern_out *o)
 
 	if (dp != NULL && (dp->icmp_rate != 1000 || dp->icmp_burst != 50))
 		out_text(o, "icmp ratelimit %u burst %u\n", dp->icmp_rate, dp->icmp_burst);
+	if (dp != NULL && !dp->icmp_redirects)
+		out_text(o, "icmp redirects off\n");
 }

@@ -4,7 +4,9 @@
  * tx_port and nh_ip).  Here the TTL is checked and decremented with an
  * incremental checksum update (RFC 1624), or the packet gets an ICMP time
  * exceeded (RFC 1812 5.3.1); the egress MTU is checked; then the next hop's
- * MAC goes on (ip_out.h) and the packet goes to port_tx.
+ * MAC goes on (ip_out.h) and the packet goes to port_tx.  A packet going
+ * back out the port it came in by may also earn its sender an ICMP
+ * redirect (RFC 1812 5.2.7.2).
  */
 #include <rte_graph.h>
 #include <rte_graph_worker.h>
@@ -55,6 +57,47 @@ ip_forward_classify(const struct tern_dp *dp, struct rte_mbuf *m)
 	return ip_forward_one(dp, m);
 }
 
+/*
+ * RFC 1812 5.2.7.2: `m`, about to be forwarded back out the port it came
+ * in by, gets its sender a Redirect for Host (code 1, never the network
+ * codes) naming the next hop, when the sender and the next hop share a
+ * connected subnet of that port; options (a source route) never get this
+ * far (ip_input drops them).  The packet itself is forwarded all the same.
+ */
+bool
+ip_forward_redirect_due(const struct tern_dp *dp, struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	const struct tern_mbuf_priv *p = tern_mbuf_priv(m);
+	uint32_t idx;
+
+	if (!dp->icmp_redirects || p->tx_port != m->port || p->nh_ip == ip->src_addr)
+		return false;
+	/* What ip_forward_one will drop, it answers itself. */
+	if (ip->time_to_live <= 1 || rte_pktmbuf_pkt_len(m) > dp->port[p->tx_port].mtu)
+		return false;
+	idx = ip_fib_lookup(dp, ip->src_addr);
+	return idx != 0 && dp->nh[idx].type == TERN_NH_CONNECTED && dp->nh[idx].port == m->port &&
+	       ip_fib_lookup(dp, p->nh_ip) == idx;
+}
+
+/* The redirect itself: a copy of `m` for icmp_error to quote, taken
+ * before the TTL changes so that the quote shows the header as it arrived
+ * (Linux too); `m` goes on unchanged.  Rare, so out of the loop. */
+static __rte_noinline void
+ip_forward_redirect(struct rte_graph *graph, struct rte_node *node, struct rte_mbuf *m)
+{
+	struct rte_mbuf *c = rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX);
+
+	if (c == NULL)
+		return; /* advice only: the packet itself is not lost */
+	/* Its Ethernet header was not copied: none to look at. */
+	c->l2_len = 0;
+	ip_mark_icmp_error(c, TERN_ICMP_REDIRECT, TERN_ICMP_REDIRECT_HOST,
+	                   rte_be_to_cpu_32(tern_mbuf_priv(m)->nh_ip));
+	rte_node_enqueue_x1(graph, node, IP_OUT_NEXT_ICMP_ERROR, c);
+}
+
 static uint16_t
 ip_forward_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
@@ -66,7 +109,12 @@ ip_forward_process(struct rte_graph *graph, struct rte_node *node, void **objs, 
 		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK);
 
 		for (uint16_t i = 0; i < n; i++) {
-			next[i] = ip_forward_one(w->dp, objs[base + i]);
+			struct rte_mbuf *m = objs[base + i];
+
+			if (unlikely(tern_mbuf_priv(m)->tx_port == m->port) &&
+			    ip_forward_redirect_due(w->dp, m))
+				ip_forward_redirect(graph, node, m);
+			next[i] = ip_forward_one(w->dp, m);
 			if (likely(next[i] == IP_OUT_NEXT_PORT_TX))
 				next[i] = ip_out_l2(w->dp, objs[base + i], w->now_ms, &cache);
 		}

@@ -28,6 +28,9 @@ enum {
 	IP_INPUT_NEXT_MAX, /* then the prerouting node, when one registered */
 };
 rte_edge_t ip_input_classify(const struct tern_dp *dp, struct rte_mbuf *m);
+/* Is an ICMP redirect (RFC 1812 5.2.7.2) due to the sender of `m`, routed
+ * by ip_input and about to be forwarded? */
+bool ip_forward_redirect_due(const struct tern_dp *dp, struct rte_mbuf *m);
 /* Where a checked packet to `dst` (host order) with next hop `idx` goes:
  * an IP_INPUT_NEXT_* edge; sets priv tx_port and nh_ip when forwarded. */
 rte_edge_t ip_input_route(const struct tern_dp *dp, struct rte_mbuf *m, uint32_t dst, uint32_t idx);

@@ -47,6 +47,7 @@ void arp_running_config(struct tern_out *o);
 
 /* icmp */
 int cli_icmp_ratelimit(struct cmd_ctx *c, int argc, char **argv);
+int cli_icmp_redirects(struct cmd_ctx *c, int argc, char **argv);
 void icmp_running_config(struct tern_out *o);
 
 /* udp */

@@ -47,6 +47,8 @@ const struct cmd_def tern_commands[] = {
 	{ "arp show", 0, 0, cli_arp_show, CMD_NOCONFIG, "", "ARP settings and counters" },
 	{ "icmp ratelimit", 1, 3, cli_icmp_ratelimit, 0, "N [burst M]",
 	  "ICMP errors per second per worker, 0 for no limit (default 1000 burst 50)" },
+	{ "icmp redirects", 1, 1, cli_icmp_redirects, 0, "on|off",
+	  "send ICMP redirects (RFC 1812 5.2.7.2; default on)" },
 	{ "service udp-echo", 0, 2, cli_service_udp_echo, 0, "[port N] | off",
 	  "UDP echo service, RFC 862 (default port 7)" },
 	{ "service tcp-echo", 0, 2, cli_service_tcp_echo, 0, "[port N] | off",

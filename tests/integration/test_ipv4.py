@@ -12,7 +12,7 @@ import signal
 import subprocess
 import time
 
-from scapy.all import ARP, Ether, rdpcap
+from scapy.all import ARP, ICMP, IP, IPerror, Ether, rdpcap
 
 from conftest import config, uniq, wait_until
 from peers import (RAW, capture, deltas, links_up, ns_scapy, one_host, ping, settle, subnet,
@@ -286,6 +286,55 @@ def test_neigh_del_discards_held(ternd_factory, netns_factory):
     assert deltas(d0, t.drops()) == {"neigh_deleted": 2}
     d = deltas(c0, arp_counters(t))
     assert d.get("held") == 2 and "unreachable_sent" not in d, d
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def test_icmp_redirect(ternd_factory, netns_factory, tmpdir_tern):
+    """RFC 1812 5.2.7.2: host A sends to a network whose router R sits on
+    A's own subnet.  ternd forwards the packet to R and tells A to use R (a
+    Redirect for Host), and A's kernel takes the advice.  Switched off, no
+    redirect."""
+    t, a = one_host(ternd_factory, netns_factory, prefix="trd")
+    r_ip, far = a.net + ".3", subnet() + ".7"
+    # R is only a MAC: the forwarded packet goes out, nobody answers.
+    t.ctl("neigh", "add", r_ip, "lladdr", "02:00:00:00:00:33", "dev", "pa")
+    t.ctl("route", "add", far.rsplit(".", 1)[0] + ".0/24", "via", r_ip)
+    a.ns.run("ip route add default via %s" % a.gw)
+    a.ns.run("sysctl -qw net.ipv4.conf.all.accept_redirects=1 "
+             "net.ipv4.conf.%s.accept_redirects=1 net.ipv4.conf.all.secure_redirects=0" % a.inner)
+    # Linux heeds a redirect only to a gateway it has a valid neighbour
+    # entry for (else it just sends an ARP request).
+    a.ns.run("ip neigh replace %s lladdr 02:00:00:00:00:33 dev %s nud permanent" % (r_ip, a.inner))
+    assert ping(a.ns, a.gw, count=1).returncode == 0  # ARP settled
+    base = t.mbufs_in_use()
+    fwd0 = t.node("ip_forward")["packets"]
+
+    def redirects(n):
+        pcap = os.path.join(tmpdir_tern, "redirect%d.pcap" % n)
+        cap = capture(a.ns, a.inner, "icmp[0] == 5", pcap, 3)
+        ping(a.ns, far, count=1)
+        cap.wait(10)
+        return [p for p in rdpcap(pcap) if ICMP in p and p[ICMP].type == 5]
+
+    got = redirects(1)
+    assert len(got) == 1, [p.summary() for p in got]
+    p = got[0]
+    assert p[IP].src == a.gw and p[IP].dst == a.ip and p[ICMP].code == 1, p.show(dump=True)
+    assert p[ICMP].gw == r_ip, p.show(dump=True)
+    # The quote is the header as it arrived (TTL not yet decremented).
+    assert p[IPerror].dst == far and p[IPerror].src == a.ip and p[IPerror].ttl == 64
+    # The packet went on to R all the same.
+    assert t.node("ip_forward")["packets"] == fwd0 + 1
+    # A's kernel now sends to R directly.
+    route = a.ns.run("ip route get %s" % far).stdout
+    assert "via %s" % r_ip in route, route
+
+    t.ctl("icmp", "redirects", "off")
+    assert "icmp redirects off" in t.ctl("show", "running-config")
+    a.ns.run("ip route flush cache")
+    assert "via %s" % a.gw in a.ns.run("ip route get %s" % far).stdout
+    assert redirects(2) == []
     t.wait_mbufs(base)
     assert t.stop() == 0
 

@@ -263,6 +263,7 @@ setup(void **state)
 	dp.nh = nh;
 	dp.icmp_rate = 1000;
 	dp.icmp_burst = 50;
+	dp.icmp_redirects = true;
 	return 0;
 }
 
@@ -1050,6 +1051,56 @@ test_icmp_input_no_route(void **state)
 	}
 }
 
+/* ---- redirects (RFC 1812 5.2.7.2) -------------------------------------- */
+
+/* A packet from host `src` that came in on `port`, routed by ip_input. */
+static struct rte_mbuf *
+routed(uint32_t src, uint32_t dst, uint16_t port)
+{
+	struct rte_mbuf *m = ip_pkt(src, dst, 17, 8);
+
+	m->port = port;
+	assert_int_equal(ip_input_classify(&dp, m), IP_INPUT_NEXT_FORWARD);
+	return m;
+}
+
+static void
+test_ip_forward_redirect(void **state)
+{
+	/* 10.1.0.7 sends to 192.168/16 through us, whose next hop 10.1.0.254
+	 * is on the same subnet of the same port: tell it. */
+	struct rte_mbuf *m = routed(IP4(10, 1, 0, 7), IP4(192, 168, 3, 4), 1);
+
+	assert_true(ip_forward_redirect_due(&dp, m));
+	/* Not when switched off... */
+	dp.icmp_redirects = false;
+	assert_false(ip_forward_redirect_due(&dp, m));
+	dp.icmp_redirects = true;
+	/* ...nor when the packet is about to die here anyway... */
+	iph(m)->time_to_live = 1;
+	assert_false(ip_forward_redirect_due(&dp, m));
+	free(m);
+	/* ...nor when it leaves by another port (port 0 host to the gateway
+	 * on port 1)... */
+	m = routed(IP4(10, 0, 0, 7), IP4(192, 168, 3, 4), 0);
+	assert_false(ip_forward_redirect_due(&dp, m));
+	free(m);
+	/* ...nor to a sender that is not on the port's subnet (it came through
+	 * another router, which the host route would not help)... */
+	m = routed(IP4(172, 16, 0, 7), IP4(192, 168, 3, 4), 1);
+	assert_false(ip_forward_redirect_due(&dp, m));
+	free(m);
+	/* A destination on the subnet itself: the host should send to it
+	 * directly, and the redirect names the target as the next hop. */
+	m = routed(IP4(10, 1, 0, 7), IP4(10, 1, 0, 9), 1);
+	assert_true(ip_forward_redirect_due(&dp, m));
+	free(m);
+	/* ...and never back to the sender itself. */
+	m = routed(IP4(10, 1, 0, 7), IP4(10, 1, 0, 7), 1);
+	assert_false(ip_forward_redirect_due(&dp, m));
+	free(m);
+}
+
 /* ---- icmp_error_allowed ----------------------------------------------- */
 
 static void
@@ -1239,6 +1290,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup(test_icmp_error_allowed_icmp_error, setup),
 		cmocka_unit_test_setup(test_icmp_error_allowed_icmp_query, setup),
 		cmocka_unit_test_setup(test_icmp_error_allowed_udp, setup),
+		cmocka_unit_test_setup(test_ip_forward_redirect, setup),
 		cmocka_unit_test_setup(test_icmp_error_allowed_own_packet, setup),
 		cmocka_unit_test_setup(test_icmp_error_allowed_ip_broadcast, setup),
 		cmocka_unit_test_setup(test_icmp_error_allowed_link_broadcast, setup),
