@@ -1064,6 +1064,16 @@ routed(uint32_t src, uint32_t dst, uint16_t port)
 	return m;
 }
 
+static bool
+redirect_due(uint32_t src, uint32_t dst, uint16_t port)
+{
+	struct rte_mbuf *m = routed(src, dst, port);
+	bool due = ip_forward_redirect_due(&dp, m);
+
+	free(m);
+	return due;
+}
+
 static void
 test_ip_forward_redirect(void **state)
 {
@@ -1082,23 +1092,15 @@ test_ip_forward_redirect(void **state)
 	free(m);
 	/* ...nor when it leaves by another port (port 0 host to the gateway
 	 * on port 1)... */
-	m = routed(IP4(10, 0, 0, 7), IP4(192, 168, 3, 4), 0);
-	assert_false(ip_forward_redirect_due(&dp, m));
-	free(m);
+	assert_false(redirect_due(IP4(10, 0, 0, 7), IP4(192, 168, 3, 4), 0));
 	/* ...nor to a sender that is not on the port's subnet (it came through
 	 * another router, which the host route would not help)... */
-	m = routed(IP4(172, 16, 0, 7), IP4(192, 168, 3, 4), 1);
-	assert_false(ip_forward_redirect_due(&dp, m));
-	free(m);
+	assert_false(redirect_due(IP4(172, 16, 0, 7), IP4(192, 168, 3, 4), 1));
+	/* ...nor back to the sender itself. */
+	assert_false(redirect_due(IP4(10, 1, 0, 7), IP4(10, 1, 0, 7), 1));
 	/* A destination on the subnet itself: the host should send to it
 	 * directly, and the redirect names the target as the next hop. */
-	m = routed(IP4(10, 1, 0, 7), IP4(10, 1, 0, 9), 1);
-	assert_true(ip_forward_redirect_due(&dp, m));
-	free(m);
-	/* ...and never back to the sender itself. */
-	m = routed(IP4(10, 1, 0, 7), IP4(10, 1, 0, 7), 1);
-	assert_false(ip_forward_redirect_due(&dp, m));
-	free(m);
+	assert_true(redirect_due(IP4(10, 1, 0, 7), IP4(10, 1, 0, 9), 1));
 }
 
 /* ---- icmp_error_allowed ----------------------------------------------- */
