@@ -25,6 +25,7 @@
 
 #include "core/ctl.h"
 #include "core/drop.h"
+#include "core/handoff.h"
 #include "core/init.h"
 #include "core/log.h"
 #include "core/node.h"
@@ -157,39 +158,11 @@ nat_one(struct nat_worker *nw, const struct tern_dp *dp, const struct nat_env *e
 	}
 }
 
-/*
- * Hand packets over to the workers that own their sessions: one burst per
- * owner (a producer CAS each, not one per packet).  What does not fit goes
- * to keep[] for the drop edge.
- */
-static uint16_t
-nat_handoff_flush(struct nat_worker *nw, struct rte_mbuf **ho, unsigned *owner, uint16_t nho,
-                  void **keep, rte_edge_t *next, uint16_t nkeep)
+/* Where nat_handoff on worker `owner` takes packets from. */
+static struct rte_ring *
+nat_handoff_ring(unsigned owner)
 {
-	struct rte_mbuf *one[TERN_NODE_CHUNK];
-
-	while (nho != 0) {
-		unsigned o = owner[0], sent;
-		uint16_t n = 0, rest = 0;
-
-		/* This owner's packets out, the others' to the front. */
-		for (uint16_t i = 0; i < nho; i++) {
-			if (owner[i] == o) {
-				one[n++] = ho[i];
-			} else {
-				owner[rest] = owner[i];
-				ho[rest++] = ho[i];
-			}
-		}
-		sent = rte_ring_mp_enqueue_burst(by_index[o]->handoff, (void **)one, n, NULL);
-		nw->handoff_out += sent;
-		for (uint16_t i = (uint16_t)sent; i < n; i++) {
-			keep[nkeep] = one[i];
-			next[nkeep++] = NAT_NEXT_HANDOFF_FULL;
-		}
-		nho = rest;
-	}
-	return nkeep;
+	return by_index[owner]->handoff;
 }
 
 /* ip_input's routing decision for the translated packets, one FIB lookup
@@ -250,11 +223,10 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 	struct nat_prep prep[TERN_NODE_CHUNK];
 	void *keep[TERN_NODE_CHUNK];
 	rte_edge_t next[TERN_NODE_CHUNK];
-	struct rte_mbuf *ho[TERN_NODE_CHUNK];
-	unsigned ho_owner[TERN_NODE_CHUNK];
+	struct tern_handoff ho = { .n = 0 };
 
 	for (uint16_t base = 0; base < nb; base += TERN_NODE_CHUNK) {
-		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK), nkeep = 0, nho = 0;
+		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK), nkeep = 0;
 
 		/* Rules removed while packets were on their way: route only. */
 		if (unlikely(dp->nat == NULL)) {
@@ -287,8 +259,7 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 				    nat_one(nw, dp, &env, m, w->now_ms, &prep[j], &owner);
 
 				if (e == NAT_NEXT_HANDOFF) {
-					ho_owner[nho] = owner;
-					ho[nho++] = m;
+					tern_handoff_add(&ho, m, owner);
 					continue;
 				}
 				keep[nkeep] = m;
@@ -298,11 +269,15 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 		nat_route_bulk(dp, keep, next, nkeep);
 		/* Nothing handed over: keep[] is the stream as it came, which
 		 * can then move on whole. */
-		if (nho == 0) {
+		if (ho.n == 0) {
 			tern_node_enqueue(graph, node, keep, next, nkeep, nkeep == nb);
 			continue;
 		}
-		nkeep = nat_handoff_flush(nw, ho, ho_owner, nho, keep, next, nkeep);
+		/* What the owners' rings refuse drops as nat_handoff_full. */
+		for (uint16_t k = tern_handoff_flush(
+		         &ho, nat_handoff_ring, (struct rte_mbuf **)&keep[nkeep], &nw->handoff_out);
+		     k != 0; k--)
+			next[nkeep++] = NAT_NEXT_HANDOFF_FULL;
 		tern_node_enqueue(graph, node, keep, next, nkeep, false);
 	}
 	return nb;

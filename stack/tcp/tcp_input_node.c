@@ -12,6 +12,7 @@
 #include <rte_ip.h>
 
 #include "core/drop.h"
+#include "core/handoff.h"
 #include "core/node.h"
 #include "ip/ip_priv.h"
 #include "tcp/tcp_node.h"
@@ -34,12 +35,14 @@ tcp_input_process(struct rte_graph *graph, struct rte_node *node, void **objs, u
 	struct rte_mbuf *done[TERN_NODE_CHUNK];
 	void *keep[TERN_NODE_CHUNK];
 	rte_edge_t next[TERN_NODE_CHUNK];
+	struct tern_handoff ho = { .n = 0 };
 
 	for (uint16_t base = 0; base < nb; base += TERN_NODE_CHUNK) {
 		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK), ndone = 0, nkeep = 0;
 
 		for (uint16_t i = 0; i < n; i++) {
 			struct rte_mbuf *m = objs[base + i];
+			unsigned owner = 0;
 			int r;
 
 			/* RFC 1122 4.2.3.10: no TCP to broadcast addresses
@@ -47,14 +50,21 @@ tcp_input_process(struct rte_graph *graph, struct rte_node *node, void **objs, u
 			if (unlikely(tern_mbuf_priv(m)->l3_bcast))
 				r = TCP_INPUT_NEXT_NOT_UNICAST;
 			else
-				r = tcp_segment_in(tw, m, false);
+				r = tcp_segment_in(tw, m, false, &owner);
 			if (r == TCP_INPUT_CONSUMED) {
 				done[ndone++] = m;
-			} else if (r != TCP_INPUT_HANDED_OFF) {
+			} else if (r == TCP_INPUT_HAND_OFF) {
+				tern_handoff_add(&ho, m, owner);
+			} else {
 				keep[nkeep] = m;
 				next[nkeep++] = (rte_edge_t)r;
 			}
 		}
+		/* What the owners' rings refuse drops as tcp_wrong_worker. */
+		for (uint16_t k = tern_handoff_flush(
+		         &ho, tcp_handoff_ring, (struct rte_mbuf **)&keep[nkeep], &tw->handoff_out);
+		     k != 0; k--)
+			next[nkeep++] = TCP_INPUT_NEXT_WRONG_WORKER;
 		rte_pktmbuf_free_bulk(done, ndone);
 		tern_node_enqueue(graph, node, keep, next, nkeep, false);
 	}

@@ -34,8 +34,8 @@ enum {
 	[TCP_INPUT_NEXT_WRONG_WORKER] = TERN_DROP_NODE("tcp_wrong_worker")
 
 /* Not edges: what tcp_segment_in did with a segment it kept. */
-#define TCP_INPUT_CONSUMED   (-1)
-#define TCP_INPUT_HANDED_OFF (-2)
+#define TCP_INPUT_CONSUMED (-1)
+#define TCP_INPUT_HAND_OFF (-2) /* another worker's: the caller hands it over */
 
 /* Move the worker's queued segments to ip_output from node `node`,
  * whose edge `edge` leads there. */

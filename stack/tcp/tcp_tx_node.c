@@ -31,9 +31,10 @@ tcp_tx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint
 	(void)nb;
 	n = rte_ring_sc_dequeue_burst(tw->handoff, (void **)ho, HANDOFF_BURST, NULL);
 	for (unsigned i = 0; i < n; i++) {
-		int r = tcp_segment_in(tw, ho[i], true);
+		unsigned owner;
+		int r = tcp_segment_in(tw, ho[i], true, &owner);
 
-		/* Never TCP_INPUT_HANDED_OFF: a handed-over segment stays. */
+		/* Never TCP_INPUT_HAND_OFF: a handed-over segment stays. */
 		if (r >= 0)
 			rte_node_enqueue_x1(graph, node, (rte_edge_t)r, ho[i]);
 		else

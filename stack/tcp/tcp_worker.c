@@ -191,7 +191,7 @@ tcp_ev(void *ctx, struct tcp_conn *c, unsigned ev)
 static const struct tcp_ops worker_ops = { .output = tcp_out, .event = tcp_ev };
 
 int
-tcp_segment_in(struct tcp_worker *tw, struct rte_mbuf *m, bool handed_over)
+tcp_segment_in(struct tcp_worker *tw, struct rte_mbuf *m, bool handed_over, unsigned *owner)
 {
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 	uint32_t l3 = m->l3_len, plen = rte_pktmbuf_pkt_len(m) - l3, off, skip;
@@ -219,15 +219,11 @@ tcp_segment_in(struct tcp_worker *tw, struct rte_mbuf *m, bool handed_over)
 		return TCP_INPUT_NEXT_OPTIONS;
 	/* Owned elsewhere: an active open whose return traffic landed here. */
 	if (!handed_over && nb_tcp_workers > 1) {
-		unsigned owner = tcp_owner(tw->w->dp, m->port, &s.t);
-		if (owner != tw->w->id &&
+		*owner = tcp_owner(tw->w->dp, m->port, &s.t);
+		if (*owner != tw->w->id &&
 		    !(th->tcp_flags & TCP_F_SYN && !(th->tcp_flags & TCP_F_ACK)) &&
-		    tcp_conn_lookup(tw->st, &s.t) == NULL) {
-			if (rte_ring_mp_enqueue(by_index[owner]->handoff, m) != 0)
-				return TCP_INPUT_NEXT_WRONG_WORKER;
-			tw->handoff_out++;
-			return TCP_INPUT_HANDED_OFF;
-		}
+		    tcp_conn_lookup(tw->st, &s.t) == NULL)
+			return TCP_INPUT_HAND_OFF;
 	}
 	s.seq = rte_be_to_cpu_32(th->sent_seq);
 	s.ack = rte_be_to_cpu_32(th->recv_ack);
@@ -253,6 +249,12 @@ tcp_segment_in(struct tcp_worker *tw, struct rte_mbuf *m, bool handed_over)
 	if (rc < 0)
 		return TCP_INPUT_NEXT_REFUSED;
 	return TCP_INPUT_CONSUMED;
+}
+
+struct rte_ring *
+tcp_handoff_ring(unsigned owner)
+{
+	return by_index[owner]->handoff;
 }
 
 static int

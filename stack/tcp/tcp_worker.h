@@ -86,9 +86,12 @@ unsigned tcp_owner(const struct tern_dp *dp, uint16_t port, const struct tcp_tup
 uint32_t tcp_rss_hash(const struct tern_rss *r, const struct tcp_tuple *t);
 
 /* Parse and feed one segment (an IPv4 packet, header at data) to `tw`'s
- * stack: returns the drop reason edge for tcp_input, or -1 when the
- * segment was consumed (the mbuf is still the caller's to free). */
-int tcp_segment_in(struct tcp_worker *tw, struct rte_mbuf *m, bool handed_over);
+ * stack: returns the drop reason edge for tcp_input, TCP_INPUT_CONSUMED
+ * (the mbuf is still the caller's to free), or, unless handed_over,
+ * TCP_INPUT_HAND_OFF with the owning worker in *owner. */
+int tcp_segment_in(struct tcp_worker *tw, struct rte_mbuf *m, bool handed_over, unsigned *owner);
+/* The handoff ring of worker `owner` (tcp_tx takes segments from it). */
+struct rte_ring *tcp_handoff_ring(unsigned owner);
 
 /* Route an IPv4 packet this worker built (header at data) and queue it
  * for ip_output; the mbuf is consumed either way.  0 or -errno. */

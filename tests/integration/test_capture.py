@@ -69,6 +69,7 @@ def test_capture_ping(ternd_factory, netns_factory, tmpdir_tern):
 
 def test_capture_errors(ternd_factory, netns_factory, tmpdir_tern):
     t, a = one_host(ternd_factory, netns_factory, prefix="tce")
+    base = t.mbufs_in_use()
     path = os.path.join(tmpdir_tern, "x.pcapng")
 
     def err(*args):
@@ -90,4 +91,5 @@ def test_capture_errors(ternd_factory, netns_factory, tmpdir_tern):
     assert "is running" in err("capture", "start", "pa", path + "2")
     t.ctl("capture", "stop")
     assert os.path.exists(path) and not os.path.exists(path + "2")
+    t.wait_mbufs(base)
     assert t.stop() == 0
