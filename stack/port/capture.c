@@ -68,10 +68,12 @@ tern_capture_burst(struct tern_worker *w, const struct tern_capture_dp *c, uint1
 
 	for (uint16_t base = 0; base < n; base += RTE_DIM(copy)) {
 		uint16_t k = 0, todo = RTE_MIN(n - base, (uint16_t)RTE_DIM(copy));
+		/* Frames the ring has no room for now would be copied only to
+		 * be dropped: the writer is behind, drop them uncopied. */
+		uint16_t room = (uint16_t)RTE_MIN((unsigned)todo, rte_ring_free_count(c->ring));
 		unsigned sent;
 
-		for (uint16_t i = 0; i < todo; i++) {
-			/* The burst's clock: pcapng converts it to wall time. */
+		for (uint16_t i = 0; i < room; i++) {
 			struct rte_mbuf *m = rte_pcapng_copy(port, queue, pkts[base + i], c->pool,
 			                                     c->snaplen, w->now_tsc, dir);
 			struct capture_epb *epb;
