@@ -7,27 +7,14 @@
 #   scripts/bench-xconnect.sh [seconds per run] [rounds]
 set -u
 . "$(dirname "$0")/lib.sh"
-tern_need_root
-tern_install_deps "${TERN_DEPS[@]}"
-tern_build
-tern_hugepages 512
+tern_bench_start
 
 secs=${1:-5}
 rounds=${2:-3}
-dir=$(mktemp -d /tmp/tern-bench.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
 pcap=$dir/flows.pcap
 
-/usr/bin/python3 - "$pcap" <<'PY'
-import sys
-from scapy.all import Ether, IP, UDP, wrpcap
-# 1024 flows: 64-byte frames (60 in the pcap, no FCS).
-pkts = [Ether(dst="02:00:00:00:00:01", src="02:00:00:00:00:02") /
-        IP(src="10.0.%d.%d" % (i >> 8, i & 255), dst="198.18.%d.1" % (i % 16)) /
-        UDP(sport=1024 + i, dport=9) for i in range(1024)]
-pkts = [p / (b"\0" * (60 - len(p))) for p in pkts]
-wrpcap(sys.argv[1], pkts)
-PY
+# 1024 flows of 64-byte frames (60 in the pcap, no FCS).
+/usr/bin/python3 "$(dirname "$0")/gen-flows.py" "$pcap" 02:00:00:00:00:01 1024 spread
 
 devs="--vdev net_pcap0,rx_pcap=$pcap,infinite_rx=1 --vdev net_null0,no-rx=1"
 
@@ -41,22 +28,11 @@ port xconnect in out
 CONF
 	"$TERN_BUILD/app/ternd/ternd" -c "$dir/x.conf" -s "$dir/x.sock" -l error 2>"$dir/ternd.log" &
 	local pid=$!
-	for _ in $(seq 100); do
-		"$TERN_BUILD/app/ternctl/ternctl" -s "$dir/x.sock" version >/dev/null 2>&1 && break
-		sleep 0.1
-	done
+	tern_ctl_wait "$dir/x.sock"
 	sleep 1
-	local a b
-	a=$("$TERN_BUILD/app/ternctl/ternctl" -s "$dir/x.sock" -j link show out)
-	sleep "$secs"
-	b=$("$TERN_BUILD/app/ternctl/ternctl" -s "$dir/x.sock" -j link show out)
+	tern_tx_mpps "$dir/x.sock" out "$secs"
 	"$TERN_BUILD/app/ternctl/ternctl" -s "$dir/x.sock" shutdown >/dev/null
 	wait $pid
-	/usr/bin/python3 -c '
-import json, sys
-a = json.loads(sys.argv[1])["ports"][0]["tx_packets"]
-b = json.loads(sys.argv[2])["ports"][0]["tx_packets"]
-print("%.2f" % ((b - a) / float(sys.argv[3]) / 1e6))' "$a" "$b" "$secs"
 }
 
 run_testpmd() {

@@ -55,3 +55,38 @@ tern_hugepages() {
 		echo "$want" >$f
 	fi
 }
+
+# The benchmarks' common start: root, packages, build, hugepages, and a
+# scratch directory in $dir, removed with whatever the script left
+# running when it exits.
+tern_bench_start() {
+	tern_need_root
+	tern_install_deps "${TERN_DEPS[@]}"
+	tern_build
+	tern_hugepages 512
+	dir=$(mktemp -d /tmp/tern-bench.XXXXXX)
+	trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
+}
+
+# tern_ctl_wait SOCK: until ternd answers on its management socket (10 s).
+tern_ctl_wait() {
+	local _
+	for _ in $(seq 100); do
+		"$TERN_BUILD/app/ternctl/ternctl" -s "$1" version >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# tern_tx_mpps SOCK PORT SECS: PORT's transmit rate over SECS seconds, Mpps.
+tern_tx_mpps() {
+	local ctl=$TERN_BUILD/app/ternctl/ternctl a b
+	a=$("$ctl" -s "$1" -j link show "$2")
+	sleep "$3"
+	b=$("$ctl" -s "$1" -j link show "$2")
+	/usr/bin/python3 -c '
+import json, sys
+a = json.loads(sys.argv[1])["ports"][0]["tx_packets"]
+b = json.loads(sys.argv[2])["ports"][0]["tx_packets"]
+print("%.2f" % ((b - a) / float(sys.argv[3]) / 1e6))' "$a" "$b" "$3"
+}

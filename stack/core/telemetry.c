@@ -107,19 +107,21 @@ tel_dict(struct rte_tel_data *d, const struct tel_sum *s)
 	return 0;
 }
 
+/* /tern/nodes (drops false) and /tern/drops (drops true, with the
+ * control thread's). */
 static int
-tel_nodes(const char *cmd, const char *params, struct rte_tel_data *d)
+tel_sums(struct rte_tel_data *d, bool drops)
 {
 	struct tel_sum *s = calloc(1, sizeof(*s));
 	int rc = -ENODEV;
 
-	(void)cmd;
-	(void)params;
 	if (s == NULL)
 		return -ENOMEM;
 	rte_rwlock_read_lock(&tel_lock);
 	if (tel_up) {
-		sum_nodes(s, false);
+		sum_nodes(s, drops);
+		for (unsigned r = 0; drops && r < TERN_CTL_DROP_MAX; r++)
+			sum_add(s, tern_ctl_drop_name(r), tern_ctl_drop_count(r));
 		rc = tel_dict(d, s);
 	}
 	rte_rwlock_read_unlock(&tel_lock);
@@ -128,25 +130,19 @@ tel_nodes(const char *cmd, const char *params, struct rte_tel_data *d)
 }
 
 static int
-tel_drops(const char *cmd, const char *params, struct rte_tel_data *d)
+tel_nodes(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct tel_sum *s = calloc(1, sizeof(*s));
-	int rc = -ENODEV;
-
 	(void)cmd;
 	(void)params;
-	if (s == NULL)
-		return -ENOMEM;
-	rte_rwlock_read_lock(&tel_lock);
-	if (tel_up) {
-		sum_nodes(s, true);
-		for (unsigned r = 0; r < TERN_CTL_DROP_MAX; r++)
-			sum_add(s, tern_ctl_drop_name(r), tern_ctl_drop_count(r));
-		rc = tel_dict(d, s);
-	}
-	rte_rwlock_read_unlock(&tel_lock);
-	free(s);
-	return rc;
+	return tel_sums(d, false);
+}
+
+static int
+tel_drops(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	return tel_sums(d, true);
 }
 
 static int
