@@ -17,6 +17,7 @@
 #include <rte_mbuf.h>
 
 #include "core/dp.h"
+#include "core/handoff.h"
 #include "core/mbuf.h"
 #include "eth/eth.h"
 #include "port/port.h"
@@ -243,6 +244,64 @@ test_rss_hash_matches_the_specification(void **state)
 	assert_int_equal(tcp_rss_hash(&r, &t), 0xc626b0ea);
 }
 
+/* ---- handoff (core/handoff.h) --------------------------------------- */
+
+#define HO_OWNERS 3
+static struct rte_ring *ho_rings[HO_OWNERS];
+
+static struct rte_ring *
+ho_ring(unsigned owner)
+{
+	return ho_rings[owner];
+}
+
+/* Each owner gets its packets in their order, one burst each; what a full
+ * ring refuses comes back for the caller to drop, and nothing is lost. */
+static void
+test_handoff_flush(void **state)
+{
+	/* Owner of packet i, and the rings' room: 8, 8, and 2 (so one of
+	 * owner 2's three packets is refused). */
+	static const unsigned owner[] = { 0, 1, 2, 0, 2, 1, 0, 2, 1, 0 };
+	static const unsigned room[HO_OWNERS] = { 8, 8, 2 };
+	struct rte_mbuf fake[RTE_DIM(owner)], *refused[RTE_DIM(owner)], *got[16];
+	struct tern_handoff h = { .n = 0 };
+	uint64_t sent = 0;
+	uint16_t nref;
+
+	(void)state;
+	for (unsigned o = 0; o < HO_OWNERS; o++) {
+		/* Exact-size rings hold exactly `room` (a power of two). */
+		size_t sz = rte_ring_get_memsize_elem(sizeof(void *), room[o]);
+
+		ho_rings[o] =
+		    aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN(sz, RTE_CACHE_LINE_SIZE));
+		assert_non_null(ho_rings[o]);
+		assert_int_equal(
+		    rte_ring_init(ho_rings[o], "ho", room[o], RING_F_SC_DEQ | RING_F_EXACT_SZ), 0);
+	}
+	for (unsigned i = 0; i < RTE_DIM(owner); i++)
+		tern_handoff_add(&h, &fake[i], owner[i]);
+	nref = tern_handoff_flush(&h, ho_ring, refused, &sent);
+	assert_int_equal(h.n, 0);
+	assert_int_equal(nref, 1);
+	assert_ptr_equal(refused[0], &fake[7]); /* owner 2's third */
+	assert_int_equal(sent, RTE_DIM(owner) - 1);
+	for (unsigned o = 0; o < HO_OWNERS; o++) {
+		unsigned n = rte_ring_dequeue_burst(ho_rings[o], (void **)got, RTE_DIM(got), NULL);
+		unsigned k = 0;
+
+		for (unsigned i = 0; i < RTE_DIM(owner); i++) {
+			if (owner[i] != o || &fake[i] == refused[0])
+				continue;
+			assert_true(k < n);
+			assert_ptr_equal(got[k++], &fake[i]);
+		}
+		assert_int_equal(k, n);
+		free(ho_rings[o]);
+	}
+}
+
 int
 main(void)
 {
@@ -258,6 +317,7 @@ main(void)
 		cmocka_unit_test_setup(test_xconnect_peer, setup),
 		cmocka_unit_test_setup(test_xconnect_removed, setup),
 		cmocka_unit_test(test_rss_hash_matches_the_specification),
+		cmocka_unit_test(test_handoff_flush),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
