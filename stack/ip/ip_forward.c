@@ -73,6 +73,13 @@ ip_forward_redirect_due(const struct tern_dp *dp, struct rte_mbuf *m)
 
 	if (!dp->icmp_redirects || p->tx_port != m->port || p->nh_ip == ip->src_addr)
 		return false;
+	/* RFC 1812 4.3.2.7: never about a link-layer broadcast or multicast
+	 * (the copy will not have the Ethernet header to tell). */
+	if (m->l2_len == sizeof(struct rte_ether_hdr) && m->data_off >= m->l2_len &&
+	    rte_is_multicast_ether_addr(&rte_pktmbuf_mtod_offset(m, const struct rte_ether_hdr *,
+	                                                         -(int)sizeof(struct rte_ether_hdr))
+	                                     ->dst_addr))
+		return false;
 	/* What ip_forward_one will drop, it answers itself. */
 	if (ip->time_to_live <= 1 || rte_pktmbuf_pkt_len(m) > dp->port[p->tx_port].mtu)
 		return false;
@@ -81,13 +88,46 @@ ip_forward_redirect_due(const struct tern_dp *dp, struct rte_mbuf *m)
 	       ip_fib_lookup(dp, p->nh_ip) == idx;
 }
 
-/* The redirect itself: a copy of `m` for icmp_error to quote, taken
- * before the TTL changes so that the quote shows the header as it arrived
- * (Linux too); `m` goes on unchanged.  Rare, so out of the loop. */
+/* Node context after the worker pointer: the redirect token bucket. */
+struct ip_forward_ctx {
+	struct tern_worker *w;
+	uint32_t tokens;  /* in thousandths of a redirect */
+	uint32_t last_ms; /* low 32 bits of the last refill */
+};
+
+/* Redirects per second and burst, per worker.  Their own budget, checked
+ * before the copy: a host that ignores redirects would otherwise cost a
+ * copy per packet and use up the error budget (frag needed...) of others. */
+#define IP_REDIRECT_RATE  100
+#define IP_REDIRECT_BURST 10
+
+static bool
+redirect_rate_ok(struct ip_forward_ctx *ctx, uint64_t now_ms)
+{
+	uint32_t now = (uint32_t)now_ms;
+	uint64_t refill = (uint64_t)(now - ctx->last_ms) * IP_REDIRECT_RATE;
+
+	ctx->last_ms = now;
+	ctx->tokens = (uint32_t)RTE_MIN((uint64_t)IP_REDIRECT_BURST * 1000, ctx->tokens + refill);
+	if (ctx->tokens < 1000)
+		return false;
+	ctx->tokens -= 1000;
+	return true;
+}
+
+/* The redirect itself: a copy of what icmp_error quotes of `m` (576 bytes
+ * at most, RFC 1812 4.3.2.3), taken before the TTL changes so that the
+ * quote shows the header as it arrived (Linux too); `m` goes on unchanged.
+ * Rare, so out of the loop. */
 static __rte_noinline void
 ip_forward_redirect(struct rte_graph *graph, struct rte_node *node, struct rte_mbuf *m)
 {
-	struct rte_mbuf *c = rte_pktmbuf_copy(m, m->pool, 0, UINT32_MAX);
+	struct ip_forward_ctx *ctx = (struct ip_forward_ctx *)node->ctx;
+	struct rte_mbuf *c;
+
+	if (!redirect_rate_ok(ctx, ctx->w->now_ms))
+		return;
+	c = rte_pktmbuf_copy(m, m->pool, 0, 576 - sizeof(struct rte_ipv4_hdr) - 8);
 
 	if (c == NULL)
 		return; /* advice only: the packet itself is not lost */
@@ -123,10 +163,21 @@ ip_forward_process(struct rte_graph *graph, struct rte_node *node, void **objs, 
 	return nb;
 }
 
+static int
+ip_forward_init(const struct rte_graph *graph, struct rte_node *node)
+{
+	struct ip_forward_ctx *ctx = (struct ip_forward_ctx *)node->ctx;
+
+	RTE_BUILD_BUG_ON(sizeof(*ctx) > RTE_NODE_CTX_SZ);
+	ctx->tokens = IP_REDIRECT_BURST * 1000;
+	ctx->last_ms = 0;
+	return tern_node_ctx_init(graph, node);
+}
+
 static struct rte_node_register ip_forward_node = {
 	.name = "ip_forward",
 	.process = ip_forward_process,
-	.init = tern_node_ctx_init,
+	.init = ip_forward_init,
 	.nb_edges = IP_OUT_NEXT_MAX,
 	.next_nodes = { IP_OUT_NEXT_NODES },
 };

@@ -54,6 +54,9 @@ struct capture_epb {
 static inline uint64_t
 capture_ns(const struct tern_capture_dp *c, uint64_t tsc)
 {
+	/* A burst clock read just before the capture started: its start. */
+	if ((int64_t)(tsc - c->base_tsc) < 0)
+		return c->base_ns;
 	return c->base_ns +
 	       (uint64_t)(((unsigned __int128)(tsc - c->base_tsc) * c->ns_per_tsc) >> 32);
 }
@@ -155,17 +158,16 @@ capture_write(bool drain)
 	}
 }
 
-static void capture_end(void);
+static int capture_end(void);
 
 static void
 capture_tick(struct tern_timer *t, void *arg)
 {
 	(void)arg;
 	capture_write(false);
-	if (cap.error != 0 || (cap.count != 0 && cap.written >= cap.count)) {
-		capture_end();
+	/* Done: stop, or try again next tick when out of memory for that. */
+	if ((cap.error != 0 || (cap.count != 0 && cap.written >= cap.count)) && capture_end() == 0)
 		return;
-	}
 	tern_timer_start(&tern_ctl.wheel, t, tern_now_ms() + 1);
 }
 
@@ -187,24 +189,34 @@ capture_setup_once(void)
 		cap.dp.pool = NULL;
 		return rte_errno ? -rte_errno : -ENOMEM;
 	}
+	if (tern_mempool_track(cap.dp.pool) < 0) {
+		rte_ring_free(cap.dp.ring);
+		rte_mempool_free(cap.dp.pool);
+		cap.dp.ring = NULL;
+		cap.dp.pool = NULL;
+		return -ENOSPC;
+	}
 	tern_timer_init(&cap.timer, capture_tick, NULL);
-	return tern_mempool_track(cap.dp.pool);
+	return 0;
 }
 
 /* Stop: no worker copies once the version without the capture is in
- * force; then the rest of the ring goes to the file. */
-static void
+ * force; then the rest of the ring goes to the file.  0, or -ENOMEM with
+ * the capture still running (the version could not be made). */
+static int
 capture_end(void)
 {
-	struct tern_dp *next;
-
 	if (!cap.running)
-		return;
-	tern_timer_stop(&tern_ctl.wheel, &cap.timer);
-	if (tern_ctl.started && (next = tern_dp_copy()) != NULL) {
+		return 0;
+	if (tern_ctl.started) {
+		struct tern_dp *next = tern_dp_copy();
+
+		if (next == NULL)
+			return -ENOMEM;
 		next->capture = NULL;
 		tern_dp_publish(next);
 	}
+	tern_timer_stop(&tern_ctl.wheel, &cap.timer);
 	capture_write(true);
 	worker_counts(&cap.copied, &cap.dropped);
 	cap.copied -= cap.copied0;
@@ -213,6 +225,7 @@ capture_end(void)
 	cap.out = NULL;
 	cap.running = false;
 	LOG_INFO("capture %s: %" PRIu64 " frames written", cap.file, cap.written);
+	return 0;
 }
 
 /* The TSC's wall-clock origin and rate, for capture_ns(). */
@@ -298,7 +311,8 @@ cli_capture_stop(struct cmd_ctx *c, int argc, char **argv)
 	(void)argv;
 	if (!cap.running)
 		return out_err(c->out, ENOENT, "no capture running");
-	capture_end();
+	if (capture_end() < 0)
+		return out_err(c->out, ENOMEM, "out of memory; the capture is still running");
 	out_u64(c->out, "written", cap.written);
 	out_u64(c->out, "dropped", cap.dropped);
 	return 0;

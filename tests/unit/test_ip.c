@@ -1101,6 +1101,13 @@ test_ip_forward_redirect(void **state)
 	/* A destination on the subnet itself: the host should send to it
 	 * directly, and the redirect names the target as the next hop. */
 	assert_true(redirect_due(IP4(10, 1, 0, 7), IP4(10, 1, 0, 9), 1));
+	/* Never about a frame to the link's broadcast address (RFC 1812
+	 * 4.3.2.7), though its IP destination is unicast. */
+	m = ip_pkt_mac(&bcast, IP4(10, 1, 0, 7), IP4(192, 168, 3, 4), 17, 8);
+	m->port = 1;
+	assert_int_equal(ip_input_classify(&dp, m), IP_INPUT_NEXT_FORWARD);
+	assert_false(ip_forward_redirect_due(&dp, m));
+	free(m);
 }
 
 /* ---- icmp_error_allowed ----------------------------------------------- */
