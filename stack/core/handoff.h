@@ -14,11 +14,19 @@
 
 #include "core/node.h"
 
+/* On the node's stack: set only n (tern_handoff_init), not the whole
+ * 2.5 KB, which a `= { 0 }` would clear on every call. */
 struct tern_handoff {
 	uint16_t n;
 	uint16_t owner[TERN_NODE_CHUNK];
 	struct rte_mbuf *m[TERN_NODE_CHUNK];
 };
+
+static inline void
+tern_handoff_init(struct tern_handoff *h)
+{
+	h->n = 0;
+}
 
 static inline void
 tern_handoff_add(struct tern_handoff *h, struct rte_mbuf *m, unsigned owner)

@@ -223,8 +223,9 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 	struct nat_prep prep[TERN_NODE_CHUNK];
 	void *keep[TERN_NODE_CHUNK];
 	rte_edge_t next[TERN_NODE_CHUNK];
-	struct tern_handoff ho = { .n = 0 };
+	struct tern_handoff ho;
 
+	tern_handoff_init(&ho);
 	for (uint16_t base = 0; base < nb; base += TERN_NODE_CHUNK) {
 		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK), nkeep = 0;
 
