@@ -188,7 +188,8 @@ enum nat_verdict {
 
 /*
  * Translate one IPv4 packet in place.  `pkt` starts at the IPv4 header and
- * holds `len` contiguous bytes (at least the headers; fragments: see
+ * holds `len` contiguous bytes, all of the packet (nat_prepare() takes
+ * chained packets: at least the headers contiguous; fragments: see
  * docs/nat.md).  `in_port` is the ingress port; `route(ctx, dst, &out_port)`
  * returns 0 and the egress port for a destination (after DNAT), or -1 when
  * there is no route; `is_local(ctx, addr)` says whether an address is one
@@ -222,7 +223,8 @@ struct nat_ep4 {
 struct nat_pkt {
 	uint8_t *ip;
 	uint8_t *l4;
-	uint32_t tot, l4len;
+	uint32_t tot;   /* the IP total length */
+	uint32_t l4len; /* bytes of the L4 header and data in the first segment */
 	uint8_t proto;
 	uint8_t tcp_flags;
 	uint8_t icmp_type;
@@ -249,8 +251,10 @@ struct nat_prep {
  * misses overlap instead of adding up, and each packet is parsed and
  * hashed once.  nat_translate() is all three in a row.
  */
-void nat_prepare(const struct nat_table *t, uint8_t *pkt, uint32_t len, unsigned stage,
-                 struct nat_prep *prep);
+/* Stage 0 takes the packet: `len` contiguous bytes at `pkt` (the first
+ * segment), `pkt_len` in all; stage 1 takes NULL, 0, 0. */
+void nat_prepare(const struct nat_table *t, uint8_t *pkt, uint32_t len, uint32_t pkt_len,
+                 unsigned stage, struct nat_prep *prep);
 enum nat_verdict nat_translate_prepared(struct nat_table *t, const struct nat_rules *rules,
                                         const struct nat_env *env, struct nat_prep *prep,
                                         uint16_t in_port, uint64_t now, unsigned *owner);

@@ -248,10 +248,11 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 			if (i < n) {
 				struct rte_mbuf *m = objs[base + i];
 				nat_prepare(nw->t, rte_pktmbuf_mtod(m, uint8_t *),
-				            rte_pktmbuf_data_len(m), 0, &prep[i]);
+				            rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m), 0,
+				            &prep[i]);
 			}
 			if (i >= NAT_PREFETCH_AHEAD && i - NAT_PREFETCH_AHEAD < n)
-				nat_prepare(nw->t, NULL, 0, 1, &prep[i - NAT_PREFETCH_AHEAD]);
+				nat_prepare(nw->t, NULL, 0, 0, 1, &prep[i - NAT_PREFETCH_AHEAD]);
 			if (i >= 2 * NAT_PREFETCH_AHEAD) {
 				uint16_t j = i - 2 * NAT_PREFETCH_AHEAD;
 				struct rte_mbuf *m = objs[base + j];

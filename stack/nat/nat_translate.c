@@ -143,18 +143,26 @@ parse_l4(uint8_t proto, const uint8_t *l4, uint32_t l4len, struct nat_ep4 *e, bo
 	}
 }
 
+/*
+ * `len` bytes are contiguous at `ip`, of `pkt_len` in all: a reassembled
+ * datagram is a chain of segments, and only its first is parsed (headers
+ * and ICMP quotes sit there; the checksum updates are incremental and never
+ * read the payload).  Headers that straddle the first segment's end are
+ * refused, tiny-fragment tricks (RFC 1858) included.
+ */
 static enum parse_rc
-parse(uint8_t *ip, uint32_t len, struct nat_pkt *p)
+parse(uint8_t *ip, uint32_t len, uint32_t pkt_len, struct nat_pkt *p)
 {
-	uint32_t ihl, eihl;
+	uint32_t ihl, eihl, avail;
 	enum parse_rc rc;
 
 	if (len < 20 || (ip[0] >> 4) != 4)
 		return P_BAD;
 	ihl = (uint32_t)(ip[0] & 0xf) * 4;
 	p->tot = get16(ip + 2);
-	if (ihl < 20 || p->tot < ihl || p->tot > len)
+	if (ihl < 20 || ihl > len || p->tot < ihl || p->tot > pkt_len)
 		return P_BAD;
+	avail = p->tot < len ? p->tot : len;
 	/* Fragments are reassembled before NAT (docs/nat.md): one that gets
 	 * here cannot be translated consistently. */
 	if (get16(ip + 6) & 0x3fff)
@@ -162,7 +170,7 @@ parse(uint8_t *ip, uint32_t len, struct nat_pkt *p)
 	p->ip = ip;
 	p->proto = ip[9];
 	p->l4 = ip + ihl;
-	p->l4len = p->tot - ihl;
+	p->l4len = avail - ihl;
 	p->e.src = get32(ip + 12);
 	p->e.dst = get32(ip + 16);
 	p->icmp_err = false;
@@ -777,7 +785,7 @@ new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat
 static const struct nat_rules no_rules;
 
 void
-nat_prepare(const struct nat_table *t, uint8_t *pkt, uint32_t len, unsigned stage,
+nat_prepare(const struct nat_table *t, uint8_t *pkt, uint32_t len, uint32_t pkt_len, unsigned stage,
             struct nat_prep *prep)
 {
 	if (stage != 0) {
@@ -785,7 +793,7 @@ nat_prepare(const struct nat_table *t, uint8_t *pkt, uint32_t len, unsigned stag
 			nat_sess_prefetch(t, 0, NULL, 1, &prep->h);
 		return;
 	}
-	prep->parsed = (uint8_t)parse(pkt, len, &prep->p);
+	prep->parsed = (uint8_t)parse(pkt, len, pkt_len, &prep->p);
 	/* ICMP errors are looked up by the reversed quote, elsewhere. */
 	prep->hashed = prep->parsed == P_OK && !prep->p.icmp_err;
 	if (prep->hashed)
@@ -798,7 +806,7 @@ nat_translate(struct nat_table *t, const struct nat_rules *rules, const struct n
 {
 	struct nat_prep prep;
 
-	nat_prepare(t, pkt, len, 0, &prep);
+	nat_prepare(t, pkt, len, len, 0, &prep);
 	return nat_translate_prepared(t, rules, env, &prep, in_port, now, owner);
 }
 

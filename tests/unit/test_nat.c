@@ -551,6 +551,40 @@ test_bad_packets(void **state)
 	assert_int_equal(xl(b, n, LAN), NAT_PASS);
 }
 
+/* A reassembled datagram is a chain: only its first segment (here 100 of
+ * 3008 bytes) is contiguous.  It translates from its headers, counts its
+ * whole length, and its checksum stays right for the whole datagram. */
+static void
+test_chained_datagram(void **state)
+{
+	static uint8_t b[3008];
+	struct nat_prep prep;
+	unsigned owner = UINT_MAX;
+	uint32_t n;
+
+	(void)state;
+	n = mk_udp(b, IN1, 5353, OUT1, 53, 3008 - 28, false);
+	nat_prepare(E.t, b, 100, n, 0, &prep);
+	assert_int_equal(nat_translate_prepared(E.t, &E.rules, &E.env, &prep, LAN, E.now, &owner),
+	                 NAT_DONE);
+	assert_int_equal(ip_src(b), POOL);
+	check_csums(b);
+	walk();
+	assert_int_equal(W.n, 1);
+	assert_int_equal(W.i[0].bytes[0], 3008);
+	/* Longer than the whole packet is still malformed. */
+	n = mk_udp(b, IN1, 5354, OUT1, 53, 3008 - 28, false);
+	nat_prepare(E.t, b, 100, n - 1, 0, &prep);
+	assert_int_equal(nat_translate_prepared(E.t, &E.rules, &E.env, &prep, LAN, E.now, &owner),
+	                 NAT_BAD);
+	/* A TCP header cut by the first segment's end is refused (RFC 1858). */
+	n = mk_tcp(b, IN1, 40000, OUT1, 80, F_SYN, 1000);
+	nat_prepare(E.t, b, 30, n, 0, &prep);
+	assert_int_equal(nat_translate_prepared(E.t, &E.rules, &E.env, &prep, LAN, E.now, &owner),
+	                 NAT_BAD);
+	assert_int_equal(nat_table_nb_sessions(E.t), 1);
+}
+
 /* ------------------------------------------------------------------------ */
 /* SNAT, DNAT, STATIC, EXEMPT */
 
@@ -1625,6 +1659,7 @@ main(void)
 		T(test_csum_update_matches_recompute),
 		T(test_counter_names),
 		T(test_bad_packets),
+		T(test_chained_datagram),
 		T(test_snat_tcp_outbound),
 		T(test_snat_masquerade),
 		T(test_snat_not_on_other_port),
