@@ -36,6 +36,8 @@
 	X(IP_MULTICAST, "ip_multicast", "multicast destination, no multicast routing")             \
 	X(IP_REASM_FAIL, "ip_reasm_fail",                                                          \
 	  "fragment refused: overlap, too many fragments or table full")                           \
+	X(IP_REASM_OVERSIZE, "ip_reasm_oversize",                                                  \
+	  "fragment ends past 65535 bytes (RFC 791 total length)")                                 \
 	X(IP_REASM_TIMEOUT, "ip_reasm_timeout",                                                    \
 	  "fragments of a datagram that never completed (30 s)")                                   \
 	X(IP_FRAG_FAIL, "ip_frag_fail", "could not fragment (no mbufs or too many fragments)")     \

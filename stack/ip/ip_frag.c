@@ -70,6 +70,7 @@ death_row_drop(struct rte_graph *graph, struct rte_node *node, struct frag_state
 enum {
 	REASM_NEXT_LOCAL,
 	REASM_NEXT_FAIL,
+	REASM_NEXT_OVERSIZE,
 	REASM_NEXT_MAX,
 };
 
@@ -82,6 +83,23 @@ ip_reassembly_prerouting(const char *node_name)
 	return tern_node_add_edge("ip_reassembly", node_name, &reasm_prerouting_edge);
 }
 
+/*
+ * One reassemble call adds at most a datagram's worth of fragments (all it
+ * held, and the new one) to the death row, which rte_ip_frag fills without
+ * a bound check: flush before it could overflow, whatever the outcome of
+ * the previous calls.
+ */
+#define REASM_DR_ROOM (RTE_IP_FRAG_DEATH_ROW_MBUF_LEN - (RTE_LIBRTE_IP_FRAG_MAX_FRAG + 1))
+
+/* Where a fragment ends in its datagram, headers included. */
+static inline uint32_t
+frag_end(const struct rte_ipv4_hdr *ip)
+{
+	uint32_t off = rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK;
+
+	return off * 8 + rte_be_to_cpu_16(ip->total_length);
+}
+
 static uint16_t
 ip_reassembly_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
@@ -91,10 +109,21 @@ ip_reassembly_process(struct rte_graph *graph, struct rte_node *node, void **obj
 	for (uint16_t i = 0; i < nb; i++) {
 		struct rte_mbuf *m = objs[i], *done;
 		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+		uint16_t hl = (uint16_t)((ip->version_ihl & 0xf) * 4);
 
+		/* RFC 791: a datagram is at most 65535 bytes; DPDK would build
+		 * a bigger one, its total length wrapped. */
+		if (unlikely(frag_end(ip) > UINT16_MAX)) {
+			rte_node_enqueue_x1(graph, node, REASM_NEXT_OVERSIZE, m);
+			continue;
+		}
+		if (fs->dr.cnt > REASM_DR_ROOM)
+			death_row_drop(graph, node, fs, REASM_NEXT_FAIL);
 		/* rte_ip_frag strips l2_len + l3_len from every fragment but the
-		 * first; eth_input already took the Ethernet header off. */
+		 * first; eth_input already took the Ethernet header off, and the
+		 * prerouting path (NAT) comes here before ip_local sets l3_len. */
 		m->l2_len = 0;
+		m->l3_len = hl;
 		done = rte_ipv4_frag_reassemble_packet(fs->tbl, &fs->dr, m, w->now_tsc, ip);
 		if (done == NULL)
 			continue; /* held until the datagram completes, or refused */
@@ -106,9 +135,6 @@ ip_reassembly_process(struct rte_graph *graph, struct rte_node *node, void **obj
 		rte_node_enqueue_x1(graph, node,
 		                    w->dp->prerouting ? reasm_prerouting_edge : REASM_NEXT_LOCAL,
 		                    done);
-		/* The death row holds at most a burst's worth: flush it often. */
-		if (fs->dr.cnt > RTE_IP_FRAG_DEATH_ROW_LEN / 2)
-			death_row_drop(graph, node, fs, REASM_NEXT_FAIL);
 	}
 	death_row_drop(graph, node, fs, REASM_NEXT_FAIL);
 	return nb;
@@ -122,6 +148,7 @@ static struct rte_node_register ip_reassembly_node = {
 	.next_nodes = {
 		[REASM_NEXT_LOCAL] = "ip_local",
 		[REASM_NEXT_FAIL] = TERN_DROP_NODE("ip_reasm_fail"),
+		[REASM_NEXT_OVERSIZE] = TERN_DROP_NODE("ip_reasm_oversize"),
 	},
 };
 RTE_NODE_REGISTER(ip_reassembly_node);

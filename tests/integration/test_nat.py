@@ -182,6 +182,41 @@ def test_snat_udp_and_ping(ternd_factory, netns_factory, tmpdir_tern):
         kill(srv)
 
 
+def test_snat_fragments(ternd_factory, netns_factory):
+    """Fragments through NAT: ternd reassembles the inside host's fragmented
+    echo requests (a chain of mbufs), translates and fragments them again
+    for the outside host, and the replies come back the same way.  The
+    inside host H is ternd's net_tap peer (ternd runs in H): net_af_packet
+    has the kernel reassemble first (PACKET_FANOUT_FLAG_DEFRAG), so ternd
+    would see no fragment there.  The outside host's replies come in by
+    net_af_packet, reassembled by the kernel into one frame, so they must
+    fit one (1600-byte echoes)."""
+    net = subnet()
+    h = netns_factory("tnf")
+    no_ipv6(h)
+    b = host(netns_factory, "tnfb", default_route=False)
+    sh("ip link set %s netns %s" % (b.outer, h.name))
+    h.run("ip link set %s up" % b.outer)
+    tap = uniq("tt")
+    t = ternd_factory(config("port add tp net_tap0,iface=%s" % tap,
+                             "port add pb net_af_packet0,iface=%s" % b.outer,
+                             "addr add %s.1/24 dev tp" % net, "addr add %s/24 dev pb" % b.gw,
+                             "nat add snat src %s.0/24 out pb" % net), netns=h.name)
+    h.run("ip addr add %s.2/24 dev %s" % (net, tap))
+    h.run("ip link set %s up" % tap)
+    h.run("ip route add default via %s.1" % net)
+    links_up(t, "tp", "pb")
+    base = t.mbufs_in_use()
+    r = ping(h, b.ip, count=3, size=1600, wait=2)
+    assert r.returncode == 0 and " 0% packet loss" in r.stdout, \
+        (r.stdout, {k: v for k, v in t.drops().items() if v}, nstats(t))
+    st = nstats(t)
+    assert st["BadPackets"] == 0 and st["Translated"] == 6, st
+    nodes = {n["node"]: n["packets"] for n in t.stats()["nodes"]}
+    assert nodes["ip_reassembly"] == 6 and nodes["ip_frag"] == 6, nodes
+    t.wait_mbufs(base)
+
+
 def test_icmp_same_identifier_two_hosts(ternd_factory, netns_factory, tmpdir_tern):
     """A and C both ping B with ICMP identifier 4242: B sees two different
     identifiers from the one NAT address, and each inside host gets its

@@ -443,6 +443,32 @@ time.sleep(0.5)
 print(" ".join("%%d/%%d/%%d" %% (p[ICMP].type, p[ICMP].id, p[IP].len) for p in sn.stop()))
 """ % h.tap).split()
     assert out == ["0/301/556"], out
+
+    # 4. A fragment that would end past 65535 bytes (RFC 791): DPDK would
+    # build a datagram whose total length wraps; dropped on its own.
+    d0 = t.drops()
+    ns_scapy(h.ns, pre + """
+send(E / IP(src=you_ip, dst=gw, id=400, flags="MF", frag=8189, proto=1) / Raw(bytes(64)))
+""")
+    wait_until(lambda: deltas(d0, t.drops()) == {"ip_reasm_oversize": 1}, what="oversize drop")
+
+    # 5. Many datagrams refused at once: 64 datagrams of 6 middle fragments
+    # each are held, then a 7th middle one for each overflows its slots and
+    # sends all 7 to rte_ip_frag's death row, 448 mbufs in a few bursts;
+    # the row holds 288, so ternd must empty it as it goes.
+    d0 = t.drops()
+    ns_scapy(h.ns, pre + """
+for k in range(6):
+    for i in range(64):
+        send(frags(500 + i, [(64 + 64 * k, 64, True)], %s)[0])
+time.sleep(0.5)
+burst = [bytes(frags(500 + i, [(448, 64, True)], %s)[0]) for i in range(64)]
+for b in burst:
+    s.send(b)
+""" % (payload, payload))
+    wait_until(lambda: deltas(d0, t.drops()) == {"ip_reasm_fail": 64 * 7},
+               what="448 fragments dropped", timeout=10)
+    t.wait_mbufs(base)
     # Still answering ordinary and fragmented pings.
     assert ping(h.ns, h.gw, count=1, size=3000).returncode == 0
     t.wait_mbufs(base)
