@@ -540,11 +540,13 @@ sess_timer_cb(struct tern_timer *tm, void *arg)
 	struct nat_table *t = arg;
 	struct nat_session *s =
 	    (struct nat_session *)(void *)((char *)tm - offsetof(struct nat_session, timer));
-	uint64_t now = t->wheel->now;
+	/* The wheel runs a tick's callbacks at that tick's time, which can be
+	 * behind the packets of this loop (the worker stamps them first):
+	 * last_seen must never be ahead of `now`, or its age wraps. */
+	uint64_t now = t->wheel->now > t->now ? t->wheel->now : t->now;
 	uint64_t deadline = sess_deadline(t, s, now);
 
-	if (now > t->now)
-		t->now = now;
+	t->now = now;
 	if (deadline > now) {
 		tern_timer_start(t->wheel, tm, deadline);
 		return;

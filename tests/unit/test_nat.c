@@ -1096,6 +1096,36 @@ test_icmp_same_id_two_hosts(void **state)
 	assert_int_equal(nat_table_nb_sessions(E.t), 0);
 }
 
+/* The wheel runs a late tick's callbacks at that tick's time, behind a
+ * packet the worker already stamped: the session lives on from the packet,
+ * and expires a timeout after it. */
+static void
+test_expiry_behind_last_packet(void **state)
+{
+	uint8_t b[128];
+	uint32_t n;
+
+	(void)state;
+	n = mk_udp(b, IN1, 5000, OUT1, 53, 4, false);
+	assert_int_equal(xl(b, n, LAN), NAT_DONE);
+	/* A packet 305 s later (the UDP timeout is 300 s), stamped before the
+	 * wheel catches up. */
+	E.now += 305 * SEC;
+	n = mk_udp(b, IN1, 5000, OUT1, 53, 4, false);
+	assert_int_equal(xl(b, n, LAN), NAT_DONE);
+	/* The wheel passes the old deadline in one go. */
+	tern_wheel_advance(&E.w, E.now + 5 * SEC, UINT_MAX);
+	E.now += 5 * SEC;
+	assert_int_equal(nat_table_nb_sessions(E.t), 1);
+	walk();
+	assert_int_equal(W.i[0].expires_in_ms, 295 * SEC);
+	advance(294 * SEC);
+	assert_int_equal(nat_table_nb_sessions(E.t), 1);
+	advance(1 * SEC);
+	assert_int_equal(nat_table_nb_sessions(E.t), 0);
+	assert_int_equal(ctr(NAT_MIB_SessionsExpired), 1);
+}
+
 /* Quote `len` bytes of `pkt` in an error from `from` and translate it. */
 static void
 test_icmp_error_time_exceeded_translated(void **state)
@@ -1660,6 +1690,7 @@ main(void)
 		T(test_counter_names),
 		T(test_bad_packets),
 		T(test_chained_datagram),
+		T(test_expiry_behind_last_packet),
 		T(test_snat_tcp_outbound),
 		T(test_snat_masquerade),
 		T(test_snat_not_on_other_port),
