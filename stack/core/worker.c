@@ -13,7 +13,15 @@
 #include "core/node.h"
 #include "core/worker.h"
 
-enum { CALL_PENDING, CALL_DONE, CALL_CANCELLED };
+/*
+ * A call's life: PENDING until the worker takes it (RUNNING) or the caller
+ * gives up first (CANCELLED: the worker frees it unrun); RUNNING until DONE.
+ * A caller never leaves a RUNNING call behind: `arg` is often on its stack.
+ */
+enum { CALL_PENDING, CALL_RUNNING, CALL_DONE, CALL_CANCELLED };
+
+/* How long a caller waits for a worker to take its call. */
+#define CALL_TIMEOUT_MS 1000
 
 struct tern_call {
 	tern_worker_fn fn;
@@ -92,13 +100,12 @@ worker_poll_calls(struct tern_worker *w)
 		int expect = CALL_PENDING;
 
 		/* The caller gave up waiting: its arg may be gone, do not run. */
-		if (atomic_load_explicit(&c->state, memory_order_acquire) == CALL_CANCELLED) {
+		if (!atomic_compare_exchange_strong(&c->state, &expect, CALL_RUNNING)) {
 			free(c);
 			continue;
 		}
 		c->rc = c->fn(w, c->arg);
-		if (!atomic_compare_exchange_strong(&c->state, &expect, CALL_DONE))
-			free(c); /* cancelled while running: the caller left */
+		atomic_store_explicit(&c->state, CALL_DONE, memory_order_release);
 	}
 }
 
@@ -154,20 +161,21 @@ tern_worker_call(struct tern_worker *w, tern_worker_fn fn, void *arg)
 		free(c);
 		return -EBUSY;
 	}
-	/* A worker polls its ring every TERN_CALL_POLL_MASK+1 loops: microseconds. */
-	for (unsigned i = 0; i < 100000; i++) {
-		if (atomic_load_explicit(&c->state, memory_order_acquire) == CALL_DONE) {
-			rc = c->rc;
-			free(c);
-			return rc;
-		}
+	/* A worker polls its ring every TERN_CALL_POLL_MASK+1 loops:
+	 * microseconds.  Past the timeout, a call not yet taken is cancelled;
+	 * one the worker is running is waited for, however long it takes. */
+	uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz() / 1000 * CALL_TIMEOUT_MS;
+	int state;
+
+	while ((state = atomic_load_explicit(&c->state, memory_order_acquire)) != CALL_DONE) {
+		int expect = CALL_PENDING;
+
+		if (state == CALL_PENDING && rte_get_timer_cycles() > deadline &&
+		    atomic_compare_exchange_strong(&c->state, &expect, CALL_CANCELLED))
+			return -ETIMEDOUT; /* the worker frees it */
 		usleep(10);
 	}
-	/* One second: cancel.  Whoever sees the other side's mark frees `c`. */
-	int expect = CALL_PENDING;
-	if (atomic_compare_exchange_strong(&c->state, &expect, CALL_CANCELLED))
-		return -ETIMEDOUT;
-	rc = c->rc; /* it finished just now */
+	rc = c->rc;
 	free(c);
 	return rc;
 }
