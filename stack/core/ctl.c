@@ -207,6 +207,7 @@ dp_create(void)
 		dp->port[p->port_id].mac = p->mac;
 		dp->port[p->port_id].mtu = p->mtu;
 		dp->port[p->port_id].up = true;
+		dp->port[p->port_id].tx_multiseg = p->tx_multiseg;
 		dp->port[p->port_id].rss = p->rss;
 	}
 	atomic_store(&tern_ctl.dp, dp);

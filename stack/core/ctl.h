@@ -40,6 +40,7 @@ struct tern_port {
 	int socket;
 	uint16_t nb_rxq, nb_txq;
 	uint16_t mtu;
+	bool tx_multiseg; /* the PMD sends mbuf chains (fragments, reassembled datagrams) */
 	uint32_t nb_mbufs;
 	struct rte_ether_addr mac;
 	char driver[32];

@@ -22,6 +22,8 @@
 	X(XCONNECT_NO_PEER, "xconnect_no_peer", "cross-connect removed while packets in flight")   \
 	X(TX_BAD_PORT, "tx_bad_port", "egress port does not exist")                                \
 	X(TX_FULL, "tx_full", "egress TX queue full")                                              \
+	X(TX_NO_MULTISEG, "tx_no_multiseg",                                                        \
+	  "mbuf chain for a PMD that sends single segments, too long to linearize")                \
 	X(PUNT_FULL, "punt_full", "slow-path ring to the control thread full")                     \
 	X(IP_RUNT, "ip_runt", "shorter than an IPv4 header (RFC 1812 5.2.2)")                      \
 	X(IP_VERSION, "ip_version", "IP version is not 4 (RFC 1812 5.2.2)")                        \
@@ -44,6 +46,8 @@
 	X(IP_NO_ROUTE, "ip_no_route", "no route to the destination")                               \
 	X(IP_TTL_EXCEEDED, "ip_ttl_exceeded", "TTL ran out in transit")                            \
 	X(IP_BLACKHOLE, "ip_blackhole", "blackhole route")                                         \
+	X(IP_L2_BROADCAST, "ip_l2_broadcast",                                                      \
+	  "unicast packet in a link-layer broadcast, not forwarded (RFC 1812 5.3.4)")              \
 	X(IP_UNKNOWN_PROTO, "ip_unknown_proto", "no handler for this IP protocol")                 \
 	X(IP_MTU, "ip_mtu", "larger than the egress MTU with DF set (frag needed sent)")           \
 	X(ICMP_RUNT, "icmp_runt", "shorter than an ICMP header")                                   \

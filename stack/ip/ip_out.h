@@ -28,6 +28,7 @@ enum {
 	IP_OUT_NEXT_FRAGMENT,
 	IP_OUT_NEXT_BAD_PORT,
 	IP_OUT_NEXT_NO_ROOM,
+	IP_OUT_NEXT_L2_BROADCAST, /* ip_forward only */
 	IP_OUT_NEXT_MAX,
 };
 
@@ -82,6 +83,7 @@ ip_out_l2(const struct tern_dp *dp, struct rte_mbuf *m, uint64_t now_ms, struct 
 	[IP_OUT_NEXT_PORT_TX] = "port_tx", [IP_OUT_NEXT_ICMP_ERROR] = "icmp_error",                \
 	[IP_OUT_NEXT_RESOLVE] = "ctl_punt", [IP_OUT_NEXT_FRAGMENT] = "ip_frag",                    \
 	[IP_OUT_NEXT_BAD_PORT] = TERN_DROP_NODE("tx_bad_port"),                                    \
-	[IP_OUT_NEXT_NO_ROOM] = TERN_DROP_NODE("eth_out_no_room")
+	[IP_OUT_NEXT_NO_ROOM] = TERN_DROP_NODE("eth_out_no_room"),                                 \
+	[IP_OUT_NEXT_L2_BROADCAST] = TERN_DROP_NODE("ip_l2_broadcast")
 
 #endif

@@ -174,6 +174,13 @@ tern_port_setup(struct tern_port *p)
 			    info.hash_key_size ? info.hash_key_size : 40;
 		}
 	}
+	/* Fragments (rte_ipv4_fragment_packet: a header mbuf and indirect
+	 * data) and reassembled datagrams are chains.  Without this flag, NICs
+	 * such as i40e and ixgbe pick a TX path that sends the first segment
+	 * only; port_tx linearizes chains for PMDs that cannot send them. */
+	p->tx_multiseg = (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+	if (p->tx_multiseg)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	/* No RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE: a TX queue sends mbufs from
 	 * every port's pool and from the control pool, which it forbids. */
 	if ((rc = rte_eth_dev_configure(p->port_id, p->nb_rxq, p->nb_txq, &conf)) < 0) {

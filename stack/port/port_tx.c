@@ -17,6 +17,7 @@
 enum {
 	PORT_TX_NEXT_FULL,
 	PORT_TX_NEXT_BAD_PORT,
+	PORT_TX_NEXT_NO_MULTISEG,
 	PORT_TX_NEXT_MAX,
 };
 
@@ -33,6 +34,26 @@ tx_all(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
 	return sent;
 }
 
+/*
+ * For a PMD that sends single segments only: copy each chain into its first
+ * segment (fragments and most reassembled datagrams fit), drop the rest.
+ * Returns how many of pkts[0..n) remain, in order.
+ */
+static __rte_noinline uint16_t
+linearize_run(struct rte_graph *graph, struct rte_node *node, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t k = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		if (pkts[i]->nb_segs > 1 && rte_pktmbuf_linearize(pkts[i]) < 0) {
+			rte_node_enqueue_x1(graph, node, PORT_TX_NEXT_NO_MULTISEG, pkts[i]);
+			continue;
+		}
+		pkts[k++] = pkts[i];
+	}
+	return k;
+}
+
 static uint16_t
 port_tx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
@@ -42,7 +63,7 @@ port_tx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uin
 	uint16_t i = 0;
 
 	while (i < nb) {
-		uint16_t port = tern_mbuf_priv(pkts[i])->tx_port, j = i + 1, sent;
+		uint16_t port = tern_mbuf_priv(pkts[i])->tx_port, j = i + 1, n, sent;
 
 		while (j < nb && tern_mbuf_priv(pkts[j])->tx_port == port)
 			j++;
@@ -56,10 +77,13 @@ port_tx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uin
 					tern_capture_burst(w, c, port, w->txq[port], &pkts[i],
 					                   j - i, true);
 			}
-			sent = tx_all(port, w->txq[port], &pkts[i], j - i);
-			if (unlikely(sent < j - i))
+			n = j - i;
+			if (unlikely(!dp->port[port].tx_multiseg))
+				n = linearize_run(graph, node, &pkts[i], n);
+			sent = tx_all(port, w->txq[port], &pkts[i], n);
+			if (unlikely(sent < n))
 				rte_node_enqueue(graph, node, PORT_TX_NEXT_FULL, &objs[i + sent],
-				                 j - i - sent);
+				                 n - sent);
 		}
 		i = j;
 	}
@@ -75,6 +99,7 @@ static struct rte_node_register port_tx_node = {
 		{
 			[PORT_TX_NEXT_FULL] = TERN_DROP_NODE("tx_full"),
 			[PORT_TX_NEXT_BAD_PORT] = TERN_DROP_NODE("tx_bad_port"),
+			[PORT_TX_NEXT_NO_MULTISEG] = TERN_DROP_NODE("tx_no_multiseg"),
 		},
 };
 RTE_NODE_REGISTER(port_tx_node);

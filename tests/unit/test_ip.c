@@ -616,6 +616,22 @@ test_ip_input_no_fib(void **state)
 
 /* ---- ip_forward ------------------------------------------------------- */
 
+/* RFC 1812 5.3.4: what came in a link-layer broadcast is not forwarded. */
+static void
+test_ip_forward_l2_broadcast(void **state)
+{
+	struct rte_mbuf *m = ip_pkt_mac(&bcast, PEER, IP4(10, 1, 0, 5), 17, 8);
+
+	assert_int_equal(ip_forward_classify(&dp, m), IP_OUT_NEXT_L2_BROADCAST);
+	assert_int_equal(iph(m)->time_to_live, 64); /* untouched */
+	free(m);
+	/* Without the Ethernet header to tell (l2_len 0), it goes. */
+	m = ip_pkt_mac(&bcast, PEER, IP4(10, 1, 0, 5), 17, 8);
+	m->l2_len = 0;
+	assert_int_equal(ip_forward_classify(&dp, m), IP_OUT_NEXT_PORT_TX);
+	free(m);
+}
+
 static void
 test_ip_forward_ttl(void **state)
 {
@@ -1279,6 +1295,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup(test_ip_input_blackhole, setup),
 		cmocka_unit_test_setup(test_ip_input_no_route, setup),
 		cmocka_unit_test_setup(test_ip_input_no_fib, setup),
+		cmocka_unit_test_setup(test_ip_forward_l2_broadcast, setup),
 		cmocka_unit_test_setup(test_ip_forward_ttl, setup),
 		cmocka_unit_test_setup(test_ip_forward_checksum_verifies, setup),
 		cmocka_unit_test_setup(test_ip_forward_checksum_matches_recompute, setup),
