@@ -413,7 +413,7 @@ def test_malformed_ipv4(ternd_factory, netns_factory):
     # never reaches ternd.
     want = {"ip_checksum": 1, "ip_ihl": 2, "ip_version": 3, "ip_total_len": 4, "ip_runt": 5,
             "ip_martian_dst": 6, "ip_options": 7, "ip_martian_src": 8,
-            "ip_ttl_exceeded": 10, "icmp_checksum": 11, "icmp_runt": 12, "ip_multicast": 13,
+            "ip_l2_broadcast": 9, "ip_ttl_exceeded": 10, "icmp_checksum": 11, "icmp_runt": 12, "ip_multicast": 13,
             "icmp_unhandled": 3 + 11}
     d0, rx0 = t.drops(), t.links()["pa"]["rx_packets"]
     out = ns_scapy(a.ns, RAW % a.inner + """
@@ -434,6 +434,7 @@ send(E / IP(src=you_ip, dst="127.0.0.1") / ICMP(), 6)                        # i
 send(E / IP(src=you_ip, dst=gw, options=[IPOption_Router_Alert()]) / ICMP(), 7)  # ip_options
 for src in ("127.0.0.1", "0.1.2.3", "224.1.1.1", "240.0.0.1"):              # ip_martian_src
     send(E / IP(src=src, dst=gw) / ICMP(), 2)
+send(Ether(dst="ff:ff:ff:ff:ff:ff", src=you) / IP(src=you_ip, dst=fwd) / ICMP(id=3), 9)  # ip_l2_broadcast
 send(E / IP(src=you_ip, dst=fwd, ttl=0) / ICMP(id=1), 5)                     # ip_ttl_exceeded
 send(E / IP(src=you_ip, dst=fwd, ttl=1) / ICMP(id=2), 5)
 send(patch(good, 14 + 20 + 2, bytes([good[36] ^ 0xff])), 11)                 # icmp_checksum
