@@ -194,6 +194,15 @@ icmp_error_done(struct rte_graph *graph, struct rte_node *node, struct rte_mbuf 
 		rte_node_enqueue_x1(graph, node, edge, m);
 }
 
+/* Written by a TERN_INIT hook before any graph exists, then read-only. */
+static rte_edge_t prerouting_edge;
+
+int
+icmp_error_prerouting(const char *node_name)
+{
+	return tern_node_add_edge("icmp_error", node_name, &prerouting_edge);
+}
+
 static uint16_t
 icmp_error_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
@@ -219,12 +228,18 @@ icmp_error_process(struct rte_graph *graph, struct rte_node *node, void **objs, 
 			icmp_error_done(graph, node, m, ICMP_ERROR_NEXT_NO_MBUF);
 			continue;
 		}
-		t = ip_route(dp, e, to);
-		rte_node_enqueue_x1(graph, node,
-		                    (t == TERN_NH_CONNECTED || t == TERN_NH_GATEWAY)
-		                        ? ICMP_ERROR_NEXT_OUTPUT
-		                        : ICMP_ERROR_NEXT_NO_ROUTE,
-		                    e);
+		if (dp->prerouting) {
+			/* NAT translates it back if `m` was translated, then
+			 * routes it (ip.h). */
+			rte_node_enqueue_x1(graph, node, prerouting_edge, e);
+		} else {
+			t = ip_route(dp, e, to);
+			rte_node_enqueue_x1(graph, node,
+			                    (t == TERN_NH_CONNECTED || t == TERN_NH_GATEWAY)
+			                        ? ICMP_ERROR_NEXT_OUTPUT
+			                        : ICMP_ERROR_NEXT_NO_ROUTE,
+			                    e);
+		}
 		icmp_error_done(graph, node, m, cause_edge(p->icmp_type, p->icmp_code));
 	}
 	return nb;

@@ -62,12 +62,19 @@ void tern_addr_notify_register(tern_addr_notify_fn fn);
 /*
  * A prerouting hook (TERN_INIT): when dp->prerouting is set, ip_input sends
  * every checked packet to `node_name` instead of routing it (fragments
- * after reassembly), and the node routes it itself (ip_input_route).  NAT
- * uses it.  0 or -errno.
+ * after reassembly), and the node routes it itself (ip_input_route).  So do
+ * icmp_error with the errors it builds about forwarded packets: with NAT,
+ * such a packet may already be translated, and its error must be
+ * translated back to reach the real sender (RFC 5508 section 3; Linux
+ * matches locally built errors to their connection the same way).  Those
+ * errors have no ingress port (RTE_MBUF_PORT_INVALID) and must never be
+ * delivered locally.  NAT uses it.  0 or -errno.
  */
 int ip_prerouting_register(const char *node_name);
 /* ip_frag.c: reassembled datagrams go to `node_name` when prerouting. */
 int ip_reassembly_prerouting(const char *node_name);
+/* icmp_error.c: built errors go to `node_name` when prerouting. */
+int icmp_error_prerouting(const char *node_name);
 
 /* ip_local: deliver IP protocol `proto` to node `next_node` (TERN_INIT hook). */
 int ip_local_register(uint8_t proto, const char *next_node);

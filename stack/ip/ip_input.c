@@ -236,7 +236,9 @@ ip_prerouting_register(const char *node_name)
 		return -EEXIST;
 	if ((rc = tern_node_add_edge("ip_input", node_name, &prerouting_edge)) < 0)
 		return rc;
-	return ip_reassembly_prerouting(node_name);
+	if ((rc = ip_reassembly_prerouting(node_name)) < 0)
+		return rc;
+	return icmp_error_prerouting(node_name);
 }
 
 /* Checks per packet, then one FIB lookup for the whole chunk. */

@@ -48,6 +48,7 @@ enum {
 	NAT_NEXT_REFUSED,
 	NAT_NEXT_BAD,
 	NAT_NEXT_HANDOFF_FULL,
+	NAT_NEXT_NO_ROUTE,
 	NAT_NEXT_MAX,
 };
 
@@ -102,17 +103,16 @@ env_port_addr(void *ctx, uint16_t port)
 	return port < RTE_MAX_ETHPORTS ? rte_be_to_cpu_32(dp->port[port].ip4) : 0;
 }
 
-/* ip_input's routing decision, in our edges. */
+/* ip_input's routing decision `e` for `m`, in our edges. */
 static rte_edge_t
-nat_route(const struct tern_dp *dp, struct rte_mbuf *m)
+nat_edge(const struct rte_mbuf *m, rte_edge_t e)
 {
-	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
-	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
-
-	switch (ip_input_route(dp, m, dst, ip_fib_lookup(dp, ip->dst_addr))) {
+	switch (e) {
 	case IP_INPUT_NEXT_LOCAL:
 	case IP_INPUT_NEXT_FRAGMENT: /* cannot happen: reassembled before */
-		return NAT_NEXT_LOCAL;
+		/* An ICMP error icmp_error built (no ingress port) goes out
+		 * or nowhere (ip.h). */
+		return m->port == RTE_MBUF_PORT_INVALID ? NAT_NEXT_NO_ROUTE : NAT_NEXT_LOCAL;
 	case IP_INPUT_NEXT_FORWARD:
 		return NAT_NEXT_FORWARD;
 	case IP_INPUT_NEXT_ICMP_ERROR:
@@ -120,6 +120,15 @@ nat_route(const struct tern_dp *dp, struct rte_mbuf *m)
 	default:
 		return NAT_NEXT_BLACKHOLE;
 	}
+}
+
+static rte_edge_t
+nat_route(const struct tern_dp *dp, struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
+
+	return nat_edge(m, ip_input_route(dp, m, dst, ip_fib_lookup(dp, ip->dst_addr)));
 }
 
 /* Not an edge: translated, to be routed with the rest of the chunk. */
@@ -190,21 +199,9 @@ nat_route_bulk(const struct tern_dp *dp, void **pkts, rte_edge_t *next, uint16_t
 	else
 		memset(nh, 0, sizeof(nh[0]) * k);
 	for (uint16_t j = 0; j < k; j++) {
-		switch (ip_input_route(dp, pkts[which[j]], dst[j], (uint32_t)nh[j])) {
-		case IP_INPUT_NEXT_LOCAL:
-		case IP_INPUT_NEXT_FRAGMENT:
-			next[which[j]] = NAT_NEXT_LOCAL;
-			break;
-		case IP_INPUT_NEXT_FORWARD:
-			next[which[j]] = NAT_NEXT_FORWARD;
-			break;
-		case IP_INPUT_NEXT_ICMP_ERROR:
-			next[which[j]] = NAT_NEXT_ICMP_ERROR;
-			break;
-		default:
-			next[which[j]] = NAT_NEXT_BLACKHOLE;
-			break;
-		}
+		struct rte_mbuf *m = pkts[which[j]];
+
+		next[which[j]] = nat_edge(m, ip_input_route(dp, m, dst[j], (uint32_t)nh[j]));
 	}
 }
 
@@ -298,6 +295,7 @@ static struct rte_node_register nat44_node = {
 		[NAT_NEXT_REFUSED] = TERN_DROP_NODE("nat_refused"),
 		[NAT_NEXT_BAD] = TERN_DROP_NODE("nat_bad"),
 		[NAT_NEXT_HANDOFF_FULL] = TERN_DROP_NODE("nat_handoff_full"),
+		[NAT_NEXT_NO_ROUTE] = TERN_DROP_NODE("icmp_no_route"),
 	},
 };
 RTE_NODE_REGISTER(nat44_node);

@@ -21,7 +21,7 @@ import time
 
 
 from conftest import config, sh, uniq, wait_until
-from peers import capture, host, links_up, no_ipv6, ns_scapy, ping, subnet
+from peers import capture, deltas, host, links_up, no_ipv6, ns_scapy, ping, subnet
 
 EAL3 = ("eal --lcores 0@0,1@1,2@1 --no-pci --in-memory --log-level=lib.eal:warning "
         "--log-level=pmd.*:warning")
@@ -39,7 +39,9 @@ class Net:
 
 
 def nat_net(ternd_factory, netns_factory, *lines, inside=1, eal=None, workers="workers 1",
-            qpairs=None):
+            qpairs=None, mtu=None):
+    """mtu: {port name: MTU} (net_af_packet sets it on the veth too, so the
+    host beyond cannot send more)."""
     a = host(netns_factory, "tna")
     c = host(netns_factory, "tnc") if inside > 1 else None
     b = host(netns_factory, "tnb", default_route=False)
@@ -47,7 +49,8 @@ def nat_net(ternd_factory, netns_factory, *lines, inside=1, eal=None, workers="w
     ports = [("pa", a), ("pb", b)] + ([("pc", c)] if c else [])
     cfg = []
     for i, (name, h) in enumerate(ports):
-        cfg.append("port add %s net_af_packet%d,iface=%s%s" % (name, i, h.outer, q))
+        m = " mtu %d" % mtu[name] if mtu and name in mtu else ""
+        cfg.append("port add %s net_af_packet%d,iface=%s%s%s" % (name, i, h.outer, q, m))
     for name, h in ports:
         cfg.append("addr add %s/24 dev %s" % (h.gw, name))
     kw = {"workers": workers}
@@ -214,6 +217,47 @@ def test_snat_fragments(ternd_factory, netns_factory):
     assert st["BadPackets"] == 0 and st["Translated"] == 6, st
     nodes = {n["node"]: n["packets"] for n in t.stats()["nodes"]}
     assert nodes["ip_reassembly"] == 6 and nodes["ip_frag"] == 6, nodes
+    t.wait_mbufs(base)
+
+
+def test_pmtu_snat(ternd_factory, netns_factory):
+    """Errors ternd itself sends about translated packets reach the real
+    sender (RFC 5508 3): fragmentation needed (RFC 1191) for an inside
+    host's SNATed packet goes back to it, not to the NAT address, and its
+    kernel learns the path MTU."""
+    n = nat_net(ternd_factory, netns_factory, mtu={"pb": 1280})
+    t, a, b = n.t, n.a, n.b
+    t.ctl("nat", "add", "snat", "src", a.net + ".0/24", "out", "pb")
+    base = t.mbufs_in_use()
+    assert ping(a.ns, b.ip, count=1, size=1252, extra="-M do").returncode == 0
+    d0 = t.drops()
+    r = ping(a.ns, b.ip, count=1, size=1400, extra="-M do")
+    assert "Frag needed and DF set (mtu = 1280)" in r.stdout, (
+        r.stdout, r.stderr, {k: v for k, v in t.drops().items() if v}, nstats(t))
+    assert deltas(d0, t.drops()) == {"ip_mtu": 1}
+    assert nstats(t)["IcmpErrorsTranslated"] == 1
+    route = a.ns.run("ip route get %s" % b.ip).stdout
+    assert "mtu 1280" in route, route
+    t.wait_mbufs(base)
+
+
+def test_pmtu_dnat(ternd_factory, netns_factory):
+    """The same for a DNATed packet from outside: the error quotes the
+    public address and port the outside host used, so its stack (here
+    scapy's matching) recognizes it."""
+    n = nat_net(ternd_factory, netns_factory, mtu={"pa": 1280})
+    t, a, b = n.t, n.a, n.b
+    t.ctl("nat", "add", "dnat", "udp", "%s:7000" % b.gw, "to", "%s:7000" % a.ip)
+    base = t.mbufs_in_use()
+    out = ns_scapy(b.ns, """
+r = sr1(IP(dst=%r, flags="DF") / UDP(sport=4444, dport=7000) / Raw(bytes(1400)),
+        timeout=3, verbose=0)
+print("none" if r is None else "%%d/%%d/%%d/%%s/%%d" %% (r[ICMP].type, r[ICMP].code,
+      r[ICMP].nexthopmtu, r[IPerror].dst, r[UDPerror].dport))
+""" % b.gw)
+    assert out.split() == ["3/4/1280/%s/7000" % b.gw], (
+        out, {k: v for k, v in t.drops().items() if v}, nstats(t))
+    assert nstats(t)["IcmpErrorsTranslated"] == 1
     t.wait_mbufs(base)
 
 
