@@ -86,6 +86,7 @@ struct nat_table {
 	uint32_t hmask, mmask, host_mask;
 	uint32_t seed;
 	uint32_t port_cursor; /* where the next search for a free port starts */
+	uint32_t rnd;         /* xorshift state for random port tries, never 0 */
 	uint32_t *hbucket;    /* tuple hash: entry = index << 1 | direction */
 	uint32_t *mbucket;    /* mapping hash: entry = index << 1 | (0 inside, 1 outside) */
 	struct nat_host *host;

@@ -714,6 +714,7 @@ nat_table_create(const struct nat_cfg *cfg, struct tern_wheel *wheel, unsigned o
 	t->rc_head = t->rc_tail = NAT_NIL;
 	t->seed =
 	    nat_hash32((uint32_t)(uintptr_t)t, (uint32_t)((uintptr_t)t >> 16), owner, 0x6e6174u);
+	t->rnd = t->seed | 1;
 	t->now = wheel->now;
 	return t;
 }

@@ -327,16 +327,27 @@ port_free(struct nat_table *t, const struct nat_rules *rules, uint8_t proto, uin
 }
 
 /*
+ * Ports tried per new session after the wanted one and its neighbours:
+ * NAT_PORT_SCAN in a row from the cursor, then NAT_PORT_SCAN at random in
+ * the block (Linux's nf_nat tries 128 too).  With the block full, every new
+ * flow would otherwise scan all of it, milliseconds a packet; the random
+ * tries find a free port past a long taken run (hosts keeping their ports).
+ * A block nearly full may refuse a flow while a port is free: counted as
+ * exhaustion, as Linux does.
+ */
+#define NAT_PORT_SCAN 64
+
+/*
  * RFC 4787 REQ-3 (and RFC 5382 REQ-1 for TCP): keep the inside port when it
  * is free and in the range, and in this table's block (p % nb == owner);
  * otherwise take the next free port of the block, going round the range.
- * Returns 0, or -ENOSPC when every port of the block is taken.
+ * Returns 0, or -ENOSPC when no free port was found (NAT_PORT_PROBES).
  */
 static int
 port_alloc(struct nat_table *t, const struct nat_rules *rules, const struct nat_rule *r,
            uint8_t proto, uint32_t addr, uint16_t want, uint16_t *out)
 {
-	uint32_t lo = r->port_lo, hi = r->port_hi, nb = t->nb_owners, p, n, count;
+	uint32_t lo = r->port_lo, hi = r->port_hi, nb = t->nb_owners, p, n, count, first;
 
 	if (lo == 0 && hi == 0) {
 		lo = 1024;
@@ -365,7 +376,7 @@ port_alloc(struct nat_table *t, const struct nat_rules *rules, const struct nat_
 	p = (t->port_cursor >= lo && t->port_cursor <= hi) ? t->port_cursor : lo;
 	p += (t->owner + nb - p % nb) % nb;
 	count = (hi - lo) / nb + 1;
-	for (n = 0; n <= count; n++) {
+	for (n = 0; n < count && n < NAT_PORT_SCAN; n++) {
 		if (p > hi) {
 			p = lo + (t->owner + nb - lo % nb) % nb;
 			if (p > hi)
@@ -377,6 +388,21 @@ port_alloc(struct nat_table *t, const struct nat_rules *rules, const struct nat_
 			return 0;
 		}
 		p += nb;
+	}
+	t->port_cursor = p;
+	if (count <= NAT_PORT_SCAN)
+		return -ENOSPC; /* all of the block was tried */
+	first = lo + (t->owner + nb - lo % nb) % nb;
+	for (n = 0; n < NAT_PORT_SCAN; n++) {
+		/* xorshift32: cheap, and no syscall or lock on the datapath. */
+		t->rnd ^= t->rnd << 13;
+		t->rnd ^= t->rnd >> 17;
+		t->rnd ^= t->rnd << 5;
+		p = first + (t->rnd % count) * nb;
+		if (p <= hi && port_free(t, rules, proto, addr, (uint16_t)p)) {
+			*out = (uint16_t)p;
+			return 0;
+		}
 	}
 	return -ENOSPC;
 }
