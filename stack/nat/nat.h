@@ -130,6 +130,7 @@ void nat_cfg_default(struct nat_cfg *cfg);
 	X(FilteredIn)                                                                              \
 	X(IcmpErrorsTranslated)                                                                    \
 	X(Hairpinned)                                                                              \
+	X(Untranslatable)                                                                          \
 	X(BadPackets)
 
 enum nat_counter {

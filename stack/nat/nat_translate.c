@@ -621,6 +621,43 @@ icmp_error(struct nat_table *t, const struct nat_rules *rules, const struct nat_
 	return verdict(t, NAT_DONE);
 }
 
+/*
+ * A packet NAT cannot translate (a protocol with no ports NAT knows: GRE,
+ * ESP, SCTP, ICMP queries other than echo) that a STATIC or SNAT rule would
+ * have translated, had it been TCP, UDP or echo: refused, since passing it
+ * would leak the inside address.  The same order as new_session.
+ */
+static bool
+untranslatable_from_inside(const struct nat_rules *rules, const struct nat_env *env,
+                           const struct nat_pkt *p)
+{
+	uint16_t out_port = 0;
+	bool routed, local;
+	unsigned i;
+
+	for (i = 0; i < rules->n; i++) {
+		const struct nat_rule *r = &rules->r[i];
+
+		if (r->type == NAT_EXEMPT && in_prefix(p->e.src, r->prefix, r->mask) &&
+		    in_prefix(p->e.dst, r->prefix2, r->mask2))
+			return false;
+	}
+	routed = env->route != NULL && env->route(env->ctx, p->e.dst, &out_port) == 0;
+	local = env->is_local != NULL && env->is_local(env->ctx, p->e.dst);
+	if (!routed || local)
+		return false;
+	for (i = 0; i < rules->n; i++) {
+		const struct nat_rule *r = &rules->r[i];
+
+		if (r->type == NAT_STATIC && r->prefix == p->e.src)
+			return true;
+		if (r->type == NAT_SNAT && in_prefix(p->e.src, r->prefix, r->mask) &&
+		    out_port == r->out_port)
+			return true;
+	}
+	return false;
+}
+
 /* No session: the rules decide whether one is opened (nat.h order). */
 static enum nat_verdict
 new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat_env *env,
@@ -853,6 +890,10 @@ nat_translate_prepared(struct nat_table *t, const struct nat_rules *rules,
 	case P_BAD:
 		return verdict(t, NAT_BAD);
 	case P_PASS:
+		if (!p->icmp_err && untranslatable_from_inside(rules, env, p)) {
+			t->ctr[NAT_MIB_Untranslatable]++;
+			return NAT_DROP;
+		}
 		return verdict(t, NAT_PASS);
 	default:
 		break;

@@ -545,8 +545,22 @@ test_bad_packets(void **state)
 	assert_int_equal(xl(b, n, WAN), NAT_BAD);
 	assert_int_equal(ctr(NAT_MIB_BadPackets), 6);
 	assert_int_equal(nat_table_nb_sessions(E.t), 0);
-	/* Another protocol goes through untouched. */
+	/* Another protocol (GRE) from a source SNAT covers cannot be
+	 * translated: refused, never leaked with its inside address... */
 	n = mk_udp(b, IN1, 1000, OUT1, 53, 4, false);
+	b[9] = 47;
+	assert_int_equal(xl(b, n, LAN), NAT_DROP);
+	assert_int_equal(ctr(NAT_MIB_Untranslatable), 1);
+	/* ...and so is an ICMP query other than echo (timestamp)... */
+	n = mk_echo(b, IN1, OUT1, 13, 7, 1);
+	assert_int_equal(xl(b, n, LAN), NAT_DROP);
+	assert_int_equal(ctr(NAT_MIB_Untranslatable), 2);
+	/* ...while from outside, or from a source no rule covers, it goes
+	 * through untouched. */
+	n = mk_udp(b, OUT1, 1000, IN1, 53, 4, false);
+	b[9] = 47;
+	assert_int_equal(xl(b, n, WAN), NAT_PASS);
+	n = mk_udp(b, IP4(192, 168, 9, 9), 1000, OUT1, 53, 4, false);
 	b[9] = 47;
 	assert_int_equal(xl(b, n, LAN), NAT_PASS);
 }
