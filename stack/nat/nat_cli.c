@@ -106,15 +106,36 @@ set_cfg_one(struct tern_worker *w, void *arg)
 	return 0;
 }
 
+/* Make `next` the configuration of every worker, then ours; on failure,
+ * the workers already changed go back to the old one (nothing half-set). */
 static int
-apply_cfg(struct cmd_ctx *c)
+apply_cfg(struct cmd_ctx *c, const struct nat_cfg *next)
 {
 	int rc;
 
 	if (c->dry_run)
 		return 0;
-	if ((rc = on_workers(set_cfg_one, &cfg)) < 0)
+	if ((rc = on_workers(set_cfg_one, (void *)(uintptr_t)next)) < 0) {
+		on_workers(set_cfg_one, &cfg);
 		return out_err(c->out, -rc, "nat: %s", strerror(-rc));
+	}
+	cfg = *next;
+	return 0;
+}
+
+/* Make `next` the rule set, published to the workers when it has rules (or
+ * had); on failure nothing changes. */
+static int
+commit_rules(struct cmd_ctx *c, const struct nat_rules *next)
+{
+	struct nat_rules old = rules;
+	int rc;
+
+	rules = *next;
+	if ((next->n != 0 || old.n != 0) && (rc = publish()) < 0) {
+		rules = old;
+		return out_err(c->out, -rc, "nat: %s", strerror(-rc));
+	}
 	return 0;
 }
 
@@ -144,20 +165,39 @@ parse_prefix(const char *s, uint32_t *prefix, uint32_t *mask)
 	return 0;
 }
 
+/* A port number, 1-65535, in plain decimal digits (strtoul would take a
+ * sign, blanks and numbers past 2^32 that wrap). */
+static int
+parse_port(const char *s, uint32_t *port)
+{
+	uint32_t v = 0;
+
+	if (*s == '\0' || strlen(s) > 5)
+		return -EINVAL;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (uint32_t)(*s - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -EINVAL;
+	*port = v;
+	return 0;
+}
+
 /* ADDR[:PORT] */
 static int
 parse_addr_port(const char *s, uint32_t *a, uint16_t *port)
 {
-	char buf[32], *colon, *end;
-	unsigned long p = 0;
+	char buf[32], *colon;
+	uint32_t p = 0;
 
 	if (strlen(s) >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, s);
 	if ((colon = strchr(buf, ':')) != NULL) {
 		*colon = '\0';
-		p = strtoul(colon + 1, &end, 10);
-		if (*end != '\0' || p == 0 || p > 65535)
+		if (parse_port(colon + 1, &p) < 0)
 			return -EINVAL;
 	}
 	*port = (uint16_t)p;
@@ -178,14 +218,11 @@ parse_range(const char *s, uint32_t *lo, uint32_t *hi, bool addrs)
 		if (parse_addr(buf, lo) < 0 || (dash && parse_addr(dash + 1, hi) < 0))
 			return -EINVAL;
 	} else {
-		char *end;
-		unsigned long a = strtoul(buf, &end, 10), b = a;
-		if (*end != '\0' || (dash && (b = strtoul(dash + 1, &end, 10), *end != '\0')))
+		if (parse_port(buf, lo) < 0)
 			return -EINVAL;
-		if (a == 0 || b > 65535)
+		*hi = *lo;
+		if (dash && parse_port(dash + 1, hi) < 0)
 			return -EINVAL;
-		*lo = (uint32_t)a;
-		*hi = (uint32_t)b;
 	}
 	if (!dash && addrs)
 		*hi = *lo;
@@ -252,6 +289,10 @@ parse_rule(struct cmd_ctx *c, int argc, char **argv, struct nat_rule *r)
 		if ((r->ext_port || r->to_port) && r->proto == 0)
 			return out_err(c->out, EINVAL,
 			               "ports need tcp or udp: nat add dnat tcp ...");
+		if (r->to_port && !r->ext_port)
+			return out_err(c->out, EINVAL,
+			               "'%s': a target port needs an outside port to map from",
+			               argv[i + 2]);
 		return 0;
 	}
 	if (strcmp(argv[0], "static") == 0) {
@@ -287,6 +328,7 @@ find_rule(const struct nat_rule *r)
 int
 cli_nat_add(struct cmd_ctx *c, int argc, char **argv)
 {
+	static struct nat_rules next; /* 10 KB: not on the stack */
 	struct nat_rule r;
 	int rc;
 
@@ -299,17 +341,15 @@ cli_nat_add(struct cmd_ctx *c, int argc, char **argv)
 		return out_err(c->out, EEXIST, "this rule exists already");
 	if (rules.n == NAT_MAX_RULES)
 		return out_err(c->out, ENOSPC, "at most %d rules", NAT_MAX_RULES);
-	rules.r[rules.n++] = r;
-	if ((rc = publish()) < 0) {
-		rules.n--;
-		return out_err(c->out, -rc, "nat: %s", strerror(-rc));
-	}
-	return 0;
+	next = rules;
+	next.r[next.n++] = r;
+	return commit_rules(c, &next);
 }
 
 int
 cli_nat_del(struct cmd_ctx *c, int argc, char **argv)
 {
+	static struct nat_rules next; /* 10 KB: not on the stack */
 	struct nat_rule r;
 	int rc, i;
 
@@ -320,11 +360,10 @@ cli_nat_del(struct cmd_ctx *c, int argc, char **argv)
 		return 0;
 	if ((i = find_rule(&r)) < 0)
 		return out_err(c->out, ENOENT, "no such rule (nat show lists them)");
-	memmove(&rules.r[i], &rules.r[i + 1], (rules.n - (unsigned)i - 1) * sizeof(r));
-	rules.n--;
-	if ((rc = publish()) < 0)
-		return out_err(c->out, -rc, "nat: %s", strerror(-rc));
-	return 0;
+	next = rules;
+	memmove(&next.r[i], &next.r[i + 1], (next.n - (unsigned)i - 1) * sizeof(r));
+	next.n--;
+	return commit_rules(c, &next);
 }
 
 static const char *
@@ -415,6 +454,7 @@ static const char *const filtering_names[] = {
 int
 cli_nat_timeout(struct cmd_ctx *c, int argc, char **argv)
 {
+	struct nat_cfg next;
 	uint64_t v;
 	int rc;
 
@@ -422,19 +462,18 @@ cli_nat_timeout(struct cmd_ctx *c, int argc, char **argv)
 	control_init();
 	if ((rc = cmd_parse_u64(c, "seconds", argv[1], 1, 30 * 86400, &v)) < 0)
 		return rc;
+	next = cfg;
 	if (strcmp(argv[0], "tcp-transitory") == 0) {
-		if (c->dry_run)
-			return 0;
-		cfg.tcp_timeout_ms[NAT_TCP_SYN_SENT] = cfg.tcp_timeout_ms[NAT_TCP_SYN_RECV] =
-		    cfg.tcp_timeout_ms[NAT_TCP_FIN_WAIT] = cfg.tcp_timeout_ms[NAT_TCP_CLOSE_WAIT] =
-		        cfg.tcp_timeout_ms[NAT_TCP_LAST_ACK] = (uint32_t)(v * 1000);
-		return apply_cfg(c);
+		next.tcp_timeout_ms[NAT_TCP_SYN_SENT] = next.tcp_timeout_ms[NAT_TCP_SYN_RECV] =
+		    next.tcp_timeout_ms[NAT_TCP_FIN_WAIT] =
+		        next.tcp_timeout_ms[NAT_TCP_CLOSE_WAIT] =
+		            next.tcp_timeout_ms[NAT_TCP_LAST_ACK] = (uint32_t)(v * 1000);
+		return apply_cfg(c, &next);
 	}
 #define X(name, field)                                                                             \
 	if (strcmp(argv[0], name) == 0) {                                                          \
-		if (!c->dry_run)                                                                   \
-			cfg.field = (uint32_t)(v * 1000);                                          \
-		return apply_cfg(c);                                                               \
+		next.field = (uint32_t)(v * 1000);                                                 \
+		return apply_cfg(c, &next);                                                        \
 	}
 	NAT_TIMEOUTS(X)
 #undef X
@@ -448,6 +487,8 @@ cli_nat_timeout(struct cmd_ctx *c, int argc, char **argv)
 int
 cli_nat_filtering(struct cmd_ctx *c, int argc, char **argv)
 {
+	static struct nat_rules next; /* 10 KB: not on the stack */
+
 	(void)argc;
 	control_init();
 	for (unsigned i = 0; i < RTE_DIM(filtering_names); i++) {
@@ -455,8 +496,9 @@ cli_nat_filtering(struct cmd_ctx *c, int argc, char **argv)
 			continue;
 		if (c->dry_run)
 			return 0;
-		rules.filtering = (uint8_t)i;
-		return rules.n ? publish() : 0;
+		next = rules;
+		next.filtering = (uint8_t)i;
+		return commit_rules(c, &next);
 	}
 	return out_err(c->out, EINVAL, "filtering '%s': expected eif, adf or apdf", argv[0]);
 }
@@ -464,19 +506,23 @@ cli_nat_filtering(struct cmd_ctx *c, int argc, char **argv)
 int
 cli_nat_hairpin(struct cmd_ctx *c, int argc, char **argv)
 {
+	static struct nat_rules next; /* 10 KB: not on the stack */
+
 	(void)argc;
 	control_init();
 	if (strcmp(argv[0], "on") != 0 && strcmp(argv[0], "off") != 0)
 		return out_err(c->out, EINVAL, "hairpin '%s': expected on or off", argv[0]);
 	if (c->dry_run)
 		return 0;
-	rules.hairpin = strcmp(argv[0], "on") == 0;
-	return rules.n ? publish() : 0;
+	next = rules;
+	next.hairpin = strcmp(argv[0], "on") == 0;
+	return commit_rules(c, &next);
 }
 
 int
 cli_nat_max_per_host(struct cmd_ctx *c, int argc, char **argv)
 {
+	struct nat_cfg next;
 	uint64_t v;
 	int rc;
 
@@ -484,10 +530,9 @@ cli_nat_max_per_host(struct cmd_ctx *c, int argc, char **argv)
 	control_init();
 	if ((rc = cmd_parse_u64(c, "max-per-host", argv[0], 0, 1 << 24, &v)) < 0)
 		return rc;
-	if (c->dry_run)
-		return 0;
-	cfg.max_per_host = (uint32_t)v;
-	return apply_cfg(c);
+	next = cfg;
+	next.max_per_host = (uint32_t)v;
+	return apply_cfg(c, &next);
 }
 
 /* nat max-sessions N (boot): sessions per worker. */

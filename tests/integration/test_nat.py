@@ -261,6 +261,32 @@ print("none" if r is None else "%%d/%%d/%%d/%%s/%%d" %% (r[ICMP].type, r[ICMP].c
     t.wait_mbufs(base)
 
 
+def test_cli_refuses_bad_input(ternd_factory):
+    """Bad `nat` arguments get an error naming what is wrong, and change
+    nothing: numbers with signs, blanks or past 2^32, a target port with no
+    outside port."""
+    t = ternd_factory(config("port add p0 net_null0,no-rx=1", "addr add 192.0.2.1/24 dev p0"))
+    t.ctl("nat", "add", "snat", "src", "10.0.0.0/24", "out", "p0")
+    before = t.ctl("nat", "show")
+    bad = [
+        (["nat", "add", "snat", "src", "10.1.0.0/24", "out", "p0", "ports",
+          "4294968320-2000"], "ports '4294968320-2000'"),
+        (["nat", "add", "snat", "src", "10.1.0.0/24", "out", "p0", "ports", "+2000-3000"],
+         "ports '+2000-3000'"),
+        (["nat", "add", "dnat", "tcp", "192.0.2.1:+80", "to", "10.0.0.9:8080"],
+         "'192.0.2.1:+80'"),
+        (["nat", "add", "dnat", "tcp", "192.0.2.1:80", "to", "10.0.0.9: 8080"],
+         "'10.0.0.9: 8080'"),
+        (["nat", "add", "dnat", "tcp", "192.0.2.1", "to", "10.0.0.9:8080"],
+         "target port needs an outside port"),
+        (["nat", "filtering", "strict"], "filtering 'strict'"),
+    ]
+    for args, want in bad:
+        r = t.ctl(*args, check=False)
+        assert r.returncode != 0 and want in r.stderr, (args, r.returncode, r.stderr)
+    assert t.ctl("nat", "show") == before
+
+
 def test_icmp_same_identifier_two_hosts(ternd_factory, netns_factory, tmpdir_tern):
     """A and C both ping B with ICMP identifier 4242: B sees two different
     identifiers from the one NAT address, and each inside host gets its
