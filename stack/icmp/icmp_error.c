@@ -111,9 +111,13 @@ icmp_error_allowed(const struct tern_dp *dp, struct rte_mbuf *m)
 		return false;
 	if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK))
 		return false;
-	if (ip->next_proto_id == IPPROTO_ICMP && rte_pktmbuf_data_len(m) >= hl + 1) {
-		const uint8_t *type = rte_pktmbuf_mtod_offset(m, const uint8_t *, hl);
-		if (icmp_is_error(*type))
+	if (ip->next_proto_id == IPPROTO_ICMP) {
+		/* Read across segments: a fragment from ip_frag has its IP
+		 * header alone in the first one. */
+		uint8_t buf;
+		const uint8_t *type = rte_pktmbuf_read(m, hl, 1, &buf);
+
+		if (type == NULL || icmp_is_error(*type))
 			return false;
 	}
 	return true;

@@ -74,7 +74,24 @@ subnet_has_broadcast(uint8_t len)
 	return len < 31; /* RFC 3021: /31 and /32 have no broadcast address */
 }
 
-/* Install or remove the routes an address implies; all or nothing. */
+/* Does an address still configured (on any port) have broadcast `bcast`?
+ * Two addresses can share one (10.0.0.1/24 and 10.0.0.129/25). */
+static bool
+bcast_in_use(rte_be32_t bcast)
+{
+	for (unsigned p = 0; p < RTE_MAX_ETHPORTS; p++)
+		for (unsigned i = 0; i < nb_addrs[p]; i++) {
+			const struct tern_addr *a = &addrs[p][i];
+
+			if (subnet_has_broadcast(a->len) &&
+			    ((a->ip & tern_mask(a->len)) | ~tern_mask(a->len)) == bcast)
+				return true;
+		}
+	return false;
+}
+
+/* Install or remove the routes an address implies; all or nothing.  The
+ * address is not (or no longer) in addrs[] when this runs. */
 static int
 addr_routes(uint16_t port, rte_be32_t ip, uint8_t len, bool add)
 {
@@ -85,7 +102,7 @@ addr_routes(uint16_t port, rte_be32_t ip, uint8_t len, bool add)
 	int rc;
 
 	if (!add) {
-		if (subnet_has_broadcast(len))
+		if (subnet_has_broadcast(len) && !bcast_in_use(bcast))
 			tern_fib_del(bcast, 32, TERN_ROUTE_LOCAL);
 		if (len < 32)
 			tern_fib_del(ip, len, TERN_ROUTE_CONNECTED);
@@ -130,16 +147,18 @@ parse_addr_dev(struct cmd_ctx *c, int argc, char **argv, rte_be32_t *ip, uint8_t
 	return 0;
 }
 
-/* Workers source ICMP errors from a port's first address: publish it. */
-static void
+/* Workers source ICMP errors from a port's first address: publish it.
+ * 0 or -ENOMEM. */
+static int
 publish_primary(uint16_t port)
 {
 	struct tern_dp *dp = tern_dp_copy();
 
 	if (dp == NULL)
-		return;
+		return -ENOMEM;
 	dp->port[port].ip4 = nb_addrs[port] ? addrs[port][0].ip : 0;
 	tern_dp_publish(dp);
+	return 0;
 }
 
 /* addr add A.B.C.D/LEN dev PORT */
@@ -167,7 +186,11 @@ cli_addr_add(struct cmd_ctx *c, int argc, char **argv)
 		return out_err(c->out, -rc, "address %s: routes: %s", argv[0],
 		               rc == -EEXIST ? "its subnet is already routed" : strerror(-rc));
 	addrs[pid][nb_addrs[pid]++] = (struct tern_addr){ .ip = ip, .len = len };
-	publish_primary(pid);
+	if ((rc = publish_primary(pid)) < 0) {
+		nb_addrs[pid]--;
+		addr_routes(pid, ip, len, false);
+		return out_err(c->out, -rc, "address %s: %s", argv[0], strerror(-rc));
+	}
 	for (unsigned i = 0; i < nb_addr_notify; i++)
 		addr_notify[i](pid, ip, len, true);
 	return 0;
@@ -196,8 +219,14 @@ cli_addr_del(struct cmd_ctx *c, int argc, char **argv)
 		return out_err(c->out, ENOENT, "no address %s on %s", argv[0], p->name);
 	memmove(&addrs[pid][i], &addrs[pid][i + 1], (nb_addrs[pid] - i - 1) * sizeof(addrs[0][0]));
 	nb_addrs[pid]--;
+	if (i == 0 && (rc = publish_primary(pid)) < 0) {
+		/* The first address changes: put it back as it was. */
+		memmove(&addrs[pid][1], &addrs[pid][0], nb_addrs[pid] * sizeof(addrs[0][0]));
+		addrs[pid][0] = (struct tern_addr){ .ip = ip, .len = len };
+		nb_addrs[pid]++;
+		return out_err(c->out, -rc, "address %s: %s", argv[0], strerror(-rc));
+	}
 	addr_routes(pid, ip, len, false);
-	publish_primary(pid);
 	for (unsigned k = 0; k < nb_addr_notify; k++)
 		addr_notify[k](pid, ip, len, false);
 	return 0;

@@ -682,6 +682,24 @@ def test_static_route_and_neigh_cli(ternd_factory, netns_factory):
     assert t2.stop() == 0
 
 
+def test_shared_broadcast_route(ternd_factory):
+    """Two addresses can share a broadcast address (10.77.0.1/24 and
+    10.77.0.129/25): removing one keeps the broadcast route the other
+    needs; removing the last removes it."""
+    t = ternd_factory(config("port add p0 net_null0,no-rx=1"))
+
+    def bcast_routes():
+        return [r["prefix"] for r in t.ctl("route", "show", json_out=True)["routes"]
+                if r["type"] == "broadcast"]
+
+    t.ctl("addr", "add", "10.77.0.1/24", "dev", "p0")
+    t.ctl("addr", "add", "10.77.0.129/25", "dev", "p0")
+    t.ctl("addr", "del", "10.77.0.129/25", "dev", "p0")
+    assert bcast_routes() == ["10.77.0.255/32"]
+    t.ctl("addr", "del", "10.77.0.1/24", "dev", "p0")
+    assert bcast_routes() == []
+
+
 def test_echo_any_code_answered(ternd_factory, netns_factory):
     """An echo request with a code other than 0 (nmap's OS detection sends
     9) is answered like Linux does, the code kept."""
