@@ -1141,6 +1141,26 @@ test_icmp_error_allowed_icmp_error(void **state)
 	}
 }
 
+/* A fragment from ip_frag: its IP header alone in the first segment, the
+ * ICMP header (of an error) in the next. */
+static void
+test_icmp_error_allowed_icmp_error_chained(void **state)
+{
+	struct rte_mbuf *m = icmp_pkt(PEER, US, 11, 0, 36);
+	struct rte_mbuf *tail = icmp_pkt(PEER, US, 11, 0, 36);
+	uint16_t all = rte_pktmbuf_data_len(m);
+
+	/* The second segment holds what followed the header. */
+	memmove(rte_pktmbuf_mtod(tail, char *), rte_pktmbuf_mtod(m, char *) + 20, all - 20);
+	tail->data_len = all - 20;
+	m->data_len = 20;
+	m->next = tail;
+	m->nb_segs = 2;
+	assert_false(icmp_error_allowed(&dp, m));
+	free(m);
+	free(tail);
+}
+
 static void
 test_icmp_error_allowed_icmp_query(void **state)
 {
@@ -1314,6 +1334,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup(test_icmp_input_echo_other_code, setup),
 		cmocka_unit_test_setup(test_icmp_input_no_route, setup),
 		cmocka_unit_test_setup(test_icmp_error_allowed_icmp_error, setup),
+		cmocka_unit_test_setup(test_icmp_error_allowed_icmp_error_chained, setup),
 		cmocka_unit_test_setup(test_icmp_error_allowed_icmp_query, setup),
 		cmocka_unit_test_setup(test_icmp_error_allowed_udp, setup),
 		cmocka_unit_test_setup(test_ip_forward_redirect, setup),
