@@ -25,6 +25,8 @@
 	X(TX_NO_MULTISEG, "tx_no_multiseg",                                                        \
 	  "mbuf chain for a PMD that sends single segments, too long to linearize")                \
 	X(PUNT_FULL, "punt_full", "slow-path ring to the control thread full")                     \
+	X(PUNT_RESOLVE_FULL, "punt_resolve_full",                                                  \
+	  "next hop unresolved and the slow-path ring 3/4 full (the rest is kept for ARP)")        \
 	X(IP_RUNT, "ip_runt", "shorter than an IPv4 header (RFC 1812 5.2.2)")                      \
 	X(IP_VERSION, "ip_version", "IP version is not 4 (RFC 1812 5.2.2)")                        \
 	X(IP_IHL, "ip_ihl", "header length below 5 words (RFC 1812 5.2.2)")                        \

@@ -25,17 +25,46 @@ tern_punt_register(enum tern_punt_kind kind, tern_punt_fn fn)
 
 enum {
 	CTL_PUNT_NEXT_FULL,
+	CTL_PUNT_NEXT_RESOLVE_FULL,
 	CTL_PUNT_NEXT_MAX,
 };
+
+/*
+ * Packets waiting for ARP may fill three quarters of the ring, no more: a
+ * flood towards an address that never answers (a scan of a connected
+ * subnet) must not crowd out the ARP replies that resolve the others, nor
+ * the ARP requests we answer.  The control thread holds only a few per
+ * neighbour anyway (the hold queue), as Linux's unres_qlen.
+ */
+#define PUNT_RESOLVE_ROOM (TERN_PUNT_RING_SIZE / 4)
 
 static uint16_t
 ctl_punt_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
 	struct tern_worker *w = tern_node_worker(node);
-	unsigned n = rte_ring_sp_enqueue_burst(w->punt, objs, nb, NULL);
+	unsigned room = rte_ring_free_count(w->punt), n;
+	void *refused[RTE_GRAPH_BURST_SIZE];
+	uint16_t k = 0, r = 0;
 
-	if (unlikely(n < nb))
-		rte_node_enqueue(graph, node, CTL_PUNT_NEXT_FULL, &objs[n], nb - n);
+	/* One look at the ring per call: it is shared with the control thread. */
+	for (uint16_t i = 0; i < nb; i++) {
+		struct rte_mbuf *m = objs[i];
+
+		if (tern_mbuf_priv(m)->punt_kind == TERN_PUNT_RESOLVE &&
+		    room <= PUNT_RESOLVE_ROOM) {
+			if (r < RTE_DIM(refused)) {
+				refused[r++] = m;
+				continue;
+			}
+		}
+		room -= room != 0;
+		objs[k++] = m;
+	}
+	n = rte_ring_sp_enqueue_burst(w->punt, objs, k, NULL);
+	if (unlikely(n < k))
+		rte_node_enqueue(graph, node, CTL_PUNT_NEXT_FULL, &objs[n], k - n);
+	if (unlikely(r != 0))
+		rte_node_enqueue(graph, node, CTL_PUNT_NEXT_RESOLVE_FULL, refused, r);
 	return nb;
 }
 
@@ -46,6 +75,7 @@ static struct rte_node_register ctl_punt_node = {
 	.nb_edges = CTL_PUNT_NEXT_MAX,
 	.next_nodes = {
 		[CTL_PUNT_NEXT_FULL] = TERN_DROP_NODE("punt_full"),
+		[CTL_PUNT_NEXT_RESOLVE_FULL] = TERN_DROP_NODE("punt_resolve_full"),
 	},
 };
 RTE_NODE_REGISTER(ctl_punt_node);
