@@ -261,10 +261,14 @@ dnat_maps_port(const struct nat_rule *r)
 	return r->proto != 0 && r->ext_port != 0;
 }
 
-/* The DNAT rule whose target sent this packet, if any. */
+/* The DNAT rule whose target sent this packet, if any: one that maps the
+ * very port it came from first (its session lives with that rule's outside
+ * port, see owner_of), else one for the whole address or protocol, in rule
+ * order. */
 static const struct nat_rule *
 dnat_reply_rule(const struct nat_rules *rules, uint8_t proto, const struct nat_ep4 *e)
 {
+	const struct nat_rule *any = NULL;
 	unsigned i;
 
 	for (i = 0; i < rules->n; i++) {
@@ -272,14 +276,15 @@ dnat_reply_rule(const struct nat_rules *rules, uint8_t proto, const struct nat_e
 
 		if (r->type != NAT_DNAT || r->to_addr != e->src)
 			continue;
-		if (r->proto == 0)
-			return r;
-		if (r->proto != proto)
-			continue;
-		if (!dnat_maps_port(r) || e->sport == (r->to_port ? r->to_port : r->ext_port))
-			return r;
+		if (dnat_maps_port(r)) {
+			if (r->proto == proto &&
+			    e->sport == (r->to_port ? r->to_port : r->ext_port))
+				return r;
+		} else if (any == NULL && (r->proto == 0 || r->proto == proto)) {
+			any = r;
+		}
 	}
-	return NULL;
+	return any;
 }
 
 /* See nat.h, nat_port_owner: where a packet with tuple `e` is handled. */
