@@ -404,8 +404,12 @@ def test_malformed_ipv4(ternd_factory, netns_factory):
     t, a = one_host(ternd_factory, netns_factory)
     me = t.links()["pa"]["mac"].lower()
     fwd = a.net + ".50"  # forwarded: on pa's connected subnet, not ternd's
-    # ternd knows the host first, so that its ICMP errors go straight out.
+    # ternd knows the host first, so that its ICMP errors go straight out;
+    # both sides' entries are pinned, so that no ARP probe (a slow run
+    # reaches DELAY's 5 s) adds to the frames counted below.
     assert ping(a.ns, a.gw, count=1).returncode == 0
+    t.ctl("neigh", "add", a.ip, "lladdr", a.mac, "dev", "pa")
+    a.ns.run("ip neigh replace %s lladdr %s dev %s nud permanent" % (a.gw, me, a.inner))
     base = t.mbufs_in_use()
     # A different count per reason, so a packet counted under the wrong
     # reason shows.  No fragments here: net_af_packet's socket asks the

@@ -801,9 +801,10 @@ print(n)
 
 
 def test_100k_sessions(ternd_factory, netns_factory, tmpdir_tern):
-    """100000 UDP sessions made as fast as A sends them, then all expired:
-    Sessions back to 0, SessionsExpired equal to SessionsCreated, the
-    mbufs back to where they were."""
+    """100000 UDP sessions made as fast as A sends them (a round again when
+    the kernel dropped some of A's flood), then all expired: Sessions back
+    to 0, SessionsExpired equal to SessionsCreated, the mbufs back to where
+    they were."""
     n = nat_net(ternd_factory, netns_factory, "nat max-sessions 131072", "nat timeout udp 4")
     t, a, b = n.t, n.a, n.b
     t.ctl("nat", "add", "snat", "src", a.net + ".0/24", "out", "pb")
@@ -825,12 +826,12 @@ def test_100k_sessions(ternd_factory, netns_factory, tmpdir_tern):
             break
     st = nstats(t)
     print("created %d in %.1f s: %s" % (created, time.time() - t0, st))
-    assert created == 100000, st
+    assert created >= 100000, st
     assert st["TableFull"] == 0 and st["PortsExhausted"] == 0, st
     assert st["Sessions"] > 90000, st
     wait_until(lambda: nstats(t)["Sessions"] == 0, timeout=20, interval=0.5, what="sessions expired")
     st = nstats(t)
-    assert st["SessionsExpired"] - st0["SessionsExpired"] == 100000, st
+    assert st["SessionsExpired"] - st0["SessionsExpired"] == created, st
     t.wait_mbufs(base)
 
 
