@@ -7,12 +7,13 @@ import json
 import os
 import socket
 import stat
+import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import Conn, config, read_reply, request
+from conftest import TERNCTL, Conn, config, read_reply, request
 
 NULL_XC = config("port add null0 net_null0,size=64",
                  "port add null1 net_null1,size=64",
@@ -206,3 +207,13 @@ def test_slow_reader_does_not_block_others(t):
     time.sleep(0.5)
     assert request(t.sock, b"version\n", timeout=5)[0] == 0
     s.close()
+
+
+def test_ternctl_quotes_hash_and_cr(t):
+    # ternd takes a word starting with '#' as a comment and '\r' as a blank:
+    # ternctl must quote such words so they arrive as one argument.
+    r = t.ctl("link", "show", "#null0", check=False)
+    assert r.returncode != 0 and "no port '#null0'" in r.stderr, (r.stdout, r.stderr)
+    r = subprocess.run([TERNCTL, "-s", t.sock, "link", "show", "null0\rnull1"],
+                       capture_output=True, timeout=30)
+    assert r.returncode != 0 and b"no port 'null0\rnull1'" in r.stderr, (r.stdout, r.stderr)
