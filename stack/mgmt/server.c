@@ -58,6 +58,47 @@ mkdir_parent(const char *path)
 	return 0;
 }
 
+/*
+ * Clear the way for bind(): nothing there, or a socket file left over from
+ * a crash (nobody answers on it: ECONNREFUSED), which is removed.  Anything
+ * else is refused rather than deleted: a running ternd, or a regular file
+ * or directory given to -s by mistake.
+ */
+static int
+remove_stale(int fd, const struct sockaddr_un *sa, const char *path)
+{
+	struct stat st;
+	int rc;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		rc = -errno;
+		LOG_ERR("%s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		LOG_ERR("%s: exists and is not a socket; not replacing it", path);
+		return -EEXIST;
+	}
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN) {
+		/* EAGAIN: a full backlog, so someone is listening. */
+		LOG_ERR("%s: another ternd is running", path);
+		return -EADDRINUSE;
+	}
+	if (errno != ECONNREFUSED) {
+		rc = -errno;
+		LOG_ERR("%s: cannot tell whether a ternd is running: %s", path, strerror(errno));
+		return rc;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		rc = -errno;
+		LOG_ERR("%s: cannot remove the stale socket: %s", path, strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
 int
 tern_server_open(struct tern_server **srvp, const char *path)
 {
@@ -77,13 +118,10 @@ tern_server_open(struct tern_server **srvp, const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	/* A socket file nobody answers on is left over from a crash. */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		LOG_ERR("%s: another ternd is running", path);
+	if ((rc = remove_stale(fd, &sa, path)) < 0) {
 		close(fd);
-		return -EADDRINUSE;
+		return rc;
 	}
-	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0660) < 0 ||
 	    listen(fd, 512) < 0) {
 		rc = -errno;

@@ -184,3 +184,39 @@ def test_shipped_configs_check(name):
     path = os.path.join(TOP, "config", name)
     r = subprocess.run([TERND, "-t", "-c", path], capture_output=True, text=True)
     assert r.returncode == 0 and "syntax ok" in r.stdout, r.stderr
+
+
+def test_socket_path_not_a_socket_is_kept(tmpdir_tern):
+    """-s naming a regular file by mistake: ternd refuses, the file stays."""
+    import subprocess
+    from conftest import TERND
+    cfg = os.path.join(tmpdir_tern, "x.conf")
+    with open(cfg, "w") as f:
+        f.write(NULL_XC)
+    victim = os.path.join(tmpdir_tern, "notes.txt")
+    with open(victim, "w") as f:
+        f.write("precious\n")
+    r = subprocess.run([TERND, "-c", cfg, "-s", victim], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode != 0 and "not a socket" in r.stderr, r.stderr
+    with open(victim) as f:
+        assert f.read() == "precious\n"
+
+
+def test_socket_path_stale_or_in_use(ternd_factory, tmpdir_tern):
+    """A socket file nobody listens on (left by a crash) is replaced; one a
+    running ternd answers on is not."""
+    import socket
+    import subprocess
+    from conftest import TERND
+    stale = os.path.join(tmpdir_tern, "ternd.sock")
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(stale)
+    s.close()
+    t = ternd_factory(NULL_XC)
+    assert t.sock == stale
+    r = subprocess.run([TERND, "-c", t.cfg, "-s", t.sock], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode != 0 and "another ternd is running" in r.stderr, r.stderr
+    assert t.ctl("version")
+    assert t.stop() == 0
