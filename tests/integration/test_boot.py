@@ -220,3 +220,34 @@ def test_socket_path_stale_or_in_use(ternd_factory, tmpdir_tern):
     assert r.returncode != 0 and "another ternd is running" in r.stderr, r.stderr
     assert t.ctl("version")
     assert t.stop() == 0
+
+
+def test_service_port_change_failure_keeps_old_port(ternd_factory):
+    """Moving a TCP service to a port that is taken fails and leaves it
+    listening where it was; a free port then works, and the old one goes."""
+    t = ternd_factory(config("port add null0 net_null0,size=64", "service tcp-echo",
+                             "service tcp-discard", "service http"))
+
+    def listening():
+        return sorted(c["local"] for c in t.ctl("conn", "show", "listen",
+                                                 json_out=True)["connections"])
+
+    before = ["0.0.0.0:7", "0.0.0.0:80", "0.0.0.0:9"]
+    assert listening() == before
+    r = t.ctl("service", "tcp-echo", "port", "80", check=False)
+    assert r.returncode == 1 and "tcp-echo on port 80" in r.stderr, r.stderr
+    assert listening() == before
+    assert "service tcp-echo\n" in t.ctl("show", "running-config")
+    # Twice more: each move runs the new instance beside the old one.
+    t.ctl("service", "tcp-echo", "port", "1007")
+    t.ctl("service", "tcp-discard", "port", "1009")
+    assert listening() == ["0.0.0.0:1007", "0.0.0.0:1009", "0.0.0.0:80"]
+    r = t.ctl("service", "tcp-echo", "port", "1009", check=False)
+    assert r.returncode == 1
+    t.ctl("service", "tcp-echo", "port", "7")
+    assert listening() == ["0.0.0.0:1009", "0.0.0.0:7", "0.0.0.0:80"]
+    rc = t.ctl("show", "running-config")
+    assert "service tcp-echo\n" in rc and "service tcp-discard port 1009\n" in rc
+    t.ctl("service", "tcp-echo", "off")
+    assert listening() == ["0.0.0.0:1009", "0.0.0.0:80"]
+    assert t.stop() == 0
