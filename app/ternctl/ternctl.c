@@ -408,10 +408,12 @@ report_comm_error(int err, const char *path)
 	}
 }
 
+/* Quote what ternd's tokenizer would otherwise take apart: blanks and '\r'
+ * separate words, and a word starting with '#' starts a comment. */
 static bool
 word_needs_quotes(const char *w)
 {
-	return *w == '\0' || strpbrk(w, " \t\"\\") != NULL;
+	return *w == '\0' || *w == '#' || strpbrk(w, " \t\r\"\\") != NULL;
 }
 
 static size_t

@@ -70,6 +70,10 @@ cli_workers(struct cmd_ctx *c, int argc, char **argv)
 				               TERN_MAX_WORKERS);
 			lcores[n++] = (unsigned)l;
 		}
+		/* A comma must start another item: "1," or "1,,2" is a typo,
+		 * not the list "1". */
+		if (*s == ',' && s[1] == '\0')
+			goto bad;
 		if (*s == ',')
 			s++;
 		else if (*s != '\0')

@@ -78,6 +78,8 @@ workers_resolve(void)
 	return 0;
 }
 
+/* Allocate the workers and deal them the RX queues: 0 or -errno, each error
+ * logged here (with the port line at fault when the config asks too much). */
 static int
 workers_create(void)
 {
@@ -85,8 +87,10 @@ workers_create(void)
 	uint64_t tsc_per_ms = rte_get_tsc_hz() / 1000;
 
 	tern_ctl.qsbr = rte_zmalloc("tern_qsbr", sz, RTE_CACHE_LINE_SIZE);
-	if (tern_ctl.qsbr == NULL || rte_rcu_qsbr_init(tern_ctl.qsbr, tern_ctl.nb_workers) < 0)
+	if (tern_ctl.qsbr == NULL || rte_rcu_qsbr_init(tern_ctl.qsbr, tern_ctl.nb_workers) < 0) {
+		LOG_ERR("workers: RCU state: %s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 
 	for (unsigned i = 0; i < tern_ctl.nb_workers; i++) {
 		unsigned lcore = tern_ctl.worker_lcore[i];
@@ -95,8 +99,10 @@ workers_create(void)
 		char name[RTE_RING_NAMESIZE];
 
 		w = rte_zmalloc_socket("tern_worker", sizeof(*w), RTE_CACHE_LINE_SIZE, socket);
-		if (w == NULL)
+		if (w == NULL) {
+			LOG_ERR("worker %u: %s", i, strerror(ENOMEM));
 			return -ENOMEM;
+		}
 		tern_ctl.worker[i] = w;
 		w->id = i;
 		w->lcore = lcore;
@@ -116,10 +122,14 @@ workers_create(void)
 		snprintf(name, sizeof(name), "tern_inject%u", i);
 		w->inject = rte_ring_create(name, TERN_INJECT_RING_SIZE, socket,
 		                            RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (w->calls == NULL || w->punt == NULL || w->inject == NULL)
+		if (w->calls == NULL || w->punt == NULL || w->inject == NULL) {
+			LOG_ERR("worker %u: rings: %s", i, rte_strerror(rte_errno));
 			return -ENOMEM;
-		if (rte_rcu_qsbr_thread_register(tern_ctl.qsbr, i) < 0)
+		}
+		if (rte_rcu_qsbr_thread_register(tern_ctl.qsbr, i) < 0) {
+			LOG_ERR("worker %u: RCU register: %s", i, rte_strerror(rte_errno));
 			return -EINVAL;
+		}
 		if (numa_available() >= 0 && numa_num_configured_nodes() > 1)
 			LOG_INFO("worker %u: lcore %u on NUMA node %d", i, lcore,
 			         numa_node_of_cpu((int)rte_lcore_to_cpu_id((int)lcore)));
@@ -133,8 +143,17 @@ workers_create(void)
 		for (uint16_t q = 0; q < p->nb_rxq; q++) {
 			struct tern_worker *w = tern_ctl.worker[q % tern_ctl.nb_workers];
 
-			if (w->nb_rxq == TERN_MAX_RXQ)
+			/* The cap is per worker, summed over every port: name the
+			 * port line that goes over it, as port setup does for a
+			 * single port's rxq. */
+			if (w->nb_rxq == TERN_MAX_RXQ) {
+				LOG_ERR("%s: port %s: rxq %u: worker %u (lcore %u) would poll "
+				        "more than %d RX queues over all ports; use fewer rxq or "
+				        "more workers",
+				        p->where, p->name, p->nb_rxq, w->id, w->lcore,
+				        TERN_MAX_RXQ);
 				return -ENOSPC;
+			}
 			w->rxq[w->nb_rxq].port_id = p->port_id;
 			w->rxq[w->nb_rxq].queue_id = q;
 			w->nb_rxq++;
@@ -294,10 +313,9 @@ tern_start(const char *prog)
 			return rc;
 	if ((rc = dp_create()) < 0)
 		return rc;
-	if ((rc = workers_create()) < 0) {
-		LOG_ERR("workers: %s", strerror(-rc));
+	/* workers_create() reports its errors, with the config line at fault. */
+	if ((rc = workers_create()) < 0)
 		return rc;
-	}
 	if ((rc = tern_init_run()) < 0)
 		return rc;
 	if ((rc = graphs_create()) < 0)

@@ -88,13 +88,64 @@ append(struct tern_out *o, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
-append_json_string(struct tern_out *o, const char *s)
+/*
+ * The length of the well-formed UTF-8 sequence (RFC 3629) at s, or 0: no
+ * overlong forms, no surrogates, nothing above U+10FFFF, and a NUL ends a
+ * truncated sequence like any other bad continuation byte.
+ */
+static size_t
+utf8_len(const unsigned char *s)
 {
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	/* The second byte's range rules out overlongs, surrogates and
+	 * code points past U+10FFFF. */
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* JSON text must be UTF-8, but names and messages hold whatever bytes a
+ * user gave (a capture file named "\xff"): each byte that does not start a
+ * well-formed sequence becomes U+FFFD, so a JSON parser never chokes. */
+static void
+append_json_string(struct tern_out *o, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
 	append(o, "\"");
 	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
+		unsigned char ch = *s;
+		size_t n = ch >= 0x80 ? utf8_len(s) : 1;
+
+		if (n == 0)
+			append(o, "\\ufffd");
+		else if (n > 1) {
+			append(o, "%.*s", (int)n, (const char *)s);
+			s += n - 1;
+		} else if (ch == '"' || ch == '\\')
 			append(o, "\\%c", ch);
 		else if (ch == '\n')
 			append(o, "\\n");

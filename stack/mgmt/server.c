@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,15 @@
 #include "mgmt/cmd.h"
 #include "mgmt/server.h"
 
-/* A client that does not read its replies is dropped past this much. */
+/*
+ * A client that does not read its replies gets no more of its requests
+ * served while this much of its earlier output is unsent: its requests
+ * wait in its input buffer and in the socket, not as replies in ternd's
+ * memory.  One reply of any size is still queued whole (a `route show`
+ * of a million routes is larger than this), so a client that reads gets
+ * every reply; what ternd holds for one client stays below this plus its
+ * largest reply.
+ */
 #define CLIENT_MAX_PENDING (64u << 20)
 
 struct client {
@@ -58,6 +67,47 @@ mkdir_parent(const char *path)
 	return 0;
 }
 
+/*
+ * Clear the way for bind(): nothing there, or a socket file left over from
+ * a crash (nobody answers on it: ECONNREFUSED), which is removed.  Anything
+ * else is refused rather than deleted: a running ternd, or a regular file
+ * or directory given to -s by mistake.
+ */
+static int
+remove_stale(int fd, const struct sockaddr_un *sa, const char *path)
+{
+	struct stat st;
+	int rc;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		rc = -errno;
+		LOG_ERR("%s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		LOG_ERR("%s: exists and is not a socket; not replacing it", path);
+		return -EEXIST;
+	}
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN) {
+		/* EAGAIN: a full backlog, so someone is listening. */
+		LOG_ERR("%s: another ternd is running", path);
+		return -EADDRINUSE;
+	}
+	if (errno != ECONNREFUSED) {
+		rc = -errno;
+		LOG_ERR("%s: cannot tell whether a ternd is running: %s", path, strerror(errno));
+		return rc;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		rc = -errno;
+		LOG_ERR("%s: cannot remove the stale socket: %s", path, strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
 int
 tern_server_open(struct tern_server **srvp, const char *path)
 {
@@ -77,13 +127,10 @@ tern_server_open(struct tern_server **srvp, const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	/* A socket file nobody answers on is left over from a crash. */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		LOG_ERR("%s: another ternd is running", path);
+	if ((rc = remove_stale(fd, &sa, path)) < 0) {
 		close(fd);
-		return -EADDRINUSE;
+		return rc;
 	}
-	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0660) < 0 ||
 	    listen(fd, 512) < 0) {
 		rc = -errno;
@@ -114,24 +161,35 @@ client_drop(struct tern_server *srv, unsigned i)
 	srv->client[i] = NULL;
 }
 
+/* Output queued and not yet sent. */
+static size_t
+client_pending(const struct client *cl)
+{
+	return cl->outlen - cl->outoff;
+}
+
+/* Queue a header and its payload, both or neither. */
 static int
-client_queue(struct client *cl, const char *data, size_t len)
+client_queue(struct client *cl, const char *hdr, size_t hlen, const char *data, size_t len)
 {
 	char *grown;
 
-	if (cl->outlen - cl->outoff + len > CLIENT_MAX_PENDING)
-		return -ENOBUFS;
-	if (cl->outoff > 0) {
-		memmove(cl->out, cl->out + cl->outoff, cl->outlen - cl->outoff);
+	/* Drop the sent part only once it is as large as the rest: a small
+	 * reply behind a big one half sent must not move the big one. */
+	if (cl->outoff > 0 && cl->outoff >= client_pending(cl)) {
+		memmove(cl->out, cl->out + cl->outoff, client_pending(cl));
 		cl->outlen -= cl->outoff;
 		cl->outoff = 0;
 	}
-	grown = realloc(cl->out, cl->outlen + len);
+	if (len > SIZE_MAX - hlen - cl->outlen)
+		return -ENOMEM;
+	grown = realloc(cl->out, cl->outlen + hlen + len);
 	if (grown == NULL)
 		return -ENOMEM;
 	cl->out = grown;
-	memcpy(cl->out + cl->outlen, data, len);
-	cl->outlen += len;
+	memcpy(cl->out + cl->outlen, hdr, hlen);
+	memcpy(cl->out + cl->outlen + hlen, data, len);
+	cl->outlen += hlen + len;
 	return 0;
 }
 
@@ -155,16 +213,19 @@ client_flush(struct client *cl)
 	return 0;
 }
 
+/* Queue one reply; -errno only when not even an error reply fits. */
 static int
 reply(struct client *cl, int status, const char *payload, size_t len)
 {
+	static const char nomem[] = "out of memory for the reply\n";
 	char hdr[32];
 	int n = snprintf(hdr, sizeof(hdr), "%d %zu\n", status, len);
-	int rc = client_queue(cl, hdr, (size_t)n);
 
-	if (rc == 0)
-		rc = client_queue(cl, payload, len);
-	return rc;
+	if (client_queue(cl, hdr, (size_t)n, payload, len) == 0)
+		return 0;
+	/* Every request gets a reply: say why this one has no payload. */
+	n = snprintf(hdr, sizeof(hdr), "%d %zu\n", ENOMEM, sizeof(nomem) - 1);
+	return client_queue(cl, hdr, (size_t)n, nomem, sizeof(nomem) - 1);
 }
 
 int
@@ -208,23 +269,21 @@ done:
 	return rc < 0 ? -rc : 0;
 }
 
-/* Serve every complete line in the client's buffer; -errno drops it. */
-static int
-client_read(struct client *cl)
+/* Whether the client is behind on reading: serve it no more for now. */
+static bool
+client_backlogged(const struct client *cl)
 {
-	ssize_t n = recv(cl->fd, cl->in + cl->inlen, CMD_MAX_LINE - cl->inlen, MSG_DONTWAIT);
-	char *nl;
+	return client_pending(cl) > CLIENT_MAX_PENDING;
+}
 
-	if (n == 0) {
-		/* The client closed its side (or left mid-request): answer what
-		 * it sent in full, then drop it once the replies are out. */
-		cl->closing = true;
-		return 0;
-	}
-	if (n < 0)
-		return (errno == EAGAIN || errno == EINTR) ? 0 : -errno;
-	cl->inlen += (size_t)n;
-	while (!cl->closing && (nl = memchr(cl->in, '\n', cl->inlen)) != NULL) {
+/* Serve the complete lines in the client's buffer while it keeps up with
+ * its replies; -errno drops it. */
+static int
+client_serve(struct client *cl)
+{
+	char *nl = NULL;
+
+	while (!client_backlogged(cl) && (nl = memchr(cl->in, '\n', cl->inlen)) != NULL) {
 		size_t len = (size_t)(nl - cl->in), rlen;
 		char *r = NULL;
 		int status = tern_server_request(cl->in, len, &r, &rlen);
@@ -236,7 +295,7 @@ client_read(struct client *cl)
 		memmove(cl->in, nl + 1, cl->inlen - len - 1);
 		cl->inlen -= len + 1;
 	}
-	if (cl->inlen == CMD_MAX_LINE) {
+	if (nl == NULL && cl->inlen == CMD_MAX_LINE) {
 		/* No newline within the limit: we cannot find the next request. */
 		static const char msg[] = "request longer than 65536 bytes\n";
 		cl->closing = true;
@@ -244,6 +303,27 @@ client_read(struct client *cl)
 		return reply(cl, EMSGSIZE, msg, sizeof(msg) - 1);
 	}
 	return 0;
+}
+
+/* Take what the client sent and serve it; -errno drops it. */
+static int
+client_read(struct client *cl)
+{
+	ssize_t n;
+
+	/* Only polled for input when not backlogged and the buffer has room
+	 * (client_serve() leaves no complete line behind then). */
+	n = recv(cl->fd, cl->in + cl->inlen, CMD_MAX_LINE - cl->inlen, MSG_DONTWAIT);
+	if (n == 0) {
+		/* The client closed its side (or left mid-request): answer what
+		 * it sent in full, then drop it once the replies are out. */
+		cl->closing = true;
+		return 0;
+	}
+	if (n < 0)
+		return (errno == EAGAIN || errno == EINTR) ? 0 : -errno;
+	cl->inlen += (size_t)n;
+	return client_serve(cl);
 }
 
 /* Accept one client; false when the backlog is empty. */
@@ -292,10 +372,13 @@ tern_server_run(struct tern_server *srv, int sigfd, int (*stop)(void), void (*ti
 			if (cl == NULL)
 				continue;
 			slot[n] = (int)i;
+			/* A backlogged client is not read: what it sends waits in
+			 * the socket until it has read enough of its replies. */
 			pfd[n++] = (struct pollfd){
 				.fd = cl->fd,
-				.events = (short)((cl->closing ? 0 : POLLIN) |
-				                  (cl->outlen > cl->outoff ? POLLOUT : 0)),
+				.events =
+				    (short)((cl->closing || client_backlogged(cl) ? 0 : POLLIN) |
+				            (client_pending(cl) > 0 ? POLLOUT : 0)),
 			};
 		}
 		if (tick != NULL)
@@ -323,6 +406,13 @@ tern_server_run(struct tern_server *srv, int sigfd, int (*stop)(void), void (*ti
 				rc = -ECONNRESET;
 			if (rc == 0)
 				rc = client_flush(cl);
+			/* Requests held back while it was backlogged: serve them
+			 * now that it has read, and send what fits at once. */
+			if (rc == 0 && !client_backlogged(cl) && memchr(cl->in, '\n', cl->inlen)) {
+				rc = client_serve(cl);
+				if (rc == 0)
+					rc = client_flush(cl);
+			}
 			if (rc < 0 || (cl->closing && cl->outlen == cl->outoff))
 				client_drop(srv, i);
 		}

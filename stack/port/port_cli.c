@@ -82,6 +82,24 @@ cli_port_add(struct cmd_ctx *c, int argc, char **argv)
 	return 0;
 }
 
+/* Devices without MAC filters (virtio-user) say ENOTSUP: they pass every
+ * frame anyway. */
+static int
+promisc_enable(uint16_t port_id)
+{
+	int rc = rte_eth_promiscuous_enable(port_id);
+
+	return rc == -ENOTSUP ? 0 : rc;
+}
+
+/* Undo promisc_enable(), unless the port was promiscuous before it. */
+static void
+promisc_restore(uint16_t port_id, bool was)
+{
+	if (!was)
+		rte_eth_promiscuous_disable(port_id);
+}
+
 /*
  * port xconnect A B: frames from A leave on B and the other way round.
  * port xconnect A none: undo it (for A and its peer).
@@ -93,6 +111,7 @@ cli_port_xconnect(struct cmd_ctx *c, int argc, char **argv)
 	struct tern_port *b = strcmp(argv[1], "none") == 0 ? NULL : tern_port_lookup(argv[1]);
 	const struct tern_dp *cur;
 	struct tern_dp *dp;
+	bool a_was = true, b_was = true;
 	uint16_t old;
 	int rc;
 
@@ -124,14 +143,31 @@ cli_port_xconnect(struct cmd_ctx *c, int argc, char **argv)
 	    cur->port[a->port_id].xconnect != b->port_id)
 		goto busy;
 	/* A cross-connect forwards every frame, whatever its destination MAC.
-	 * Devices without MAC filters (virtio-user) say ENOTSUP: fine. */
-	if (b != NULL && (((rc = rte_eth_promiscuous_enable(a->port_id)) < 0 && rc != -ENOTSUP) ||
-	                  ((rc = rte_eth_promiscuous_enable(b->port_id)) < 0 && rc != -ENOTSUP)))
+	 * Remember which ports were promiscuous already, so a failure below
+	 * leaves both as they were. */
+	if (b != NULL) {
+		const struct tern_port *bad = a;
 
-		return out_err(c->out, -rc, "cannot make %s and %s promiscuous: %s", a->name,
-		               b->name, strerror(-rc));
-	if ((dp = tern_dp_copy()) == NULL)
+		a_was = rte_eth_promiscuous_get(a->port_id) != 0;
+		b_was = rte_eth_promiscuous_get(b->port_id) != 0;
+		if ((rc = promisc_enable(a->port_id)) == 0) {
+			bad = b;
+			rc = promisc_enable(b->port_id);
+		}
+		if (rc < 0) {
+			promisc_restore(a->port_id, a_was);
+			promisc_restore(b->port_id, b_was);
+			return out_err(c->out, -rc, "cannot make %s promiscuous: %s", bad->name,
+			               strerror(-rc));
+		}
+	}
+	if ((dp = tern_dp_copy()) == NULL) {
+		if (b != NULL) {
+			promisc_restore(a->port_id, a_was);
+			promisc_restore(b->port_id, b_was);
+		}
 		return out_err(c->out, ENOMEM, "out of memory");
+	}
 	old = dp->port[a->port_id].xconnect;
 	if (old != TERN_PORT_NONE)
 		dp->port[old].xconnect = TERN_PORT_NONE;

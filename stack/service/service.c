@@ -22,9 +22,45 @@ svc_listen(uint16_t port, int backlog)
 	return fd;
 }
 
+/*
+ * A service moves to a new port by starting there while the old listener
+ * still runs, and stopping the old one only once the new one is up.  The
+ * workers' app tables tell instances apart by their ops pointer alone, and
+ * tern_app_start() undoes a failed start by stopping the first app with
+ * those ops on every worker: that would be the old instance.  So the new
+ * instance runs under the other ops of a pair (the service's own and a
+ * copy), and the undo and the stop each hit only their own instance.
+ */
+#define SVC_MAX 8
+
+static struct {
+	const struct svc *s;
+	const struct tern_app_ops *own;
+	struct tern_app_ops copy;
+} twin[SVC_MAX];
+
+/* The ops for a second instance of `s` (NULL if the table is full). */
+static const struct tern_app_ops *
+svc_spare_ops(struct svc *s)
+{
+	unsigned i;
+
+	for (i = 0; i < SVC_MAX && twin[i].s != NULL && twin[i].s != s; i++)
+		;
+	if (i == SVC_MAX)
+		return NULL;
+	if (twin[i].s == NULL) {
+		twin[i].s = s;
+		twin[i].own = s->ops;
+		twin[i].copy = *s->ops;
+	}
+	return s->ops == twin[i].own ? &twin[i].copy : twin[i].own;
+}
+
 int
 svc_cli(struct svc *s, struct cmd_ctx *c, int argc, char **argv)
 {
+	const struct tern_app_ops *old = s->ops;
 	uint64_t port = s->default_port;
 	int rc;
 
@@ -43,13 +79,18 @@ svc_cli(struct svc *s, struct cmd_ctx *c, int argc, char **argv)
 		return rc;
 	if (c->dry_run || port == (uint64_t)s->port)
 		return 0;
-	if (s->port >= 0) {
-		tern_app_stop(s->ops);
-		s->port = -1;
+	if (s->port >= 0 && (s->ops = svc_spare_ops(s)) == NULL) {
+		s->ops = old;
+		return out_err(c->out, ENOSPC, "%s: too many services", s->name);
 	}
-	if ((rc = s->start(s, (uint16_t)port)) < 0)
+	if ((rc = s->start(s, (uint16_t)port)) < 0) {
+		s->ops = old; /* still running on its old port, if it was */
 		return out_err(c->out, -rc, "%s on port %u: %s", s->name, (unsigned)port,
 		               strerror(-rc));
+	}
+	/* Only now let the old port go; stopping cannot fail. */
+	if (s->port >= 0)
+		tern_app_stop(old);
 	s->port = (int)port;
 	return 0;
 }

@@ -129,10 +129,20 @@ static const struct tern_app_ops discard_ops = {
 	.stop = echo_stop,
 };
 
+/* s->ops may be a copy of echo_ops or discard_ops (service.c): which
+ * service this is comes from the start function, not the ops pointer. */
 static int
 echo_cfg_start(struct svc *s, uint16_t port)
 {
-	struct echo_cfg cfg = { .port = port, .discard = s->ops == &discard_ops };
+	struct echo_cfg cfg = { .port = port, .discard = false };
+
+	return tern_app_start(s->ops, &cfg);
+}
+
+static int
+discard_cfg_start(struct svc *s, uint16_t port)
+{
+	struct echo_cfg cfg = { .port = port, .discard = true };
 
 	return tern_app_start(s->ops, &cfg);
 }
@@ -141,7 +151,7 @@ static struct svc echo_svc = {
 	.name = "tcp-echo", .ops = &echo_ops, .default_port = 7, .start = echo_cfg_start
 };
 static struct svc discard_svc = {
-	.name = "tcp-discard", .ops = &discard_ops, .default_port = 9, .start = echo_cfg_start
+	.name = "tcp-discard", .ops = &discard_ops, .default_port = 9, .start = discard_cfg_start
 };
 
 int

@@ -98,7 +98,9 @@ cli_service_udp_echo(struct cmd_ctx *c, int argc, char **argv)
 	if (argc == 1 && strcmp(argv[0], "off") == 0) {
 		if (c->dry_run || echo_port < 0)
 			return 0;
-		udp_bind((uint16_t)echo_port, -1);
+		if ((rc = udp_bind((uint16_t)echo_port, -1)) < 0)
+			return out_err(c->out, -rc, "udp-echo: cannot stop on port %d: %s",
+			               echo_port, strerror(-rc));
 		echo_port = -1;
 		return 0;
 	}
@@ -114,8 +116,19 @@ cli_service_udp_echo(struct cmd_ctx *c, int argc, char **argv)
 		return out_err(c->out, EADDRINUSE, "UDP port %u is in use", (unsigned)port);
 	if ((rc = udp_bind((uint16_t)port, echo_id)) < 0)
 		return out_err(c->out, -rc, "udp-echo: %s", strerror(-rc));
-	if (echo_port >= 0)
-		udp_bind((uint16_t)echo_port, -1);
+	/* Releasing the old port can fail (no memory for the new map): then
+	 * give the new one back, so the service stays where it was. */
+	if (echo_port >= 0 && (rc = udp_bind((uint16_t)echo_port, -1)) < 0) {
+		int undo = udp_bind((uint16_t)port, -1);
+
+		if (undo < 0)
+			return out_err(c->out, -rc,
+			               "udp-echo: cannot leave port %d (%s), nor give up "
+			               "port %u (%s): both answer now",
+			               echo_port, strerror(-rc), (unsigned)port, strerror(-undo));
+		return out_err(c->out, -rc, "udp-echo: cannot leave port %d: %s", echo_port,
+		               strerror(-rc));
+	}
 	echo_port = (int)port;
 	return 0;
 }

@@ -184,3 +184,70 @@ def test_shipped_configs_check(name):
     path = os.path.join(TOP, "config", name)
     r = subprocess.run([TERND, "-t", "-c", path], capture_output=True, text=True)
     assert r.returncode == 0 and "syntax ok" in r.stdout, r.stderr
+
+
+def test_socket_path_not_a_socket_is_kept(tmpdir_tern):
+    """-s naming a regular file by mistake: ternd refuses, the file stays."""
+    import subprocess
+    from conftest import TERND
+    cfg = os.path.join(tmpdir_tern, "x.conf")
+    with open(cfg, "w") as f:
+        f.write(NULL_XC)
+    victim = os.path.join(tmpdir_tern, "notes.txt")
+    with open(victim, "w") as f:
+        f.write("precious\n")
+    r = subprocess.run([TERND, "-c", cfg, "-s", victim], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode != 0 and "not a socket" in r.stderr, r.stderr
+    with open(victim) as f:
+        assert f.read() == "precious\n"
+
+
+def test_socket_path_stale_or_in_use(ternd_factory, tmpdir_tern):
+    """A socket file nobody listens on (left by a crash) is replaced; one a
+    running ternd answers on is not."""
+    import socket
+    import subprocess
+    from conftest import TERND
+    stale = os.path.join(tmpdir_tern, "ternd.sock")
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(stale)
+    s.close()
+    t = ternd_factory(NULL_XC)
+    assert t.sock == stale
+    r = subprocess.run([TERND, "-c", t.cfg, "-s", t.sock], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode != 0 and "another ternd is running" in r.stderr, r.stderr
+    assert t.ctl("version")
+    assert t.stop() == 0
+
+
+def test_service_port_change_failure_keeps_old_port(ternd_factory):
+    """Moving a TCP service to a port that is taken fails and leaves it
+    listening where it was; a free port then works, and the old one goes."""
+    t = ternd_factory(config("port add null0 net_null0,size=64", "service tcp-echo",
+                             "service tcp-discard", "service http"))
+
+    def listening():
+        return sorted(c["local"] for c in t.ctl("conn", "show", "listen",
+                                                 json_out=True)["connections"])
+
+    before = ["0.0.0.0:7", "0.0.0.0:80", "0.0.0.0:9"]
+    assert listening() == before
+    r = t.ctl("service", "tcp-echo", "port", "80", check=False)
+    assert r.returncode == 1 and "tcp-echo on port 80" in r.stderr, r.stderr
+    assert listening() == before
+    assert "service tcp-echo\n" in t.ctl("show", "running-config")
+    # Twice more: each move runs the new instance beside the old one.
+    t.ctl("service", "tcp-echo", "port", "1007")
+    t.ctl("service", "tcp-discard", "port", "1009")
+    assert listening() == ["0.0.0.0:1007", "0.0.0.0:1009", "0.0.0.0:80"]
+    r = t.ctl("service", "tcp-echo", "port", "1009", check=False)
+    assert r.returncode == 1
+    t.ctl("service", "tcp-echo", "port", "7")
+    assert listening() == ["0.0.0.0:1009", "0.0.0.0:7", "0.0.0.0:80"]
+    rc = t.ctl("show", "running-config")
+    assert "service tcp-echo\n" in rc and "service tcp-discard port 1009\n" in rc
+    t.ctl("service", "tcp-echo", "off")
+    assert listening() == ["0.0.0.0:1009", "0.0.0.0:80"]
+    assert t.stop() == 0

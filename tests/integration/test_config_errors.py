@@ -28,6 +28,9 @@ CASES = [
     (["workers 1-x"], 1, "lcore list '1-x'"),
     (["workers 1", "workers 1"], 2, "'workers' given twice"),
     (["workers 1,1"], 1, "lcore 1 listed twice"),
+    (["workers 1,"], 1, "lcore list '1,'"),
+    (["workers 1,,2"], 1, "lcore list '1,,2'"),
+    (["workers ,1"], 1, "lcore list ',1'"),
     (['port add null0 "net_null0'], 1, "unterminated quote"),
     (["link show"], 1, "'link show' cannot be used in a config file"),
     (["shutdown"], 1, "cannot be used in a config file"),
@@ -107,3 +110,17 @@ def test_check_mode_reports_bad_line(tmpdir_tern):
         f.write(EAL + "\nworkers one\n")
     r = subprocess.run([TERND, "-t", "-c", cfg], capture_output=True, text=True)
     assert r.returncode == 2 and "%s:2: lcore list 'one'" % cfg in r.stderr
+
+
+def test_rx_queues_over_worker_cap(tmpdir_tern):
+    """Each port's rxq is within its limit, but together they give the one
+    worker more RX queues than it can poll: the port line that goes over
+    is named (line 1 eal, 2 workers, ports from line 3)."""
+    ports = ["port add p%d net_ring%d rxq 4" % (i, i) for i in range(17)]
+    text = "\n".join([EAL, "workers 1"] + ports) + "\n"
+    cfg, sock, r = run_ternd(tmpdir_tern, text)
+    assert r.returncode == 2, r.stderr
+    # 16 ports fill the 64 queues; the 17th (p16, line 19) is one too many.
+    assert "%s:19: port p16: rxq 4: worker 0" % cfg in r.stderr, r.stderr
+    assert "more than 64 RX queues" in r.stderr and "cannot start" in r.stderr
+    assert not os.path.exists(sock)

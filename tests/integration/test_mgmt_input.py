@@ -5,14 +5,16 @@ dropped, and ternd keeps running and forwarding."""
 import errno
 import json
 import os
+import select
 import socket
 import stat
+import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import Conn, config, read_reply, request
+from conftest import TERNCTL, Conn, config, read_reply, request
 
 NULL_XC = config("port add null0 net_null0,size=64",
                  "port add null1 net_null1,size=64",
@@ -205,4 +207,121 @@ def test_slow_reader_does_not_block_others(t):
     s.sendall(b"stats show\n" * 2000)
     time.sleep(0.5)
     assert request(t.sock, b"version\n", timeout=5)[0] == 0
+    s.close()
+
+
+def test_ternctl_quotes_hash_and_cr(t):
+    # ternd takes a word starting with '#' as a comment and '\r' as a blank:
+    # ternctl must quote such words so they arrive as one argument.
+    r = t.ctl("link", "show", "#null0", check=False)
+    assert r.returncode != 0 and "no port '#null0'" in r.stderr, (r.stdout, r.stderr)
+    r = subprocess.run([TERNCTL, "-s", t.sock, "link", "show", "null0\rnull1"],
+                       capture_output=True, timeout=30)
+    assert r.returncode != 0 and b"no port 'null0\rnull1'" in r.stderr, (r.stdout, r.stderr)
+
+
+# Enough routes that `route show` is over 64 MiB (about 85 bytes a route):
+# the most output ternd lets pile up for a client that does not read.
+BIG_ROUTES = 820000
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    from conftest import Ternd
+    lines = ["ip fib-size %d" % (BIG_ROUTES + 1024),
+             "port add p0 net_null0,no-rx=1",
+             "addr add 10.0.0.1/24 dev p0"]
+    lines += ["route add %d.%d.%d.0/24 via 10.0.0.2" % (11 + (i >> 16), (i >> 8) & 255, i & 255)
+              for i in range(BIG_ROUTES)]
+    t = Ternd(config(*lines), str(tmp_path_factory.mktemp("big")))
+    t.start(timeout=120)
+    yield t
+    assert t.stop() == 0
+    t.__exit__()
+
+
+class Reader:
+    """Replies from socket s, fast for replies of many MB and for many small
+    ones (Conn grows a bytes object chunk by chunk: quadratic here)."""
+
+    def __init__(self, s):
+        self.s, self.buf, self.pos = s, bytearray(), 0
+
+    def _fill(self):
+        if self.pos > (1 << 20):
+            del self.buf[:self.pos]
+            self.pos = 0
+        chunk = self.s.recv(1 << 20)
+        assert chunk, "closed by ternd"
+        self.buf += chunk
+
+    def reply(self):
+        while self.buf.find(b"\n", self.pos) < 0:
+            self._fill()
+        i = self.buf.index(b"\n", self.pos)
+        status, length = (int(x) for x in bytes(self.buf[self.pos:i]).split())
+        self.pos = i + 1
+        while len(self.buf) - self.pos < length:
+            self._fill()
+        payload = bytes(self.buf[self.pos:self.pos + length])
+        self.pos += length
+        return status, payload
+
+    def empty(self):
+        return self.pos == len(self.buf)
+
+
+def test_reply_over_64mib_reaches_a_reader(big):
+    # One reply larger than the backlog limit goes to a client that reads it.
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(60)
+    s.connect(big.sock)
+    s.sendall(b"route show\nversion\n")
+    rd = Reader(s)
+    st, payload = rd.reply()
+    assert st == 0 and len(payload) > 64 << 20
+    assert payload.count(b"via: 10.0.0.2") == BIG_ROUTES
+    assert rd.reply()[0] == 0 and rd.empty()
+    s.close()
+    r = subprocess.run([TERNCTL, "-s", big.sock, "route", "show"], capture_output=True,
+                       timeout=120)
+    assert r.returncode == 0 and len(r.stdout) > 64 << 20, r.stderr
+
+
+def test_non_reader_is_held_back(big):
+    # A client with over 64 MiB of replies unread gets nothing more served
+    # until it reads: its further requests wait in its socket (which fills
+    # up, so its sends block) instead of as replies in ternd's memory.
+    # Other clients are served meanwhile, and once it reads, it gets every
+    # reply in order.
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(60)
+    s.connect(big.sock)
+    s.sendall(b"route show\n")
+    s.recv(1, socket.MSG_PEEK)  # its 70 MB reply is queued
+    req = b"version\n"
+    chunk = req * 8192
+    sent, held = 0, False
+    s.setblocking(False)
+    deadline = time.time() + 20
+    while sent < (32 << 20) and time.time() < deadline:
+        if not select.select([], [s], [], 2)[1]:
+            held = True  # 2 s without room: ternd is not reading
+            break
+        sent += s.send(chunk[sent % len(req):])
+    assert held, "ternd kept serving a client with 64 MiB of unread replies"
+    assert request(big.sock, b"version\n", timeout=5)[0] == 0
+    s.setblocking(True)
+    s.settimeout(60)
+    rd = Reader(s)
+    st, payload = rd.reply()
+    assert st == 0 and len(payload) > 64 << 20
+    if sent % len(req):
+        s.sendall(req[sent % len(req):])  # the end of the last request line
+    n = (sent + len(req) - 1) // len(req)
+    for _ in range(n):
+        st, payload = rd.reply()
+        assert st == 0 and payload.startswith(b"version: ")
+    s.sendall(b"bogus\n")
+    assert rd.reply()[0] == errno.ENOENT and rd.empty()
     s.close()

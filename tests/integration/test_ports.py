@@ -133,6 +133,41 @@ def test_af_packet_xconnect_ping(ternd_factory, netns_factory):
     assert t.stop() == 0
 
 
+def test_af_packet_xconnect_failure_rolls_back(ternd_factory, netns_factory):
+    """port xconnect A B makes A promiscuous first: when B cannot follow,
+    A goes back to accepting only its own frames, and nothing is connected."""
+    a, b = netns_factory("tpa"), netns_factory("tpb")
+    outer_a, _ = a.veth()
+    outer_b, _ = b.veth()
+    t = ternd_factory(config("port add pa net_af_packet0,iface=%s" % outer_a,
+                             "port add pb net_af_packet1,iface=%s" % outer_b))
+
+    def promiscuity(ifname):
+        out = sh("ip -d link show %s" % ifname).stdout
+        return int(out.split(" promiscuity ")[1].split()[0])
+
+    assert promiscuity(outer_a) == 0
+    # af_packet sets IFF_PROMISC through the interface's name: renamed, the
+    # port keeps working but cannot be made promiscuous.
+    moved = uniq("tm")
+    sh("ip link set %s down && ip link set %s name %s && ip link set %s up" %
+       (outer_b, outer_b, moved, moved))
+    try:
+        r = t.ctl("port", "xconnect", "pa", "pb", check=False)
+        assert r.returncode == 1 and "cannot make pb promiscuous" in r.stderr, r.stderr
+        assert promiscuity(outer_a) == 0
+        assert "xconnect" not in t.ctl("show", "running-config")
+    finally:
+        sh("ip link set %s down && ip link set %s name %s && ip link set %s up" %
+           (moved, moved, outer_b, outer_b))
+    # With the name back, the same command works and both are promiscuous.
+    t.ctl("port", "xconnect", "pa", "pb")
+    assert promiscuity(outer_a) == 1 and promiscuity(outer_b) == 1
+    t.ctl("port", "xconnect", "pa", "none")
+    assert promiscuity(outer_a) == 0 and promiscuity(outer_b) == 0
+    assert t.stop() == 0
+
+
 def test_af_packet_eth_input_classifies(ternd_factory, netns_factory):
     net = subnet()
     ns = netns_factory("tpc")

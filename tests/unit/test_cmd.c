@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,6 +192,40 @@ test_out_text_and_json(void **state)
 	}
 }
 
+/* JSON strings are valid UTF-8 whatever bytes went in: well-formed
+ * sequences pass, every other byte becomes U+FFFD. */
+static void
+test_out_json_utf8(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+		  "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "a\xff-", "a\\ufffd-" },
+		{ "\xc3", "\\ufffd" },                                  /* truncated at the end */
+		{ "\xe2\x82", "\\ufffd\\ufffd" },                       /* truncated, 2 of 3 */
+		{ "\xc0\xaf", "\\ufffd\\ufffd" },                       /* overlong '/' */
+		{ "\xe0\x80\xaf", "\\ufffd\\ufffd\\ufffd" },            /* overlong, 3 bytes */
+		{ "\xed\xa0\x80", "\\ufffd\\ufffd\\ufffd" },            /* surrogate D800 */
+		{ "\xf4\x90\x80\x80", "\\ufffd\\ufffd\\ufffd\\ufffd" }, /* > U+10FFFF */
+		{ "\x80x", "\\ufffdx" },                                /* lone continuation */
+		{ "\xc3(", "\\ufffd(" },                                /* bad continuation */
+	};
+	struct tern_out o;
+	char want[128];
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		out_init(&o, true);
+		out_str(&o, "f", "%s", cases[i].in);
+		snprintf(want, sizeof(want), "{\"f\":\"%s\"}\n", cases[i].want);
+		assert_string_equal(out_finish(&o, &len), want);
+		out_free(&o);
+	}
+}
+
 static void
 test_server_request_framing(void **state)
 {
@@ -222,6 +257,7 @@ main(void)
 		cmocka_unit_test(test_exec_json_error),
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_out_text_and_json),
+		cmocka_unit_test(test_out_json_utf8),
 		cmocka_unit_test(test_server_request_framing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
