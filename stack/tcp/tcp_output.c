@@ -92,10 +92,28 @@ tcp_send_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
 	st->ops.output(st->ctx, &o);
 }
 
+/*
+ * The sequence number of a segment without data: SND.NXT in RFC 9293, but
+ * a timeout moves snd_nxt back to snd_una (go-back-N) while the peer may
+ * hold everything up to snd_max; an ACK or RST carrying the older number is
+ * out of its window, dropped with its ACK field unread (3.10.7.4), and the
+ * two ends can trade unacceptable ACKs until both time out.  Like Linux's
+ * tcp_acceptable_seq: snd_max, unless that is past the peer's window.
+ */
+static uint32_t
+acceptable_seq(const struct tcp_conn *c)
+{
+	uint32_t wnd_end = c->snd_una + c->snd_wnd;
+
+	if (SEQ_LEQ(c->snd_max, wnd_end))
+		return c->snd_max;
+	return SEQ_MAX(c->snd_nxt, wnd_end);
+}
+
 void
 tcp_send_ack(struct tcp_conn *c)
 {
-	tcp_send_seg(c, c->snd_nxt, 0, 0);
+	tcp_send_seg(c, acceptable_seq(c), 0, 0);
 }
 
 void
@@ -120,9 +138,10 @@ void
 tcp_send_rst(struct tcp_conn *c)
 {
 	struct tcp_stack *st = c->st;
-	struct tcp_out o = {
-		.t = c->t, .seq = c->snd_nxt, .ack = c->rcv_nxt, .flags = TCP_F_RST | TCP_F_ACK
-	};
+	struct tcp_out o = { .t = c->t,
+		             .seq = acceptable_seq(c),
+		             .ack = c->rcv_nxt,
+		             .flags = TCP_F_RST | TCP_F_ACK };
 
 	st->mib[TCP_MIB_OutRsts]++;
 	st->mib[TCP_MIB_OutSegs]++;

@@ -1649,6 +1649,45 @@ test_established_rto(void **state)
 }
 
 /*
+ * After a timeout snd_nxt goes back to snd_una (go-back-N), but the peer
+ * may hold everything up to snd_max: an ACK with the older sequence number
+ * would be out of its window (RFC 9293 3.10.7.4), dropped unread.  ACKs
+ * and RSTs carry snd_max, as Linux's tcp_acceptable_seq.
+ */
+static void
+test_established_rto_ack_seq(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false;
+	p.sack = false; /* the RTO alone */
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_equal(tcp_send(c, pattern, 3000), 3000);
+	clear_out();
+	advance(200);
+	assert_int_equal(mib(TCP_MIB_Timeouts), 1);
+	check_seg(last_out(), TCP_F_ACK, snd, p.seq, 1000);
+	/* Data from the peer is acknowledged from the top of what was sent. */
+	assert_int_equal(psend(&p, TCP_F_ACK, "abc", 3), 0);
+	clear_out();
+	advance(E.cfg.delack_ms);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, snd + 3000, p.seq, 0);
+	/* And so is a RST. */
+	clear_out();
+	tcp_abort(c);
+	check_seg(last_out(), TCP_F_RST | TCP_F_ACK, snd + 3000, p.seq, 0);
+	finish(NULL);
+}
+
+/*
  * RFC 8985 7: with SACK and an RTT sample, a lost tail is probed after
  * 2*SRTT (+ the delayed-ACK allowance for a single segment), well before
  * the RTO, and the probe does not shrink cwnd; then the RTO as usual.
@@ -3068,6 +3107,7 @@ main(void)
 		T(test_established_nagle),
 		T(test_established_nodelay),
 		T(test_established_rto),
+		T(test_established_rto_ack_seq),
 		T(test_established_rto_give_up),
 		T(test_established_tail_loss_probe),
 		T(test_established_fast_retransmit),
