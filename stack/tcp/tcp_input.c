@@ -463,6 +463,7 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 		/* The SYN takes a sequence number but is no data: it does not
 		 * grow cwnd (RFC 5681 3.1 counts bytes of data). */
 		uint32_t acked = s->ack - c->snd_una - (c->snd_una == c->iss);
+		uint32_t flight = c->snd_max - c->snd_una; /* before this ACK */
 		bool was_full = c->snd.len == c->snd.size;
 
 		if (c->ts_ok && (s->o.have & TCP_OPT_TS) && s->o.tsecr != 0)
@@ -503,7 +504,7 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 		} else {
 			c->dupacks = 0;
 			if (acked != 0)
-				tcp_cc_ack(c, acked);
+				tcp_cc_ack(c, acked, flight);
 		}
 		if (c->snd_una == c->snd_max)
 			tern_timer_stop(st->wheel, &c->t_rexmit);

@@ -530,24 +530,42 @@ cubic_ack(struct tcp_conn *c, uint32_t acked)
 	}
 }
 
-void
-tcp_cc_ack(struct tcp_conn *c, uint32_t acked)
+/*
+ * RFC 7661 4.1 (and Linux's tcp_is_cwnd_limited): cwnd grows only while it
+ * limits the sender.  In slow start the flight may lag cwnd by up to half
+ * (the ACK clock doubles it each round trip), so twice the flight must be
+ * above cwnd; in congestion avoidance the flight must fill cwnd to within a
+ * segment.  An application- or receiver-limited sender would otherwise
+ * inflate cwnd by every byte acknowledged, until the uint32 wraps.
+ */
+static bool
+cwnd_limited(const struct tcp_conn *c, uint32_t flight)
 {
+	if (c->cwnd < c->ssthresh)
+		return (uint64_t)flight * 2 > c->cwnd;
+	return (uint64_t)flight + c->mss >= c->cwnd;
+}
+
+void
+tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint32_t flight)
+{
+	if (!cwnd_limited(c, flight))
+		return;
 	if (c->cwnd < c->ssthresh) {
 		/* Slow start, with appropriate byte counting (RFC 3465, L = 2). */
 		c->cwnd += acked < 2u * c->mss ? acked : 2u * c->mss;
-		return;
-	}
-	if (c->cc == TCP_CC_CUBIC) {
+	} else if (c->cc == TCP_CC_CUBIC) {
 		cubic_ack(c, acked);
-		return;
+	} else {
+		/* RFC 5681 3.1: one segment per window of data acknowledged. */
+		c->bytes_acked += acked;
+		if (c->bytes_acked >= c->cwnd) {
+			c->bytes_acked -= c->cwnd;
+			c->cwnd += c->mss;
+		}
 	}
-	/* RFC 5681 3.1: one segment per window of data acknowledged. */
-	c->bytes_acked += acked;
-	if (c->bytes_acked >= c->cwnd) {
-		c->bytes_acked -= c->cwnd;
-		c->cwnd += c->mss;
-	}
+	if (c->cwnd > TCP_CWND_MAX)
+		c->cwnd = TCP_CWND_MAX;
 }
 
 void
@@ -556,13 +574,21 @@ tcp_cc_loss(struct tcp_conn *c, bool timeout)
 	uint32_t flight = c->snd_max - c->snd_una;
 	uint32_t min = 2u * c->mss;
 
+	/* Limited transmit (RFC 3042) lets the flight pass cwnd by up to two
+	 * segments before fast retransmit: those say nothing of what the path
+	 * took, so the flight counts at most cwnd here. */
+	if (!timeout && flight > c->cwnd)
+		flight = c->cwnd;
+
 	if (c->cc == TCP_CC_CUBIC) {
-		/* RFC 9438 4.6-4.7, with fast convergence. */
+		/* RFC 9438 4.6-4.7, with fast convergence: W_max from cwnd,
+		 * but ssthresh = flight_size * beta_cubic, so that a cwnd the
+		 * sender never filled does not set the next window. */
 		if (c->cwnd < c->w_max)
 			c->w_max = (uint32_t)(c->cwnd * (1 + CUBIC_BETA) / 2);
 		else
 			c->w_max = c->cwnd;
-		c->ssthresh = (uint32_t)(c->cwnd * CUBIC_BETA);
+		c->ssthresh = (uint32_t)(flight * CUBIC_BETA);
 		c->cubic_epoch = 0;
 	} else {
 		c->ssthresh = flight / 2; /* RFC 5681 (4) */

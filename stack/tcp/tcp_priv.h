@@ -176,8 +176,9 @@ void tcp_keep_reset(struct tcp_conn *c);
 void tcp_timewait_start(struct tcp_conn *c);
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_ms);
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
-/* Congestion control on a new ACK of `acked` bytes, and on loss. */
-void tcp_cc_ack(struct tcp_conn *c, uint32_t acked);
+/* Congestion control on a new ACK of `acked` bytes, `flight` bytes having
+ * been outstanding when it came, and on loss. */
+void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint32_t flight);
 void tcp_cc_loss(struct tcp_conn *c, bool timeout);
 uint32_t tcp_flight(const struct tcp_conn *c);
 
@@ -243,6 +244,10 @@ tcp_keep_cnt(const struct tcp_conn *c)
 {
 	return c->keep_cnt ? c->keep_cnt : c->st->cfg.keepalive_probes;
 }
+
+/* The largest cwnd, far above any window (2^30 = RFC 7323's largest), so
+ * that growth can never wrap the uint32. */
+#define TCP_CWND_MAX (1u << 30)
 
 #define TCP_TS_OPT_LEN 12                /* NOP NOP TS: in every segment once agreed */
 #define TCP_TS(now)    ((uint32_t)(now)) /* timestamp clock: 1 ms */

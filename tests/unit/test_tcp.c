@@ -1544,6 +1544,49 @@ test_established_send_cwnd(void **state)
 	finish(c);
 }
 
+/*
+ * RFC 7661 4.1: an application-limited sender (one segment at a time, each
+ * ACKed before the next) does not grow cwnd, which would otherwise climb by
+ * every byte acknowledged until the uint32 wrapped.  A later loss sets
+ * ssthresh from the flight (RFC 9438 4.6: flight_size * beta_cubic), not
+ * from a cwnd the sender never filled.
+ */
+static void
+test_established_ack_app_limited(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false; /* segments of exactly the MSS */
+	p.sack = false;
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_equal(c->cwnd, 10000);
+	for (unsigned i = 0; i < 200; i++) {
+		assert_int_equal(tcp_send(c, pattern, 1000), 1000);
+		snd += 1000;
+		p.ack = snd;
+		assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	}
+	assert_int_equal(c->cwnd, 10000);
+	/* Six segments out, the first lost: three duplicates. */
+	clear_out();
+	assert_int_equal(tcp_send(c, pattern, 6000), 6000);
+	assert_int_equal(E.nout, 6);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(mib(TCP_MIB_FastRetrans), 1);
+	assert_int_equal(c->ssthresh, 4200); /* 6000 * 0.7 */
+	p.ack = snd + 6000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	finish(c);
+}
+
 /* Nagle (RFC 896) and TCP_NODELAY. */
 static void
 test_established_nagle(void **state)
@@ -1631,7 +1674,8 @@ test_established_rto(void **state)
 	assert_int_equal(mib(TCP_MIB_Timeouts), 3);
 	assert_int_equal(mib(TCP_MIB_RetransSegs), 3);
 	assert_int_equal(c->cwnd, 1000);
-	assert_int_equal(c->ssthresh, 2000);
+	/* RFC 9438 4.6: flight_size * beta_cubic, the flight being 3000. */
+	assert_int_equal(c->ssthresh, 2100);
 	/* The ACK of the first: slow start resends the rest. */
 	p.ack = snd + 1000;
 	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
@@ -3104,6 +3148,7 @@ main(void)
 		T(test_established_send_mss),
 		T(test_established_send_window),
 		T(test_established_send_cwnd),
+		T(test_established_ack_app_limited),
 		T(test_established_nagle),
 		T(test_established_nodelay),
 		T(test_established_rto),
