@@ -174,6 +174,7 @@ tcp_send_rst_for(struct tcp_stack *st, const struct tcp_seg *s)
 /* ---- Timers ---- */
 
 static bool is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end);
+static void output(struct tcp_conn *c, bool force);
 
 void
 tcp_rexmit_start(struct tcp_conn *c)
@@ -315,13 +316,17 @@ rexmit_cb(struct tern_timer *t, void *arg)
 	(void)t;
 	st->now = st->wheel->now;
 	if (c->flags & TCPF_PERSIST) {
-		/* A zero-window probe: one byte past the window (RFC 9293 3.8.6.1);
-		 * the peer's ACK carries its current window. */
+		/* A window below what SWS avoidance and Nagle wait for: the
+		 * override timeout of RFC 9293 3.8.6.2.1 (RFC 1122 4.2.3.4)
+		 * sends what it allows, so that a lost window update does not
+		 * stall the connection. */
 		if (c->snd_wnd != 0 || c->snd.len == 0) {
 			c->flags &= ~TCPF_PERSIST;
-			tcp_output(c);
+			output(c, true);
 			return;
 		}
+		/* A zero-window probe: one byte past the window (RFC 9293 3.8.6.1);
+		 * the peer's ACK carries its current window. */
 		st->mib[TCP_MIB_ZeroWindowProbes]++;
 		if (c->retransmits < 15)
 			c->retransmits++;
@@ -653,8 +658,10 @@ recovery_output(struct tcp_conn *c)
 	}
 }
 
-void
-tcp_output(struct tcp_conn *c)
+/* Send what the windows allow; `force`: the first segment goes even when
+ * sender SWS avoidance or Nagle would hold it (the persist timer fired). */
+static void
+output(struct tcp_conn *c, bool force)
 {
 	struct tcp_stack *st = c->st;
 	uint32_t data_end, win, avail, len;
@@ -710,9 +717,11 @@ tcp_output(struct tcp_conn *c)
 			 * window the peer offered. */
 			bool all = len == avail;
 			bool idle = c->snd_nxt == c->snd_una || (c->flags & TCPF_NODELAY);
-			if (!(all && idle) && !(c->max_snd_wnd && len >= c->max_snd_wnd / 2))
+			if (!(all && idle) && !(c->max_snd_wnd && len >= c->max_snd_wnd / 2) &&
+			    !force)
 				break;
 		}
+		force = false;
 		if (!c->rtt_timing && c->snd_nxt == c->snd_max && len != 0 && !c->ts_ok) {
 			c->rtt_timing = true;
 			c->rtt_seq = c->snd_nxt + len;
@@ -729,11 +738,19 @@ tcp_output(struct tcp_conn *c)
 		if (fin)
 			break;
 	}
-	/* Data waits behind a zero window and nothing is in flight: probe. */
-	if (!sent && c->snd_wnd == 0 && c->snd_nxt == c->snd_max &&
-	    SEQ_LT(c->snd_nxt, c->data_seq + c->snd.len) && c->snd_una == c->snd_max &&
-	    !tern_timer_pending(&c->t_rexmit))
+	/* Data waits and nothing is in flight, so no ACK will come to send
+	 * it: behind a zero window, or behind one that sender SWS avoidance
+	 * finds too small.  Only the persist timer can move it then (RFC 9293
+	 * 3.8.6.1 and 3.8.6.2.1; RFC 1122 4.2.2.17 and 4.2.3.4). */
+	if (!sent && c->snd_nxt == c->snd_max && SEQ_LT(c->snd_nxt, c->data_seq + c->snd.len) &&
+	    c->snd_una == c->snd_max && !tern_timer_pending(&c->t_rexmit))
 		persist_start(c);
 	if (c->flags & TCPF_ACK_NOW)
 		tcp_send_ack(c);
+}
+
+void
+tcp_output(struct tcp_conn *c)
+{
+	output(c, false);
 }

@@ -2093,6 +2093,59 @@ test_established_zero_window(void **state)
 	finish(c);
 }
 
+/*
+ * A window above zero but below what sender SWS avoidance waits for, with
+ * nothing in flight: no ACK will come to move the data, so the persist
+ * timer's expiry sends what the window allows (the override timeout of RFC
+ * 9293 3.8.6.2.1, RFC 1122 4.2.3.4); without it a lost window update
+ * stalls the connection for good.
+ */
+static void
+test_established_small_window(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false; /* segments of exactly the MSS */
+	p.wscale = 0;
+	c = passive_open(&p);
+	snd = p.ack;
+	p.wnd = 500;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_send(c, pattern, 2500), 2500);
+	/* 500 bytes of 2500, under half the largest window: SWS waits. */
+	assert_int_equal(E.nout, 0);
+	advance(c->rto - 1);
+	assert_int_equal(E.nout, 0);
+	advance(1);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, snd, p.seq, 500);
+	assert_memory_equal(last_out()->data, pattern, 500);
+	assert_int_equal(mib(TCP_MIB_ZeroWindowProbes), 0);
+	/* The ACK closes the window: zero-window probes from then on. */
+	p.ack = snd + 500;
+	p.wnd = 0;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	clear_out();
+	advance(200);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, snd + 499, p.seq, 0);
+	assert_int_equal(mib(TCP_MIB_ZeroWindowProbes), 1);
+	/* A full window: the rest goes. */
+	clear_out();
+	p.wnd = 4000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(E.nout, 2);
+	check_seg(&E.out[0], TCP_F_ACK, snd + 500, p.seq, 1000);
+	check_seg(&E.out[1], TCP_F_ACK, snd + 1500, p.seq, 1000);
+	finish(c);
+}
+
 /* RFC 5961 3.2: a RST in window but not at RCV.NXT draws a challenge
  * ACK; only the exact one resets. */
 static void
@@ -3161,6 +3214,7 @@ main(void)
 		T(test_established_sack_recovery),
 		T(test_established_lost_retransmit),
 		T(test_established_zero_window),
+		T(test_established_small_window),
 		T(test_established_rst),
 		T(test_established_syn),
 		T(test_established_bad_ack),
