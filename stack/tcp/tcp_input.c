@@ -76,6 +76,19 @@ acceptq_add(struct tcp_conn *l, struct tcp_conn *c)
 	tcp_event(l, TCP_EV_IN);
 }
 
+/* An RTT sample from an echoed timestamp (RFC 7323 4.1).  An echo from
+ * our future (a broken or hostile peer) is no measurement: RFC 6298 2
+ * wants samples of real round trips, and a negative one read as a uint32
+ * would set the RTO to its maximum. */
+static void
+ts_rtt_sample(struct tcp_conn *c, uint32_t tsecr)
+{
+	uint32_t rtt = TCP_TS(c->st->now) - tsecr;
+
+	if ((int32_t)rtt >= 0)
+		tcp_rtt_sample(c, rtt);
+}
+
 /* The handshake is complete: buffers, window, first RTT sample. */
 static int
 establish(struct tcp_conn *c, const struct tcp_seg *s)
@@ -89,7 +102,7 @@ establish(struct tcp_conn *c, const struct tcp_seg *s)
 	c->snd_wl1 = s->seq;
 	c->snd_wl2 = s->ack;
 	if (c->ts_ok && (s->o.have & TCP_OPT_TS) && s->o.tsecr != 0 && !(c->flags & TCPF_COOKIE))
-		tcp_rtt_sample(c, TCP_TS(st->now) - s->o.tsecr);
+		ts_rtt_sample(c, s->o.tsecr);
 	else if (c->retransmits == 0 && c->rtt_start != 0)
 		tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_start));
 	c->retransmits = 0;
@@ -167,8 +180,15 @@ cookie_synack(struct tcp_stack *st, const struct tcp_conn *l, const struct tcp_s
 	tmp.user_mss = l->user_mss;
 	negotiate(&tmp, s);
 	if (tmp.ts_ok) {
-		uint32_t ws = tmp.ws_ok ? s->o.wscale : 0xf;
-		tmp.ts_recent_ms = (TCP_TS(st->now) & ~0x1fu) | (uint32_t)tmp.sack_ok << 4 | ws;
+		uint32_t ws = tmp.ws_ok ? s->o.wscale : 0xf, now_ts = TCP_TS(st->now), tsval;
+		tsval = (now_ts & ~0x1fu) | (uint32_t)tmp.sack_ok << 4 | ws;
+		/* Never a tsval ahead of our clock: the peer echoes it for
+		 * RTT measurement (RFC 7323 4.1), which a value from the
+		 * future makes negative.  As Linux's cookie_init_timestamp,
+		 * go one period back, which keeps the low bits. */
+		if (SEQ_GT(tsval, now_ts))
+			tsval -= 32;
+		tmp.ts_recent_ms = tsval;
 	} else {
 		tmp.ws_ok = tmp.sack_ok = false; /* nowhere to keep them */
 		tmp.rcv_ws = 0;
@@ -467,7 +487,7 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 		bool was_full = c->snd.len == c->snd.size;
 
 		if (c->ts_ok && (s->o.have & TCP_OPT_TS) && s->o.tsecr != 0)
-			tcp_rtt_sample(c, TCP_TS(st->now) - s->o.tsecr);
+			ts_rtt_sample(c, s->o.tsecr);
 		else if (c->rtt_timing && SEQ_GEQ(s->ack, c->rtt_seq)) {
 			tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_start));
 			c->rtt_timing = false;

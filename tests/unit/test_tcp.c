@@ -862,6 +862,40 @@ test_listen_syn_cookie(void **state)
 	finish(c);
 }
 
+/*
+ * A cookie SYN-ACK's tsval carries WS and SACK in its low 5 bits; with the
+ * clock's low bits below them, it must go a period back rather than ahead
+ * of the clock (its echo measures RTT, RFC 7323 4.1; as Linux), and the
+ * options still decode.
+ */
+static void
+test_listen_syn_cookie_ts(void **state)
+{
+	struct peer p;
+	struct tcp_conn *c;
+	struct cap *sa;
+
+	(void)state;
+	E.cfg.syncookies = 2;
+	restack();
+	listen_default(16);
+	peer_init(&p, RPORT);
+	assert_int_equal(TCP_TS(E.now) & 0x1f, 0); /* T0 */
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	sa = last_out();
+	assert_int_equal(sa->opts.tsval & 0x1f, 0x10 | 7);
+	assert_true((int32_t)(TCP_TS(E.now) - sa->opts.tsval) >= 0);
+	assert_true(TCP_TS(E.now) - sa->opts.tsval < 32);
+	p.ack = sa->o.seq + 1;
+	advance(5);
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	c = tcp_accept(E.l);
+	assert_non_null(c);
+	assert_true(c->sack_ok);
+	assert_int_equal(c->snd_ws, 7);
+	finish(c);
+}
+
 /* syncookies=2: every SYN gets a cookie; without timestamps WS and SACK
  * are lost but the connection works. */
 static void
@@ -1774,6 +1808,35 @@ test_established_tail_loss_probe(void **state)
 	check_seg(last_out(), TCP_F_ACK, snd, p.seq, mss);
 	p.ack = snd + 3 * mss;
 	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	finish(c);
+}
+
+/* RFC 7323 4.1, RFC 6298 2: an echoed timestamp from our future gives
+ * no RTT sample (read as a uint32 it would set the RTO to its maximum). */
+static void
+test_established_ts_future_echo(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	struct tcp_seg s;
+	uint32_t snd, rto, srtt;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	snd = p.ack;
+	rto = c->rto;
+	srtt = c->srtt;
+	assert_int_not_equal(srtt, 0);
+	assert_int_equal(tcp_send(c, "x", 1), 1);
+	advance(5);
+	p.ack = snd + 1;
+	s = mkseg(&p, TCP_F_ACK, NULL, 0);
+	s.o.tsecr = TCP_TS(E.now) + 1000;
+	assert_int_equal(input(&s), 0);
+	assert_int_equal(c->snd_una, snd + 1);
+	assert_int_equal(c->srtt, srtt);
+	assert_int_equal(c->rto, rto);
 	finish(c);
 }
 
@@ -3184,6 +3247,7 @@ main(void)
 		T(test_listen_backlog),
 		T(test_listen_syn_cookie),
 		T(test_listen_syn_cookie_always),
+		T(test_listen_syn_cookie_ts),
 		T(test_syn_sent_synack),
 		T(test_syn_sent_rst),
 		T(test_syn_sent_bad_ack),
@@ -3207,6 +3271,7 @@ main(void)
 		T(test_established_rto),
 		T(test_established_rto_ack_seq),
 		T(test_established_rto_give_up),
+		T(test_established_ts_future_echo),
 		T(test_established_tail_loss_probe),
 		T(test_established_fast_retransmit),
 		T(test_established_limited_transmit),
