@@ -382,10 +382,11 @@ static void
 rexmit_first(struct tcp_conn *c)
 {
 	uint32_t len = c->snd_max - c->snd_una, data_end = c->data_seq + c->snd.len;
+	uint32_t smss = tcp_send_mss(c);
 	bool fin = false;
 
-	if (len > c->mss)
-		len = c->mss;
+	if (len > smss)
+		len = smss;
 	if (c->nsacked != 0 && SEQ_GT(c->sacked[0].start, c->snd_una) &&
 	    c->sacked[0].start - c->snd_una < len)
 		len = c->sacked[0].start - c->snd_una;

@@ -76,7 +76,7 @@ tcp_send_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
 	if (len != 0) {
 		o.c = c;
 		o.len = len;
-		if (len == c->mss || (flags & TCP_F_FIN))
+		if (len >= tcp_send_mss(c) || (flags & TCP_F_FIN))
 			o.flags |= TCP_F_PSH;
 		else if (seq + len == c->data_seq + c->snd.len)
 			o.flags |= TCP_F_PSH;
@@ -213,6 +213,7 @@ static void
 tail_loss_probe(struct tcp_conn *c)
 {
 	uint32_t data_end = c->data_seq + c->snd.len, seq, len, end;
+	uint32_t smss = tcp_send_mss(c);
 
 	c->flags &= ~TCPF_TLP;
 	c->tlp_sent = true;
@@ -220,7 +221,7 @@ tail_loss_probe(struct tcp_conn *c)
 	if (SEQ_LT(c->snd_nxt, data_end) &&
 	    SEQ_LT(c->snd_nxt,
 	           c->snd_una + (c->snd_wnd < c->cwnd + c->mss ? c->snd_wnd : c->cwnd + c->mss))) {
-		len = data_end - c->snd_nxt < c->mss ? data_end - c->snd_nxt : c->mss;
+		len = data_end - c->snd_nxt < smss ? data_end - c->snd_nxt : smss;
 		tcp_send_seg(c, c->snd_nxt, len, 0);
 		c->snd_nxt += len;
 		if (SEQ_GT(c->snd_nxt, c->snd_max))
@@ -230,10 +231,10 @@ tail_loss_probe(struct tcp_conn *c)
 		if (c->nsacked != 0) {
 			while (is_sacked(c, seq, &end))
 				seq = end;
-		} else if (c->snd_max - c->snd_una > c->mss) {
-			seq = c->snd_max - c->mss;
+		} else if (c->snd_max - c->snd_una > smss) {
+			seq = c->snd_max - smss;
 		}
-		len = c->snd_max - seq < c->mss ? c->snd_max - seq : c->mss;
+		len = c->snd_max - seq < smss ? c->snd_max - seq : smss;
 		if (seq + len == data_end + 1 && (c->flags & TCPF_FIN_QUEUED))
 			tcp_send_seg(c, seq, len - 1, TCP_F_FIN);
 		else
@@ -626,7 +627,7 @@ is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end)
 static void
 recovery_output(struct tcp_conn *c)
 {
-	uint32_t high = c->snd_una, end;
+	uint32_t high = c->snd_una, end, smss = tcp_send_mss(c);
 
 	for (unsigned i = 0; i < c->nsacked; i++)
 		high = SEQ_MAX(high, c->sacked[i].end);
@@ -642,8 +643,8 @@ recovery_output(struct tcp_conn *c)
 		for (unsigned i = 0; i < c->nsacked; i++)
 			if (SEQ_GT(c->sacked[i].start, seq) && c->sacked[i].start - seq < len)
 				len = c->sacked[i].start - seq;
-		if (len > c->mss)
-			len = c->mss;
+		if (len > smss)
+			len = smss;
 		if (seq + len == c->data_seq + c->snd.len + 1) /* the FIN */
 			tcp_send_seg(c, seq, len - 1, TCP_F_FIN);
 		else
@@ -664,7 +665,7 @@ static void
 output(struct tcp_conn *c, bool force)
 {
 	struct tcp_stack *st = c->st;
-	uint32_t data_end, win, avail, len;
+	uint32_t data_end, win, avail, len, smss;
 	int32_t usable;
 	bool fin, sent = false;
 
@@ -703,14 +704,15 @@ output(struct tcp_conn *c, bool force)
 		}
 		usable = (int32_t)(c->snd_una + win - c->snd_nxt);
 		avail = SEQ_LT(c->snd_nxt, data_end) ? data_end - c->snd_nxt : 0;
-		len = avail < c->mss ? avail : c->mss;
+		smss = tcp_send_mss(c);
+		len = avail < smss ? avail : smss;
 		if (usable < (int32_t)len)
 			len = usable > 0 ? (uint32_t)usable : 0;
 		fin = (c->flags & TCPF_FIN_QUEUED) && c->snd_nxt + len == data_end &&
 		      c->state != TCP_CLOSE_WAIT && c->state != TCP_ESTABLISHED;
 		if (len == 0 && !fin)
 			break;
-		if (len != 0 && len < c->mss && !fin) {
+		if (len != 0 && len < smss && !fin) {
 			/* Nagle (RFC 896): a small segment only when nothing is
 			 * in flight or TCP_NODELAY; sender SWS avoidance
 			 * (RFC 9293 3.8.6.2.1): or at least half the largest

@@ -196,6 +196,10 @@ uint32_t tcp_siphash(const uint8_t key[16], const void *data, size_t len);
 /* Our options for a SYN or SYN-ACK of `c`, or for a later segment. */
 unsigned tcp_opts_build(const struct tcp_conn *c, uint8_t flags, uint8_t *p);
 uint16_t tcp_mss_ours(const struct tcp_conn *c);
+/* The payload that fits in a segment sent now: the send MSS less the SACK
+ * blocks tcp_opts_build() will add (RFC 9293 3.7.1, RFC 6691: the MSS
+ * counts no options, so every option byte comes out of the data). */
+uint16_t tcp_send_mss(const struct tcp_conn *c);
 /* SYN cookies: the ISN for a SYN-ACK, and the check of the final ACK. */
 uint32_t tcp_cookie_make(const struct tcp_stack *st, const struct tcp_tuple *t, uint32_t peer_isn,
                          uint16_t mss, uint64_t now, uint16_t *mss_used);

@@ -1621,6 +1621,53 @@ test_established_ack_app_limited(void **state)
 	finish(c);
 }
 
+/*
+ * RFC 9293 3.7.1, RFC 6691: the MSS counts no options, so SACK blocks in a
+ * data segment come out of its payload: a segment never exceeds the
+ * peer's MSS of TCP payload plus options, whatever we hold out of order.
+ */
+static void
+test_established_send_sack_mss(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t seq0;
+	unsigned with_sack = 0;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	c = passive_open(&p);
+	assert_int_equal(c->mss, 1000 - TS_LEN);
+	/* Three ranges held out of order: three SACK blocks (40 bytes of
+	 * options with the timestamp), then one. */
+	seq0 = p.seq;
+	for (unsigned i = 0; i < 3; i++) {
+		p.seq = seq0 + 100 + 200 * i;
+		assert_int_equal(psend(&p, TCP_F_ACK, pattern, 100), 0);
+	}
+	assert_int_equal(c->nooo, 3);
+	clear_out();
+	assert_int_equal(tcp_send(c, pattern, 5000), 5000);
+	p.seq = seq0;
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern, 200), 0);
+	assert_int_equal(c->nooo, 2);
+	p.seq = seq0 + 200;
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern, 200), 0);
+	assert_int_equal(c->nooo, 1);
+	assert_int_equal(tcp_send(c, pattern, 5000), 5000);
+	assert_true(E.nout > 4);
+	for (unsigned i = 0; i < E.nout; i++) {
+		const struct cap *o = &E.out[i];
+		assert_true(o->o.len + o->o.optlen <= 1000);
+		if (o->opts.nsack != 0 && o->o.len != 0)
+			with_sack++;
+	}
+	assert_true(with_sack >= 2);
+	finish(c);
+}
+
 /* Nagle (RFC 896) and TCP_NODELAY. */
 static void
 test_established_nagle(void **state)
@@ -3266,6 +3313,7 @@ main(void)
 		T(test_established_send_window),
 		T(test_established_send_cwnd),
 		T(test_established_ack_app_limited),
+		T(test_established_send_sack_mss),
 		T(test_established_nagle),
 		T(test_established_nodelay),
 		T(test_established_rto),
