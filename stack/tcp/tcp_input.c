@@ -113,7 +113,10 @@ establish(struct tcp_conn *c, const struct tcp_seg *s)
 	return 0;
 }
 
-static struct tcp_conn *
+/* The final ACK of a cookie handshake: 0 when it made a connection,
+ * -EINVAL for a bad cookie, -ENOBUFS when the accept queue is full or no
+ * connection block is free. */
+static int
 cookie_accept(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 {
 	struct tcp_conn *c;
@@ -121,13 +124,13 @@ cookie_accept(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 
 	if (tcp_cookie_check(st, &s->t, s->seq - 1, s->ack - 1, st->now, &mss) < 0) {
 		st->mib[TCP_MIB_SyncookiesFailed]++;
-		return NULL;
+		return -EINVAL;
 	}
 	st->mib[TCP_MIB_SyncookiesRecv]++;
 	if (l->aq_len >= l->backlog || (c = tcp_conn_alloc(st)) == NULL) {
 		st->mib[TCP_MIB_ListenOverflows]++;
 		st->mib[TCP_MIB_ListenDrops]++;
-		return NULL;
+		return -ENOBUFS;
 	}
 	inherit(c, l);
 	c->t = s->t;
@@ -154,14 +157,14 @@ cookie_accept(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 	tcp_conn_hash_add(c);
 	if (establish(c, s) < 0) {
 		tcp_conn_free(c);
-		return NULL;
+		return -ENOBUFS;
 	}
 	/* Only now: a cookie connection never took a SYN queue slot, and
 	 * leaving SYN-RECEIVED with a parent gives one back. */
 	c->parent = l;
 	st->mib[TCP_MIB_PassiveOpens]++;
 	acceptq_add(l, c);
-	return c;
+	return 0;
 }
 
 /* A SYN-ACK whose ISN is a cookie: no state is kept (RFC 4987 3.6). */
@@ -211,12 +214,21 @@ listen_input(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 	if (s->flags & TCP_F_RST)
 		return 0;
 	if (s->flags & TCP_F_ACK) {
-		if (!(s->flags & TCP_F_SYN) && st->cfg.syncookies &&
-		    (c = cookie_accept(st, l, s)) != NULL) {
+		int rc = -EINVAL;
+
+		if (!(s->flags & TCP_F_SYN) && st->cfg.syncookies)
+			rc = cookie_accept(st, l, s);
+		if (rc == 0) {
 			if (s->len != 0 || (s->flags & TCP_F_FIN))
 				return tcp_input(st, s, st->now);
 			return 0;
 		}
+		/* A good cookie with no room for its connection: drop it,
+		 * counted above, and let the peer's retransmission try again
+		 * (Linux with tcp_abort_on_overflow 0); a RST would tell it
+		 * the connection it believes open is gone. */
+		if (rc == -ENOBUFS)
+			return 0;
 		tcp_send_rst_for(st, s);
 		return -ENOENT;
 	}

@@ -896,6 +896,50 @@ test_listen_syn_cookie_ts(void **state)
 	finish(c);
 }
 
+/*
+ * A good cookie whose connection finds the accept queue full: dropped and
+ * counted, no RST (Linux with tcp_abort_on_overflow 0), so that the peer's
+ * retransmission gets in once the application accepts.
+ */
+static void
+test_listen_syn_cookie_overflow(void **state)
+{
+	struct peer p[2];
+	struct tcp_conn *c[2];
+	uint64_t rsts;
+
+	(void)state;
+	E.cfg.syncookies = 2;
+	restack();
+	listen_default(1);
+	for (unsigned i = 0; i < 2; i++) {
+		peer_init(&p[i], (uint16_t)(50000 + i));
+		assert_int_equal(psend(&p[i], TCP_F_SYN, NULL, 0), 0);
+		p[i].ack = last_out()->o.seq + 1;
+	}
+	assert_int_equal(mib(TCP_MIB_SyncookiesSent), 2);
+	assert_int_equal(psend(&p[0], TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(E.l->aq_len, 1);
+	clear_out();
+	rsts = mib(TCP_MIB_OutRsts);
+	assert_int_equal(psend(&p[1], TCP_F_ACK, "abc", 3), 0);
+	assert_int_equal(E.nout, 0);
+	assert_int_equal(mib(TCP_MIB_OutRsts), rsts);
+	assert_int_equal(mib(TCP_MIB_ListenOverflows), 1);
+	assert_int_equal(mib(TCP_MIB_SyncookiesFailed), 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	/* Accepted: the retransmission of the same ACK and data gets in. */
+	c[0] = tcp_accept(E.l);
+	assert_non_null(c[0]);
+	p[1].seq -= 3;
+	assert_int_equal(psend(&p[1], TCP_F_ACK, "abc", 3), 0);
+	c[1] = tcp_accept(E.l);
+	assert_non_null(c[1]);
+	assert_int_equal(tcp_conn_readable(c[1]), 3);
+	tcp_abort(c[1]);
+	finish(c[0]);
+}
+
 /* syncookies=2: every SYN gets a cookie; without timestamps WS and SACK
  * are lost but the connection works. */
 static void
@@ -3294,6 +3338,7 @@ main(void)
 		T(test_listen_backlog),
 		T(test_listen_syn_cookie),
 		T(test_listen_syn_cookie_always),
+		T(test_listen_syn_cookie_overflow),
 		T(test_listen_syn_cookie_ts),
 		T(test_syn_sent_synack),
 		T(test_syn_sent_rst),
