@@ -107,6 +107,7 @@ establish(struct tcp_conn *c, const struct tcp_seg *s)
 		tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_start));
 	c->retransmits = 0;
 	c->rtt_timing = false;
+	c->recover = c->iss; /* no recovery point yet */
 	c->cwnd = initial_cwnd(c->mss);
 	tern_timer_stop(st->wheel, &c->t_rexmit);
 	tcp_keep_reset(c);
@@ -538,6 +539,10 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 			c->dupacks = 0;
 			if (acked != 0)
 				tcp_cc_ack(c, acked, flight);
+			/* Keep the recovery point at or above snd_una, so that
+			 * the comparison below stays within 2^31. */
+			if (SEQ_LT(c->recover, c->snd_una))
+				c->recover = c->snd_una;
 		}
 		if (c->snd_una == c->snd_max)
 			tern_timer_stop(st->wheel, &c->t_rexmit);
@@ -554,7 +559,9 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 		c->dupacks++;
 		/* RFC 6675 4 IsLost(): DupThresh ACKs, or more than
 		 * (DupThresh - 1) * SMSS bytes SACKed above SND.UNA. */
-		if (!(c->flags & TCPF_RECOVERY) &&
+		/* RFC 6582 3.2 step 1, RFC 6675 5: only when the ACK covers
+		 * the recovery point, set at the last recovery or timeout. */
+		if (!(c->flags & TCPF_RECOVERY) && SEQ_GEQ(s->ack, c->recover) &&
 		    (c->dupacks >= 3 || (c->sack_ok && sacked_bytes(c) > 2u * c->mss)))
 			enter_recovery(c);
 	}

@@ -372,6 +372,10 @@ rexmit_cb(struct tern_timer *t, void *arg)
 	/* RFC 6298 5.5-5.7: back off, go back to the first unacknowledged
 	 * byte, and no RTT sample from retransmitted data (Karn). */
 	c->flags &= ~TCPF_RECOVERY;
+	/* RFC 6582 4, RFC 6675 5.1: the recovery point is what was sent
+	 * before the timeout; duplicate ACKs below it come from the
+	 * go-back-N resend, not a new loss, and start no fast recovery. */
+	c->recover = c->snd_max;
 	c->lr_armed = false;
 	c->nsacked = 0;
 	c->dupacks = 0;

@@ -1998,6 +1998,48 @@ test_established_fast_retransmit(void **state)
 	finish(c);
 }
 
+/*
+ * RFC 6582 4, RFC 6675 5.1: a timeout sets the recovery point to what was
+ * sent; duplicate ACKs below it (late ones, or from the go-back-N resend)
+ * start no fast recovery and no second cwnd cut.  Past it, a new loss does.
+ */
+static void
+test_established_rto_dupacks(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd, ssthresh;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false;
+	p.sack = false; /* the RTO alone, duplicates only */
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_equal(tcp_send(c, pattern, 5000), 5000);
+	advance(200);
+	assert_int_equal(mib(TCP_MIB_Timeouts), 1);
+	ssthresh = c->ssthresh;
+	p.ack = snd;
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(mib(TCP_MIB_FastRetrans), 0);
+	assert_false(c->flags & TCPF_RECOVERY);
+	assert_int_equal(c->ssthresh, ssthresh);
+	p.ack = snd + 5000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	/* A loss in new data: fast retransmit as usual. */
+	assert_int_equal(tcp_send(c, pattern, 5000), 5000);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(mib(TCP_MIB_FastRetrans), 1);
+	p.ack = snd + 10000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	finish(c);
+}
+
 /* RFC 3042 limited transmit: the first two duplicate ACKs each let one new
  * segment go beyond cwnd. */
 static void
@@ -3367,6 +3409,7 @@ main(void)
 		T(test_established_ts_future_echo),
 		T(test_established_tail_loss_probe),
 		T(test_established_fast_retransmit),
+		T(test_established_rto_dupacks),
 		T(test_established_limited_transmit),
 		T(test_established_newreno_partial_ack),
 		T(test_established_sack_recovery),
