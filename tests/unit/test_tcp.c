@@ -2342,6 +2342,39 @@ test_established_small_window(void **state)
 	finish(c);
 }
 
+/*
+ * shutdown(SHUT_RD) with data held out of order: it is discarded with the
+ * rest, so that the peer's FIN is taken once the data before it arrives
+ * (held ranges would keep rcv_nxt short of it for good).
+ */
+static void
+test_established_shutdown_rd(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t seq0;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	seq0 = p.seq;
+	p.seq = seq0 + 100;
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern + 100, 100), 0);
+	assert_int_equal(c->nooo, 1);
+	assert_int_equal(tcp_shutdown(c, 0), 0);
+	assert_int_equal(c->nooo, 0);
+	/* The hole, then the rest again with the FIN. */
+	p.seq = seq0;
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern, 100), 0);
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, pattern + 100, 100), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_CLOSE_WAIT);
+	check_seg(last_out(), TCP_F_ACK, p.ack, seq0 + 201, 0);
+	assert_int_equal(last_out()->opts.nsack, 0);
+	assert_int_equal(tcp_conn_readable(c), 0);
+	finish(c);
+}
+
 /* RFC 5961 3.2: a RST in window but not at RCV.NXT draws a challenge
  * ACK; only the exact one resets. */
 static void
@@ -3416,6 +3449,7 @@ main(void)
 		T(test_established_lost_retransmit),
 		T(test_established_zero_window),
 		T(test_established_small_window),
+		T(test_established_shutdown_rd),
 		T(test_established_rst),
 		T(test_established_syn),
 		T(test_established_bad_ack),
