@@ -10,7 +10,8 @@
 
 #include "tcp/tcp_priv.h"
 
-#define PAWS_IDLE_MS (24ull * 24 * 3600 * 1000) /* RFC 7323 5.5: 24 days */
+#define PAWS_IDLE_MS        (24ull * 24 * 3600 * 1000) /* RFC 7323 5.5: 24 days */
+#define TCP_RTO_SYN_LOST_MS 3000                       /* RFC 6298 5.7 */
 
 /* RFC 6928: the initial window. */
 static uint32_t
@@ -94,6 +95,7 @@ static int
 establish(struct tcp_conn *c, const struct tcp_seg *s)
 {
 	struct tcp_stack *st = c->st;
+	bool syn_lost = c->retransmits != 0; /* our SYN or SYN-ACK went again */
 
 	/* No buffers yet: they come with the first data either way. */
 	tcp_set_state(c, TCP_ESTABLISHED);
@@ -108,7 +110,15 @@ establish(struct tcp_conn *c, const struct tcp_seg *s)
 	c->retransmits = 0;
 	c->rtt_timing = false;
 	c->recover = c->iss; /* no recovery point yet */
-	c->cwnd = initial_cwnd(c->mss);
+	/* RFC 5681 3.1: after a lost SYN or SYN-ACK the initial
+	 * window is one segment.  RFC 6298 5.7: and with no RTT sample (Karn
+	 * forbids one from a retransmitted SYN), the RTO starts at 3 s. */
+	c->cwnd = syn_lost ? c->mss : initial_cwnd(c->mss);
+	if (syn_lost && c->srtt == 0 && c->rto < TCP_RTO_SYN_LOST_MS) {
+		c->rto = TCP_RTO_SYN_LOST_MS;
+		if (c->rto > st->cfg.rto_max_ms)
+			c->rto = st->cfg.rto_max_ms;
+	}
 	tern_timer_stop(st->wheel, &c->t_rexmit);
 	tcp_keep_reset(c);
 	return 0;

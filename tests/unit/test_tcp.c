@@ -1148,6 +1148,56 @@ test_syn_sent_timeout(void **state)
 	finish(NULL);
 }
 
+/*
+ * A SYN-ACK to a retransmitted SYN: the initial window is one segment (RFC
+ * 5681 3.1) and, with no RTT sample (no timestamps, and Karn's
+ * rule), the RTO is 3 s (RFC 6298 5.7).
+ */
+static void
+test_syn_sent_synack_after_rexmit(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	p.ts = false;
+	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
+	p.t = *tcp_conn_tuple(c);
+	p.ack = last_out()->o.seq + 1;
+	advance(1000);
+	assert_int_equal(mib(TCP_MIB_SynRetrans), 1);
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	assert_int_equal(c->srtt, 0);
+	assert_int_equal(c->cwnd, c->mss);
+	assert_int_equal(c->rto, 3000);
+	finish(c);
+}
+
+/* The same on the passive side: a retransmitted SYN-ACK. */
+static void
+test_syn_received_ack_after_rexmit(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	listen_default(16);
+	peer_init(&p, RPORT);
+	p.ts = false;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	p.ack = last_out()->o.seq + 1;
+	advance(1000);
+	assert_int_equal(mib(TCP_MIB_SynRetrans), 1);
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	c = tcp_accept(E.l);
+	assert_non_null(c);
+	assert_int_equal(c->cwnd, c->mss);
+	assert_int_equal(c->rto, 3000);
+	finish(c);
+}
+
 /* ------------------------------------------------------------------------ */
 /* SYN-RECEIVED */
 
@@ -3420,6 +3470,8 @@ main(void)
 		T(test_syn_sent_bad_ack),
 		T(test_syn_sent_syn),
 		T(test_syn_sent_timeout),
+		T(test_syn_sent_synack_after_rexmit),
+		T(test_syn_received_ack_after_rexmit),
 		T(test_syn_received_ack),
 		T(test_syn_received_rst),
 		T(test_syn_received_syn),
