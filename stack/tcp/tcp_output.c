@@ -221,7 +221,11 @@ tail_loss_probe(struct tcp_conn *c)
 	if (SEQ_LT(c->snd_nxt, data_end) &&
 	    SEQ_LT(c->snd_nxt,
 	           c->snd_una + (c->snd_wnd < c->cwnd + c->mss ? c->snd_wnd : c->cwnd + c->mss))) {
+		uint32_t room = c->snd_una + c->snd_wnd - c->snd_nxt;
 		len = data_end - c->snd_nxt < smss ? data_end - c->snd_nxt : smss;
+		/* New data only as far as the peer's window (RFC 8985 7.3). */
+		if (len > room)
+			len = room;
 		tcp_send_seg(c, c->snd_nxt, len, 0);
 		c->snd_nxt += len;
 		if (SEQ_GT(c->snd_nxt, c->snd_max))

@@ -1981,6 +1981,38 @@ test_established_ts_future_echo(void **state)
 	finish(c);
 }
 
+/* RFC 8985 7.3: a loss probe sends new data only within the peer's
+ * window. */
+static void
+test_established_tail_loss_probe_window(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd, mss;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.wscale = 0;
+	c = passive_open(&p);
+	mss = c->mss;
+	snd = p.ack;
+	p.wnd = 2500;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_send(c, pattern, 5000), 5000);
+	/* Two segments; the 524 bytes left in the window wait (SWS). */
+	assert_int_equal(E.nout, 2);
+	clear_out();
+	advance(10);
+	assert_int_equal(mib(TCP_MIB_TailLossProbes), 1);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, snd + 2 * mss, p.seq, 2500 - 2 * mss);
+	p.ack = c->snd_max;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	finish(c);
+}
+
 /* After retries2 timeouts: RST and ETIMEDOUT. */
 static void
 test_established_rto_give_up(void **state)
@@ -3493,6 +3525,7 @@ main(void)
 		T(test_established_rto_give_up),
 		T(test_established_ts_future_echo),
 		T(test_established_tail_loss_probe),
+		T(test_established_tail_loss_probe_window),
 		T(test_established_fast_retransmit),
 		T(test_established_rto_dupacks),
 		T(test_established_limited_transmit),
