@@ -215,9 +215,9 @@ cookie_synack(struct tcp_stack *st, const struct tcp_conn *l, const struct tcp_s
 	tcp_send_seg(&tmp, tmp.iss, 0, TCP_F_SYN);
 }
 
-/* RFC 9293 3.10.7.2: LISTEN. */
+/* RFC 9293 3.10.7.2: LISTEN.  `isn`: the ISN to use, or 0 for RFC 6528's. */
 static int
-listen_input(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
+listen_input(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s, uint32_t isn)
 {
 	struct tcp_conn *c;
 	uint32_t synq_max;
@@ -272,7 +272,7 @@ listen_input(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 	negotiate(c, s);
 	c->irs = s->seq;
 	c->rcv_nxt = c->rcv_adv = s->seq + 1;
-	c->iss = tcp_isn(st, &s->t, st->now);
+	c->iss = isn != 0 ? isn : tcp_isn(st, &s->t, st->now);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->data_seq = c->iss + 1;
 	c->snd_wnd = s->wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
@@ -957,14 +957,20 @@ tcp_input(struct tcp_stack *st, const struct tcp_seg *s, uint64_t now)
 	    (l = tcp_listener_lookup(st, s->t.laddr, s->t.lport)) != NULL &&
 	    (SEQ_GT(s->seq, c->rcv_nxt) ||
 	     (c->ts_ok && (s->o.have & TCP_OPT_TS) && (int32_t)(s->o.tsval - c->ts_recent) > 0))) {
+		/* RFC 1122 4.2.2.13: the new connection's sequence space
+		 * starts above the old one's, which the peer's old duplicates
+		 * may still carry (the clock-driven ISN need not be above it
+		 * after a fast transfer); as Linux, old SND.NXT + 65535 + 2. */
+		uint32_t isn = c->snd_max + 65535 + 2;
+
 		st->mib[TCP_MIB_TimeWaitReused]++;
 		tcp_conn_done(c, 0);
-		return listen_input(st, l, s);
+		return listen_input(st, l, s, isn != 0 ? isn : 1);
 	}
 	if (c == NULL) {
 		l = tcp_listener_lookup(st, s->t.laddr, s->t.lport);
 		if (l != NULL)
-			return listen_input(st, l, s);
+			return listen_input(st, l, s, 0);
 		tcp_send_rst_for(st, s);
 		return -ENOENT;
 	}

@@ -3162,12 +3162,12 @@ test_time_wait_syn(void **state)
 {
 	struct tcp_conn *c;
 	struct peer p;
-	uint32_t fin_seq;
+	uint32_t fin_seq, old_snd;
 
 	(void)state;
 	peer_init(&p, RPORT);
 	c = to_time_wait(&p);
-	(void)c;
+	old_snd = c->snd_max;
 	fin_seq = p.seq;
 	/* An old SYN (lower seq, older timestamp): challenge ACK, no reuse. */
 	p.seq = fin_seq - 10;
@@ -3185,6 +3185,9 @@ test_time_wait_syn(void **state)
 	assert_int_equal(mib(TCP_MIB_TimeWaitReused), 1);
 	assert_int_equal(E.nout, 1);
 	check_seg(last_out(), TCP_F_SYN | TCP_F_ACK, last_out()->o.seq, p.seq, 0);
+	/* RFC 1122 4.2.2.13: its ISN is above the old sequence space (as
+	 * Linux: old SND.NXT + 65535 + 2). */
+	assert_int_equal(last_out()->o.seq, old_snd + 65535 + 2);
 	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
 	/* The new incarnation completes. */
 	p.ack = last_out()->o.seq + 1;
