@@ -161,6 +161,7 @@ cookie_accept(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 	}
 	c->irs = s->seq - 1;
 	c->rcv_nxt = c->rcv_adv = s->seq;
+	c->last_ack_sent = s->seq; /* what the cookie SYN-ACK acknowledged */
 	c->iss = s->ack - 1;
 	c->snd_una = c->snd_nxt = c->snd_max = s->ack;
 	c->data_seq = s->ack;
@@ -500,6 +501,15 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 	if (SEQ_LT(s->ack, lo)) {
 		tcp_send_challenge_ack(c);
 		return false;
+	}
+	/* RFC 7323 4.3 (2): the segment is kept; remember its timestamp if
+	 * it starts at or before what our last ACK acknowledged, so that
+	 * the echo of a delayed ACK is the earliest unacknowledged segment's
+	 * (the peer's RTT then includes the delay).  PAWS already refused a
+	 * TSval below TS.Recent. */
+	if (c->ts_ok && (s->o.have & TCP_OPT_TS) && SEQ_LEQ(s->seq, c->last_ack_sent)) {
+		c->ts_recent = s->o.tsval;
+		c->ts_recent_ms = st->now;
 	}
 	if (c->sack_ok && s->o.nsack)
 		sack_update(c, s);
@@ -841,11 +851,6 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 		/* A close that waited for the handshake (RFC 9293 3.10.4). */
 		if (c->flags & TCPF_FIN_QUEUED)
 			tcp_set_state(c, TCP_FIN_WAIT_1);
-	}
-	/* RFC 7323 4.3: remember the timestamp of an in-order segment. */
-	if (c->ts_ok && (s->o.have & TCP_OPT_TS) && SEQ_LEQ(seq, c->rcv_nxt)) {
-		c->ts_recent = s->o.tsval;
-		c->ts_recent_ms = st->now;
 	}
 	/* An ACK for data never sent, or far too old: answered (an ACK, a
 	 * challenge ACK), then dropped as tcp_refused. */

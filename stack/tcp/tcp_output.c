@@ -82,6 +82,7 @@ tcp_send_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
 			o.flags |= TCP_F_PSH;
 	}
 	if (o.flags & TCP_F_ACK) {
+		c->last_ack_sent = o.ack;
 		c->flags &= ~TCPF_ACK_NOW;
 		c->unacked_segs = 0;
 		tern_timer_stop(st->wheel, &c->t_delack);
@@ -143,6 +144,7 @@ tcp_send_rst(struct tcp_conn *c)
 		             .ack = c->rcv_nxt,
 		             .flags = TCP_F_RST | TCP_F_ACK };
 
+	c->last_ack_sent = o.ack;
 	st->mib[TCP_MIB_OutRsts]++;
 	st->mib[TCP_MIB_OutSegs]++;
 	if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)

@@ -48,6 +48,9 @@ struct tcp_conn {
 	uint8_t cc;
 	uint16_t flags;
 	int err;
+	/* RFC 7323 4.3 Last.ACK.sent: the ACK field of our last segment (a
+	 * receive variable, here where it fills the padding before user). */
+	uint32_t last_ack_sent;
 	void *user;
 
 	/* Send sequence variables (RFC 9293 3.3.1). */

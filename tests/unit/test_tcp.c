@@ -2013,6 +2013,44 @@ test_established_tail_loss_probe_window(void **state)
 	finish(c);
 }
 
+/*
+ * RFC 7323 4.3: TS.Recent takes a segment's TSval only when it starts at
+ * or before Last.ACK.sent, so that a delayed ACK echoes the earliest
+ * segment it covers; and only once the segment is kept: one dropped for
+ * its ACK field changes nothing.
+ */
+static void
+test_established_ts_recent(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	struct tcp_seg s;
+	uint32_t first;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	first = (uint32_t)E.now + p.tsdelta;
+	assert_int_equal(psend(&p, TCP_F_ACK, "aaaa", 4), 0);
+	assert_int_equal(E.nout, 0); /* the ACK is delayed */
+	advance(3);
+	assert_int_equal(psend(&p, TCP_F_ACK, "bbbb", 4), 0);
+	/* The second segment draws the ACK; it echoes the first's TSval. */
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(last_out()->opts.tsecr, first);
+	/* An ACK of data never sent is dropped: its TSval is not taken. */
+	advance(3);
+	clear_out();
+	s = mkseg(&p, TCP_F_ACK, NULL, 0);
+	s.ack = p.ack + 1000;
+	assert_int_equal(input(&s), -EINVAL);
+	assert_int_equal(c->ts_recent, first);
+	assert_int_equal(E.nout, 1);
+	assert_int_equal(last_out()->opts.tsecr, first);
+	finish(c);
+}
+
 /* After retries2 timeouts: RST and ETIMEDOUT. */
 static void
 test_established_rto_give_up(void **state)
@@ -3527,6 +3565,7 @@ main(void)
 		T(test_established_rto_ack_seq),
 		T(test_established_rto_give_up),
 		T(test_established_ts_future_echo),
+		T(test_established_ts_recent),
 		T(test_established_tail_loss_probe),
 		T(test_established_tail_loss_probe_window),
 		T(test_established_fast_retransmit),
