@@ -50,9 +50,14 @@ advertise(struct tcp_conn *c, bool syn)
 
 	if (syn)
 		return win > 65535 ? 65535 : win;
-	if (SEQ_LT(edge, c->rcv_adv) || (SEQ_GT(edge, c->rcv_adv) && edge - c->rcv_adv < step &&
-	                                 SEQ_GT(c->rcv_adv, c->rcv_nxt)))
+	/* The hold applies after a zero window too (rcv_adv == rcv_nxt): a
+	 * few bytes read must not reopen it by less than a step.  Data
+	 * taken past the advertised edge (a probe's byte, when there was
+	 * room) leaves rcv_adv below rcv_nxt: hold at a zero window then. */
+	if (SEQ_LT(edge, c->rcv_adv))
 		edge = c->rcv_adv;
+	else if (SEQ_GT(edge, c->rcv_adv) && edge - c->rcv_adv < step)
+		edge = SEQ_MAX(c->rcv_adv, c->rcv_nxt);
 	c->rcv_adv = edge;
 	win = edge - c->rcv_nxt;
 	if ((win >> c->rcv_ws) > 65535)

@@ -1542,6 +1542,55 @@ test_established_rcv_window(void **state)
 	finish(c);
 }
 
+/*
+ * Receiver SWS avoidance (RFC 9293 3.8.6.2.2) after a zero window: a read
+ * of a few bytes does not reopen the window by less than a segment, not
+ * even in the ACK of a probe, nor after a probe's byte was taken.
+ */
+static void
+test_established_rcv_window_sws(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	static uint8_t buf[20000];
+	uint32_t n = 0;
+
+	(void)state;
+	E.cfg.rmem_default = 16384;
+	restack();
+	fill_pattern();
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	while (n < 16384) {
+		uint32_t len = 16384 - n < 1460 ? 16384 - n : 1460;
+		assert_int_equal(psend(&p, TCP_F_ACK, pattern + n, len), 0);
+		n += len;
+	}
+	advance(40);
+	assert_int_equal(last_out()->o.wnd, 0);
+	assert_int_equal(tcp_recv(c, buf, 100), 100);
+	/* A probe below the window (SEG.SEQ = SND.UNA - 1): still zero. */
+	clear_out();
+	p.seq--;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), -EINVAL);
+	p.seq++;
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(last_out()->o.wnd, 0);
+	/* A probe carrying a new byte, taken as there is room: zero again,
+	 * not a window computed below rcv_nxt. */
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern + n, 1), 0);
+	advance(E.cfg.delack_ms);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(last_out()->o.wnd, 0);
+	/* Reading the rest opens it in full. */
+	clear_out();
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf)), 16285);
+	assert_int_equal(E.nout, 1);
+	assert_int_equal(last_out()->o.wnd, 16384);
+	finish(c);
+}
+
 /* ------------------------------------------------------------------------ */
 /* ESTABLISHED: sending */
 
@@ -3554,6 +3603,7 @@ main(void)
 		T(test_established_data_ack_every_2nd),
 		T(test_established_ooo),
 		T(test_established_rcv_window),
+		T(test_established_rcv_window_sws),
 		T(test_established_send_mss),
 		T(test_established_send_window),
 		T(test_established_send_cwnd),
