@@ -45,15 +45,33 @@
 
 static const char *const cc_names[] = { [TCP_CC_RENO] = "reno", [TCP_CC_CUBIC] = "cubic" };
 
+/*
+ * The first pass over a config file (dry run) changes nothing, yet a line
+ * must be checked against the values earlier lines set: `tcp set
+ * rto-min-ms 100` then `tcp set rto-max-ms 150` (what `show
+ * running-config` writes) is valid although the live rto-min-ms is 200.
+ * The dry run works on this shadow, copied from the live config at its
+ * first line; any real `tcp set` (the second pass, or an operator) drops it.
+ */
+static struct tcp_cfg dry_cfg;
+static bool dry_cfg_valid;
+
 /* tcp set NAME VALUE */
 int
 cli_tcp_set(struct cmd_ctx *c, int argc, char **argv)
 {
-	struct tcp_cfg *cfg = tcp_global_cfg(), next = *cfg;
+	struct tcp_cfg *cfg = tcp_global_cfg(), next;
 	uint64_t v;
 	int rc;
 
 	(void)argc;
+	if (c->dry_run && !dry_cfg_valid) {
+		dry_cfg = *cfg;
+		dry_cfg_valid = true;
+	} else if (!c->dry_run) {
+		dry_cfg_valid = false;
+	}
+	next = c->dry_run ? dry_cfg : *cfg;
 	if (strcmp(argv[0], "cc") == 0) {
 		if (strcmp(argv[1], "reno") == 0)
 			next.cc = TCP_CC_RENO;
@@ -78,8 +96,10 @@ apply:
 	if (next.rto_min_ms > next.rto_max_ms)
 		return out_err(c->out, EINVAL, "rto-min-ms %u is above rto-max-ms %u",
 		               next.rto_min_ms, next.rto_max_ms);
-	if (c->dry_run)
+	if (c->dry_run) {
+		dry_cfg = next;
 		return 0;
+	}
 	*cfg = next;
 	if ((rc = tcp_cfg_apply()) < 0)
 		return out_err(c->out, -rc, "tcp set: %s", strerror(-rc));

@@ -614,6 +614,11 @@ tcp_shutdown(struct tcp_conn *c, int how)
 		c->flags |= TCPF_RD_SHUT;
 		c->rcv.head = 0;
 		c->rcv.len = 0;
+		/* Out-of-order data is discarded with the rest (it lived in the
+		 * ring); held ranges would keep the peer's FIN out for good
+		 * (RFC 9293 3.10.7.4 eighth: the FIN waits for rcv_nxt).  The
+		 * peer resends what it had SACKed (RFC 2018 8: reneging). */
+		c->nooo = 0;
 	}
 	if (how == 1 || how == 2) {
 		switch (c->state) {

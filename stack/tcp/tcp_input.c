@@ -10,7 +10,8 @@
 
 #include "tcp/tcp_priv.h"
 
-#define PAWS_IDLE_MS (24ull * 24 * 3600 * 1000) /* RFC 7323 5.5: 24 days */
+#define PAWS_IDLE_MS        (24ull * 24 * 3600 * 1000) /* RFC 7323 5.5: 24 days */
+#define TCP_RTO_SYN_LOST_MS 3000                       /* RFC 6298 5.7 */
 
 /* RFC 6928: the initial window. */
 static uint32_t
@@ -76,11 +77,25 @@ acceptq_add(struct tcp_conn *l, struct tcp_conn *c)
 	tcp_event(l, TCP_EV_IN);
 }
 
+/* An RTT sample from an echoed timestamp (RFC 7323 4.1).  An echo from
+ * our future (a broken or hostile peer) is no measurement: RFC 6298 2
+ * wants samples of real round trips, and a negative one read as a uint32
+ * would set the RTO to its maximum. */
+static void
+ts_rtt_sample(struct tcp_conn *c, uint32_t tsecr)
+{
+	uint32_t rtt = TCP_TS(c->st->now) - tsecr;
+
+	if ((int32_t)rtt >= 0)
+		tcp_rtt_sample(c, rtt);
+}
+
 /* The handshake is complete: buffers, window, first RTT sample. */
 static int
 establish(struct tcp_conn *c, const struct tcp_seg *s)
 {
 	struct tcp_stack *st = c->st;
+	bool syn_lost = c->retransmits != 0; /* our SYN or SYN-ACK went again */
 
 	/* No buffers yet: they come with the first data either way. */
 	tcp_set_state(c, TCP_ESTABLISHED);
@@ -89,18 +104,30 @@ establish(struct tcp_conn *c, const struct tcp_seg *s)
 	c->snd_wl1 = s->seq;
 	c->snd_wl2 = s->ack;
 	if (c->ts_ok && (s->o.have & TCP_OPT_TS) && s->o.tsecr != 0 && !(c->flags & TCPF_COOKIE))
-		tcp_rtt_sample(c, TCP_TS(st->now) - s->o.tsecr);
+		ts_rtt_sample(c, s->o.tsecr);
 	else if (c->retransmits == 0 && c->rtt_start != 0)
 		tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_start));
 	c->retransmits = 0;
 	c->rtt_timing = false;
-	c->cwnd = initial_cwnd(c->mss);
+	c->recover = c->iss; /* no recovery point yet */
+	/* RFC 5681 3.1: after a lost SYN or SYN-ACK the initial
+	 * window is one segment.  RFC 6298 5.7: and with no RTT sample (Karn
+	 * forbids one from a retransmitted SYN), the RTO starts at 3 s. */
+	c->cwnd = syn_lost ? c->mss : initial_cwnd(c->mss);
+	if (syn_lost && c->srtt == 0 && c->rto < TCP_RTO_SYN_LOST_MS) {
+		c->rto = TCP_RTO_SYN_LOST_MS;
+		if (c->rto > st->cfg.rto_max_ms)
+			c->rto = st->cfg.rto_max_ms;
+	}
 	tern_timer_stop(st->wheel, &c->t_rexmit);
 	tcp_keep_reset(c);
 	return 0;
 }
 
-static struct tcp_conn *
+/* The final ACK of a cookie handshake: 0 when it made a connection,
+ * -EINVAL for a bad cookie, -ENOBUFS when the accept queue is full or no
+ * connection block is free. */
+static int
 cookie_accept(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 {
 	struct tcp_conn *c;
@@ -108,13 +135,13 @@ cookie_accept(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 
 	if (tcp_cookie_check(st, &s->t, s->seq - 1, s->ack - 1, st->now, &mss) < 0) {
 		st->mib[TCP_MIB_SyncookiesFailed]++;
-		return NULL;
+		return -EINVAL;
 	}
 	st->mib[TCP_MIB_SyncookiesRecv]++;
 	if (l->aq_len >= l->backlog || (c = tcp_conn_alloc(st)) == NULL) {
 		st->mib[TCP_MIB_ListenOverflows]++;
 		st->mib[TCP_MIB_ListenDrops]++;
-		return NULL;
+		return -ENOBUFS;
 	}
 	inherit(c, l);
 	c->t = s->t;
@@ -134,6 +161,7 @@ cookie_accept(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 	}
 	c->irs = s->seq - 1;
 	c->rcv_nxt = c->rcv_adv = s->seq;
+	c->last_ack_sent = s->seq; /* what the cookie SYN-ACK acknowledged */
 	c->iss = s->ack - 1;
 	c->snd_una = c->snd_nxt = c->snd_max = s->ack;
 	c->data_seq = s->ack;
@@ -141,14 +169,14 @@ cookie_accept(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 	tcp_conn_hash_add(c);
 	if (establish(c, s) < 0) {
 		tcp_conn_free(c);
-		return NULL;
+		return -ENOBUFS;
 	}
 	/* Only now: a cookie connection never took a SYN queue slot, and
 	 * leaving SYN-RECEIVED with a parent gives one back. */
 	c->parent = l;
 	st->mib[TCP_MIB_PassiveOpens]++;
 	acceptq_add(l, c);
-	return c;
+	return 0;
 }
 
 /* A SYN-ACK whose ISN is a cookie: no state is kept (RFC 4987 3.6). */
@@ -167,8 +195,15 @@ cookie_synack(struct tcp_stack *st, const struct tcp_conn *l, const struct tcp_s
 	tmp.user_mss = l->user_mss;
 	negotiate(&tmp, s);
 	if (tmp.ts_ok) {
-		uint32_t ws = tmp.ws_ok ? s->o.wscale : 0xf;
-		tmp.ts_recent_ms = (TCP_TS(st->now) & ~0x1fu) | (uint32_t)tmp.sack_ok << 4 | ws;
+		uint32_t ws = tmp.ws_ok ? s->o.wscale : 0xf, now_ts = TCP_TS(st->now), tsval;
+		tsval = (now_ts & ~0x1fu) | (uint32_t)tmp.sack_ok << 4 | ws;
+		/* Never a tsval ahead of our clock: the peer echoes it for
+		 * RTT measurement (RFC 7323 4.1), which a value from the
+		 * future makes negative.  As Linux's cookie_init_timestamp,
+		 * go one period back, which keeps the low bits. */
+		if (SEQ_GT(tsval, now_ts))
+			tsval -= 32;
+		tmp.ts_recent_ms = tsval;
 	} else {
 		tmp.ws_ok = tmp.sack_ok = false; /* nowhere to keep them */
 		tmp.rcv_ws = 0;
@@ -181,9 +216,9 @@ cookie_synack(struct tcp_stack *st, const struct tcp_conn *l, const struct tcp_s
 	tcp_send_seg(&tmp, tmp.iss, 0, TCP_F_SYN);
 }
 
-/* RFC 9293 3.10.7.2: LISTEN. */
+/* RFC 9293 3.10.7.2: LISTEN.  `isn`: the ISN to use, or 0 for RFC 6528's. */
 static int
-listen_input(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
+listen_input(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s, uint32_t isn)
 {
 	struct tcp_conn *c;
 	uint32_t synq_max;
@@ -191,12 +226,21 @@ listen_input(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 	if (s->flags & TCP_F_RST)
 		return 0;
 	if (s->flags & TCP_F_ACK) {
-		if (!(s->flags & TCP_F_SYN) && st->cfg.syncookies &&
-		    (c = cookie_accept(st, l, s)) != NULL) {
+		int rc = -EINVAL;
+
+		if (!(s->flags & TCP_F_SYN) && st->cfg.syncookies)
+			rc = cookie_accept(st, l, s);
+		if (rc == 0) {
 			if (s->len != 0 || (s->flags & TCP_F_FIN))
 				return tcp_input(st, s, st->now);
 			return 0;
 		}
+		/* A good cookie with no room for its connection: drop it,
+		 * counted above, and let the peer's retransmission try again
+		 * (Linux with tcp_abort_on_overflow 0); a RST would tell it
+		 * the connection it believes open is gone. */
+		if (rc == -ENOBUFS)
+			return 0;
 		tcp_send_rst_for(st, s);
 		return -ENOENT;
 	}
@@ -229,7 +273,7 @@ listen_input(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 	negotiate(c, s);
 	c->irs = s->seq;
 	c->rcv_nxt = c->rcv_adv = s->seq + 1;
-	c->iss = tcp_isn(st, &s->t, st->now);
+	c->iss = isn != 0 ? isn : tcp_isn(st, &s->t, st->now);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->data_seq = c->iss + 1;
 	c->snd_wnd = s->wnd; /* RFC 7323 2.2: a SYN's window is never scaled */
@@ -362,10 +406,11 @@ static void
 rexmit_first(struct tcp_conn *c)
 {
 	uint32_t len = c->snd_max - c->snd_una, data_end = c->data_seq + c->snd.len;
+	uint32_t smss = tcp_send_mss(c);
 	bool fin = false;
 
-	if (len > c->mss)
-		len = c->mss;
+	if (len > smss)
+		len = smss;
 	if (c->nsacked != 0 && SEQ_GT(c->sacked[0].start, c->snd_una) &&
 	    c->sacked[0].start - c->snd_una < len)
 		len = c->sacked[0].start - c->snd_una;
@@ -457,16 +502,26 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 		tcp_send_challenge_ack(c);
 		return false;
 	}
+	/* RFC 7323 4.3 (2): the segment is kept; remember its timestamp if
+	 * it starts at or before what our last ACK acknowledged, so that
+	 * the echo of a delayed ACK is the earliest unacknowledged segment's
+	 * (the peer's RTT then includes the delay).  PAWS already refused a
+	 * TSval below TS.Recent. */
+	if (c->ts_ok && (s->o.have & TCP_OPT_TS) && SEQ_LEQ(s->seq, c->last_ack_sent)) {
+		c->ts_recent = s->o.tsval;
+		c->ts_recent_ms = st->now;
+	}
 	if (c->sack_ok && s->o.nsack)
 		sack_update(c, s);
 	if (SEQ_GT(s->ack, c->snd_una)) {
 		/* The SYN takes a sequence number but is no data: it does not
 		 * grow cwnd (RFC 5681 3.1 counts bytes of data). */
 		uint32_t acked = s->ack - c->snd_una - (c->snd_una == c->iss);
+		uint32_t flight = c->snd_max - c->snd_una; /* before this ACK */
 		bool was_full = c->snd.len == c->snd.size;
 
 		if (c->ts_ok && (s->o.have & TCP_OPT_TS) && s->o.tsecr != 0)
-			tcp_rtt_sample(c, TCP_TS(st->now) - s->o.tsecr);
+			ts_rtt_sample(c, s->o.tsecr);
 		else if (c->rtt_timing && SEQ_GEQ(s->ack, c->rtt_seq)) {
 			tcp_rtt_sample(c, (uint32_t)(st->now - c->rtt_start));
 			c->rtt_timing = false;
@@ -503,7 +558,11 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 		} else {
 			c->dupacks = 0;
 			if (acked != 0)
-				tcp_cc_ack(c, acked);
+				tcp_cc_ack(c, acked, flight);
+			/* Keep the recovery point at or above snd_una, so that
+			 * the comparison below stays within 2^31. */
+			if (SEQ_LT(c->recover, c->snd_una))
+				c->recover = c->snd_una;
 		}
 		if (c->snd_una == c->snd_max)
 			tern_timer_stop(st->wheel, &c->t_rexmit);
@@ -520,7 +579,9 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 		c->dupacks++;
 		/* RFC 6675 4 IsLost(): DupThresh ACKs, or more than
 		 * (DupThresh - 1) * SMSS bytes SACKed above SND.UNA. */
-		if (!(c->flags & TCPF_RECOVERY) &&
+		/* RFC 6582 3.2 step 1, RFC 6675 5: only when the ACK covers
+		 * the recovery point, set at the last recovery or timeout. */
+		if (!(c->flags & TCPF_RECOVERY) && SEQ_GEQ(s->ack, c->recover) &&
 		    (c->dupacks >= 3 || (c->sack_ok && sacked_bytes(c) > 2u * c->mss)))
 			enter_recovery(c);
 	}
@@ -791,11 +852,6 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 		if (c->flags & TCPF_FIN_QUEUED)
 			tcp_set_state(c, TCP_FIN_WAIT_1);
 	}
-	/* RFC 7323 4.3: remember the timestamp of an in-order segment. */
-	if (c->ts_ok && (s->o.have & TCP_OPT_TS) && SEQ_LEQ(seq, c->rcv_nxt)) {
-		c->ts_recent = s->o.tsval;
-		c->ts_recent_ms = st->now;
-	}
 	/* An ACK for data never sent, or far too old: answered (an ACK, a
 	 * challenge ACK), then dropped as tcp_refused. */
 	if (!ack_input(c, s))
@@ -906,14 +962,20 @@ tcp_input(struct tcp_stack *st, const struct tcp_seg *s, uint64_t now)
 	    (l = tcp_listener_lookup(st, s->t.laddr, s->t.lport)) != NULL &&
 	    (SEQ_GT(s->seq, c->rcv_nxt) ||
 	     (c->ts_ok && (s->o.have & TCP_OPT_TS) && (int32_t)(s->o.tsval - c->ts_recent) > 0))) {
+		/* RFC 1122 4.2.2.13: the new connection's sequence space
+		 * starts above the old one's, which the peer's old duplicates
+		 * may still carry (the clock-driven ISN need not be above it
+		 * after a fast transfer); as Linux, old SND.NXT + 65535 + 2. */
+		uint32_t isn = c->snd_max + 65535 + 2;
+
 		st->mib[TCP_MIB_TimeWaitReused]++;
 		tcp_conn_done(c, 0);
-		return listen_input(st, l, s);
+		return listen_input(st, l, s, isn != 0 ? isn : 1);
 	}
 	if (c == NULL) {
 		l = tcp_listener_lookup(st, s->t.laddr, s->t.lport);
 		if (l != NULL)
-			return listen_input(st, l, s);
+			return listen_input(st, l, s, 0);
 		tcp_send_rst_for(st, s);
 		return -ENOENT;
 	}

@@ -175,6 +175,28 @@ tcp_mss_ours(const struct tcp_conn *c)
 	return mss;
 }
 
+/* SACK blocks that fit after `used` bytes of other options. */
+static unsigned
+sack_blocks(const struct tcp_conn *c, unsigned used)
+{
+	unsigned room = (TCP_MAX_OPT_LEN - used - 2) / 8;
+
+	return c->nooo < room ? c->nooo : room;
+}
+
+uint16_t
+tcp_send_mss(const struct tcp_conn *c)
+{
+	unsigned n;
+
+	/* c->mss already leaves room for the timestamp (negotiate()). */
+	if (!c->sack_ok || c->nooo == 0)
+		return c->mss;
+	n = sack_blocks(c, c->ts_ok ? TCP_TS_OPT_LEN : 0);
+	/* NOP NOP kind length, then the blocks. */
+	return n == 0 ? c->mss : (uint16_t)(c->mss - (4 + 8 * n));
+}
+
 unsigned
 tcp_opts_build(const struct tcp_conn *c, uint8_t flags, uint8_t *p)
 {
@@ -213,10 +235,9 @@ tcp_opts_build(const struct tcp_conn *c, uint8_t flags, uint8_t *p)
 		q = put32(q, (flags & TCP_F_SYN) && !(flags & TCP_F_ACK) ? 0 : c->ts_recent);
 	}
 	/* RFC 2018 4: SACK blocks for what we hold out of order, most recent
-	 * first, as many as fit. */
+	 * first, as many as fit (tcp_send_mss() counts the same). */
 	if (c->sack_ok && c->nooo != 0 && !(flags & TCP_F_SYN)) {
-		unsigned room = (unsigned)(TCP_MAX_OPT_LEN - (q - p) - 2) / 8;
-		unsigned n = c->nooo < room ? c->nooo : room;
+		unsigned n = sack_blocks(c, (unsigned)(q - p));
 		if (n > 0) {
 			*q++ = OPT_NOP;
 			*q++ = OPT_NOP;

@@ -50,9 +50,14 @@ advertise(struct tcp_conn *c, bool syn)
 
 	if (syn)
 		return win > 65535 ? 65535 : win;
-	if (SEQ_LT(edge, c->rcv_adv) || (SEQ_GT(edge, c->rcv_adv) && edge - c->rcv_adv < step &&
-	                                 SEQ_GT(c->rcv_adv, c->rcv_nxt)))
+	/* The hold applies after a zero window too (rcv_adv == rcv_nxt): a
+	 * few bytes read must not reopen it by less than a step.  Data
+	 * taken past the advertised edge (a probe's byte, when there was
+	 * room) leaves rcv_adv below rcv_nxt: hold at a zero window then. */
+	if (SEQ_LT(edge, c->rcv_adv))
 		edge = c->rcv_adv;
+	else if (SEQ_GT(edge, c->rcv_adv) && edge - c->rcv_adv < step)
+		edge = SEQ_MAX(c->rcv_adv, c->rcv_nxt);
 	c->rcv_adv = edge;
 	win = edge - c->rcv_nxt;
 	if ((win >> c->rcv_ws) > 65535)
@@ -76,12 +81,13 @@ tcp_send_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
 	if (len != 0) {
 		o.c = c;
 		o.len = len;
-		if (len == c->mss || (flags & TCP_F_FIN))
+		if (len >= tcp_send_mss(c) || (flags & TCP_F_FIN))
 			o.flags |= TCP_F_PSH;
 		else if (seq + len == c->data_seq + c->snd.len)
 			o.flags |= TCP_F_PSH;
 	}
 	if (o.flags & TCP_F_ACK) {
+		c->last_ack_sent = o.ack;
 		c->flags &= ~TCPF_ACK_NOW;
 		c->unacked_segs = 0;
 		tern_timer_stop(st->wheel, &c->t_delack);
@@ -92,10 +98,28 @@ tcp_send_seg(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flags)
 	st->ops.output(st->ctx, &o);
 }
 
+/*
+ * The sequence number of a segment without data: SND.NXT in RFC 9293, but
+ * a timeout moves snd_nxt back to snd_una (go-back-N) while the peer may
+ * hold everything up to snd_max; an ACK or RST carrying the older number is
+ * out of its window, dropped with its ACK field unread (3.10.7.4), and the
+ * two ends can trade unacceptable ACKs until both time out.  Like Linux's
+ * tcp_acceptable_seq: snd_max, unless that is past the peer's window.
+ */
+static uint32_t
+acceptable_seq(const struct tcp_conn *c)
+{
+	uint32_t wnd_end = c->snd_una + c->snd_wnd;
+
+	if (SEQ_LEQ(c->snd_max, wnd_end))
+		return c->snd_max;
+	return SEQ_MAX(c->snd_nxt, wnd_end);
+}
+
 void
 tcp_send_ack(struct tcp_conn *c)
 {
-	tcp_send_seg(c, c->snd_nxt, 0, 0);
+	tcp_send_seg(c, acceptable_seq(c), 0, 0);
 }
 
 void
@@ -120,10 +144,12 @@ void
 tcp_send_rst(struct tcp_conn *c)
 {
 	struct tcp_stack *st = c->st;
-	struct tcp_out o = {
-		.t = c->t, .seq = c->snd_nxt, .ack = c->rcv_nxt, .flags = TCP_F_RST | TCP_F_ACK
-	};
+	struct tcp_out o = { .t = c->t,
+		             .seq = acceptable_seq(c),
+		             .ack = c->rcv_nxt,
+		             .flags = TCP_F_RST | TCP_F_ACK };
 
+	c->last_ack_sent = o.ack;
 	st->mib[TCP_MIB_OutRsts]++;
 	st->mib[TCP_MIB_OutSegs]++;
 	if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)
@@ -155,6 +181,7 @@ tcp_send_rst_for(struct tcp_stack *st, const struct tcp_seg *s)
 /* ---- Timers ---- */
 
 static bool is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end);
+static void output(struct tcp_conn *c, bool force);
 
 void
 tcp_rexmit_start(struct tcp_conn *c)
@@ -193,6 +220,7 @@ static void
 tail_loss_probe(struct tcp_conn *c)
 {
 	uint32_t data_end = c->data_seq + c->snd.len, seq, len, end;
+	uint32_t smss = tcp_send_mss(c);
 
 	c->flags &= ~TCPF_TLP;
 	c->tlp_sent = true;
@@ -200,7 +228,11 @@ tail_loss_probe(struct tcp_conn *c)
 	if (SEQ_LT(c->snd_nxt, data_end) &&
 	    SEQ_LT(c->snd_nxt,
 	           c->snd_una + (c->snd_wnd < c->cwnd + c->mss ? c->snd_wnd : c->cwnd + c->mss))) {
-		len = data_end - c->snd_nxt < c->mss ? data_end - c->snd_nxt : c->mss;
+		uint32_t room = c->snd_una + c->snd_wnd - c->snd_nxt;
+		len = data_end - c->snd_nxt < smss ? data_end - c->snd_nxt : smss;
+		/* New data only as far as the peer's window (RFC 8985 7.3). */
+		if (len > room)
+			len = room;
 		tcp_send_seg(c, c->snd_nxt, len, 0);
 		c->snd_nxt += len;
 		if (SEQ_GT(c->snd_nxt, c->snd_max))
@@ -210,10 +242,10 @@ tail_loss_probe(struct tcp_conn *c)
 		if (c->nsacked != 0) {
 			while (is_sacked(c, seq, &end))
 				seq = end;
-		} else if (c->snd_max - c->snd_una > c->mss) {
-			seq = c->snd_max - c->mss;
+		} else if (c->snd_max - c->snd_una > smss) {
+			seq = c->snd_max - smss;
 		}
-		len = c->snd_max - seq < c->mss ? c->snd_max - seq : c->mss;
+		len = c->snd_max - seq < smss ? c->snd_max - seq : smss;
 		if (seq + len == data_end + 1 && (c->flags & TCPF_FIN_QUEUED))
 			tcp_send_seg(c, seq, len - 1, TCP_F_FIN);
 		else
@@ -296,13 +328,17 @@ rexmit_cb(struct tern_timer *t, void *arg)
 	(void)t;
 	st->now = st->wheel->now;
 	if (c->flags & TCPF_PERSIST) {
-		/* A zero-window probe: one byte past the window (RFC 9293 3.8.6.1);
-		 * the peer's ACK carries its current window. */
+		/* A window below what SWS avoidance and Nagle wait for: the
+		 * override timeout of RFC 9293 3.8.6.2.1 (RFC 1122 4.2.3.4)
+		 * sends what it allows, so that a lost window update does not
+		 * stall the connection. */
 		if (c->snd_wnd != 0 || c->snd.len == 0) {
 			c->flags &= ~TCPF_PERSIST;
-			tcp_output(c);
+			output(c, true);
 			return;
 		}
+		/* A zero-window probe: one byte past the window (RFC 9293 3.8.6.1);
+		 * the peer's ACK carries its current window. */
 		st->mib[TCP_MIB_ZeroWindowProbes]++;
 		if (c->retransmits < 15)
 			c->retransmits++;
@@ -347,6 +383,10 @@ rexmit_cb(struct tern_timer *t, void *arg)
 	/* RFC 6298 5.5-5.7: back off, go back to the first unacknowledged
 	 * byte, and no RTT sample from retransmitted data (Karn). */
 	c->flags &= ~TCPF_RECOVERY;
+	/* RFC 6582 4, RFC 6675 5.1: the recovery point is what was sent
+	 * before the timeout; duplicate ACKs below it come from the
+	 * go-back-N resend, not a new loss, and start no fast recovery. */
+	c->recover = c->snd_max;
 	c->lr_armed = false;
 	c->nsacked = 0;
 	c->dupacks = 0;
@@ -511,24 +551,42 @@ cubic_ack(struct tcp_conn *c, uint32_t acked)
 	}
 }
 
-void
-tcp_cc_ack(struct tcp_conn *c, uint32_t acked)
+/*
+ * RFC 7661 4.1 (and Linux's tcp_is_cwnd_limited): cwnd grows only while it
+ * limits the sender.  In slow start the flight may lag cwnd by up to half
+ * (the ACK clock doubles it each round trip), so twice the flight must be
+ * above cwnd; in congestion avoidance the flight must fill cwnd to within a
+ * segment.  An application- or receiver-limited sender would otherwise
+ * inflate cwnd by every byte acknowledged, until the uint32 wraps.
+ */
+static bool
+cwnd_limited(const struct tcp_conn *c, uint32_t flight)
 {
+	if (c->cwnd < c->ssthresh)
+		return (uint64_t)flight * 2 > c->cwnd;
+	return (uint64_t)flight + c->mss >= c->cwnd;
+}
+
+void
+tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint32_t flight)
+{
+	if (!cwnd_limited(c, flight))
+		return;
 	if (c->cwnd < c->ssthresh) {
 		/* Slow start, with appropriate byte counting (RFC 3465, L = 2). */
 		c->cwnd += acked < 2u * c->mss ? acked : 2u * c->mss;
-		return;
-	}
-	if (c->cc == TCP_CC_CUBIC) {
+	} else if (c->cc == TCP_CC_CUBIC) {
 		cubic_ack(c, acked);
-		return;
+	} else {
+		/* RFC 5681 3.1: one segment per window of data acknowledged. */
+		c->bytes_acked += acked;
+		if (c->bytes_acked >= c->cwnd) {
+			c->bytes_acked -= c->cwnd;
+			c->cwnd += c->mss;
+		}
 	}
-	/* RFC 5681 3.1: one segment per window of data acknowledged. */
-	c->bytes_acked += acked;
-	if (c->bytes_acked >= c->cwnd) {
-		c->bytes_acked -= c->cwnd;
-		c->cwnd += c->mss;
-	}
+	if (c->cwnd > TCP_CWND_MAX)
+		c->cwnd = TCP_CWND_MAX;
 }
 
 void
@@ -537,13 +595,21 @@ tcp_cc_loss(struct tcp_conn *c, bool timeout)
 	uint32_t flight = c->snd_max - c->snd_una;
 	uint32_t min = 2u * c->mss;
 
+	/* Limited transmit (RFC 3042) lets the flight pass cwnd by up to two
+	 * segments before fast retransmit: those say nothing of what the path
+	 * took, so the flight counts at most cwnd here. */
+	if (!timeout && flight > c->cwnd)
+		flight = c->cwnd;
+
 	if (c->cc == TCP_CC_CUBIC) {
-		/* RFC 9438 4.6-4.7, with fast convergence. */
+		/* RFC 9438 4.6-4.7, with fast convergence: W_max from cwnd,
+		 * but ssthresh = flight_size * beta_cubic, so that a cwnd the
+		 * sender never filled does not set the next window. */
 		if (c->cwnd < c->w_max)
 			c->w_max = (uint32_t)(c->cwnd * (1 + CUBIC_BETA) / 2);
 		else
 			c->w_max = c->cwnd;
-		c->ssthresh = (uint32_t)(c->cwnd * CUBIC_BETA);
+		c->ssthresh = (uint32_t)(flight * CUBIC_BETA);
 		c->cubic_epoch = 0;
 	} else {
 		c->ssthresh = flight / 2; /* RFC 5681 (4) */
@@ -576,7 +642,7 @@ is_sacked(const struct tcp_conn *c, uint32_t seq, uint32_t *end)
 static void
 recovery_output(struct tcp_conn *c)
 {
-	uint32_t high = c->snd_una, end;
+	uint32_t high = c->snd_una, end, smss = tcp_send_mss(c);
 
 	for (unsigned i = 0; i < c->nsacked; i++)
 		high = SEQ_MAX(high, c->sacked[i].end);
@@ -592,8 +658,8 @@ recovery_output(struct tcp_conn *c)
 		for (unsigned i = 0; i < c->nsacked; i++)
 			if (SEQ_GT(c->sacked[i].start, seq) && c->sacked[i].start - seq < len)
 				len = c->sacked[i].start - seq;
-		if (len > c->mss)
-			len = c->mss;
+		if (len > smss)
+			len = smss;
 		if (seq + len == c->data_seq + c->snd.len + 1) /* the FIN */
 			tcp_send_seg(c, seq, len - 1, TCP_F_FIN);
 		else
@@ -608,11 +674,13 @@ recovery_output(struct tcp_conn *c)
 	}
 }
 
-void
-tcp_output(struct tcp_conn *c)
+/* Send what the windows allow; `force`: the first segment goes even when
+ * sender SWS avoidance or Nagle would hold it (the persist timer fired). */
+static void
+output(struct tcp_conn *c, bool force)
 {
 	struct tcp_stack *st = c->st;
-	uint32_t data_end, win, avail, len;
+	uint32_t data_end, win, avail, len, smss;
 	int32_t usable;
 	bool fin, sent = false;
 
@@ -651,23 +719,26 @@ tcp_output(struct tcp_conn *c)
 		}
 		usable = (int32_t)(c->snd_una + win - c->snd_nxt);
 		avail = SEQ_LT(c->snd_nxt, data_end) ? data_end - c->snd_nxt : 0;
-		len = avail < c->mss ? avail : c->mss;
+		smss = tcp_send_mss(c);
+		len = avail < smss ? avail : smss;
 		if (usable < (int32_t)len)
 			len = usable > 0 ? (uint32_t)usable : 0;
 		fin = (c->flags & TCPF_FIN_QUEUED) && c->snd_nxt + len == data_end &&
 		      c->state != TCP_CLOSE_WAIT && c->state != TCP_ESTABLISHED;
 		if (len == 0 && !fin)
 			break;
-		if (len != 0 && len < c->mss && !fin) {
+		if (len != 0 && len < smss && !fin) {
 			/* Nagle (RFC 896): a small segment only when nothing is
 			 * in flight or TCP_NODELAY; sender SWS avoidance
 			 * (RFC 9293 3.8.6.2.1): or at least half the largest
 			 * window the peer offered. */
 			bool all = len == avail;
 			bool idle = c->snd_nxt == c->snd_una || (c->flags & TCPF_NODELAY);
-			if (!(all && idle) && !(c->max_snd_wnd && len >= c->max_snd_wnd / 2))
+			if (!(all && idle) && !(c->max_snd_wnd && len >= c->max_snd_wnd / 2) &&
+			    !force)
 				break;
 		}
+		force = false;
 		if (!c->rtt_timing && c->snd_nxt == c->snd_max && len != 0 && !c->ts_ok) {
 			c->rtt_timing = true;
 			c->rtt_seq = c->snd_nxt + len;
@@ -684,11 +755,19 @@ tcp_output(struct tcp_conn *c)
 		if (fin)
 			break;
 	}
-	/* Data waits behind a zero window and nothing is in flight: probe. */
-	if (!sent && c->snd_wnd == 0 && c->snd_nxt == c->snd_max &&
-	    SEQ_LT(c->snd_nxt, c->data_seq + c->snd.len) && c->snd_una == c->snd_max &&
-	    !tern_timer_pending(&c->t_rexmit))
+	/* Data waits and nothing is in flight, so no ACK will come to send
+	 * it: behind a zero window, or behind one that sender SWS avoidance
+	 * finds too small.  Only the persist timer can move it then (RFC 9293
+	 * 3.8.6.1 and 3.8.6.2.1; RFC 1122 4.2.2.17 and 4.2.3.4). */
+	if (!sent && c->snd_nxt == c->snd_max && SEQ_LT(c->snd_nxt, c->data_seq + c->snd.len) &&
+	    c->snd_una == c->snd_max && !tern_timer_pending(&c->t_rexmit))
 		persist_start(c);
 	if (c->flags & TCPF_ACK_NOW)
 		tcp_send_ack(c);
+}
+
+void
+tcp_output(struct tcp_conn *c)
+{
+	output(c, false);
 }

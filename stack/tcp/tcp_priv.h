@@ -48,6 +48,9 @@ struct tcp_conn {
 	uint8_t cc;
 	uint16_t flags;
 	int err;
+	/* RFC 7323 4.3 Last.ACK.sent: the ACK field of our last segment (a
+	 * receive variable, here where it fills the padding before user). */
+	uint32_t last_ack_sent;
 	void *user;
 
 	/* Send sequence variables (RFC 9293 3.3.1). */
@@ -176,8 +179,9 @@ void tcp_keep_reset(struct tcp_conn *c);
 void tcp_timewait_start(struct tcp_conn *c);
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_ms);
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
-/* Congestion control on a new ACK of `acked` bytes, and on loss. */
-void tcp_cc_ack(struct tcp_conn *c, uint32_t acked);
+/* Congestion control on a new ACK of `acked` bytes, `flight` bytes having
+ * been outstanding when it came, and on loss. */
+void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint32_t flight);
 void tcp_cc_loss(struct tcp_conn *c, bool timeout);
 uint32_t tcp_flight(const struct tcp_conn *c);
 
@@ -195,6 +199,10 @@ uint32_t tcp_siphash(const uint8_t key[16], const void *data, size_t len);
 /* Our options for a SYN or SYN-ACK of `c`, or for a later segment. */
 unsigned tcp_opts_build(const struct tcp_conn *c, uint8_t flags, uint8_t *p);
 uint16_t tcp_mss_ours(const struct tcp_conn *c);
+/* The payload that fits in a segment sent now: the send MSS less the SACK
+ * blocks tcp_opts_build() will add (RFC 9293 3.7.1, RFC 6691: the MSS
+ * counts no options, so every option byte comes out of the data). */
+uint16_t tcp_send_mss(const struct tcp_conn *c);
 /* SYN cookies: the ISN for a SYN-ACK, and the check of the final ACK. */
 uint32_t tcp_cookie_make(const struct tcp_stack *st, const struct tcp_tuple *t, uint32_t peer_isn,
                          uint16_t mss, uint64_t now, uint16_t *mss_used);
@@ -243,6 +251,10 @@ tcp_keep_cnt(const struct tcp_conn *c)
 {
 	return c->keep_cnt ? c->keep_cnt : c->st->cfg.keepalive_probes;
 }
+
+/* The largest cwnd, far above any window (2^30 = RFC 7323's largest), so
+ * that growth can never wrap the uint32. */
+#define TCP_CWND_MAX (1u << 30)
 
 #define TCP_TS_OPT_LEN 12                /* NOP NOP TS: in every segment once agreed */
 #define TCP_TS(now)    ((uint32_t)(now)) /* timestamp clock: 1 ms */

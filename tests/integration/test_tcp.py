@@ -548,3 +548,26 @@ print(" ".join("%%d/%%s" %% (p[TCP].dport, p[TCP].flags) for p in got if TCP in 
     assert a.ns.run("curl -s -m 5 http://%s/" % a.gw).stdout == "tern: hello\n"
     wait_until(lambda: no_conns(t), what="connections closed")
     t.wait_mbufs(base)
+
+
+def test_tcp_set_rto_bounds_config(ternd_factory):
+    """Each `tcp set` line of a config file is checked against the values
+    the lines before it set, not the live ones: `show running-config` after
+    rto-min-ms 100 and rto-max-ms 150 (both below the default rto-min-ms
+    200) is a file ternd boots from again."""
+    nulls = ("port add null0 net_null0,size=64", "port add null1 net_null1,size=64")
+    t = ternd_factory(config(*nulls))
+    t.ctl("tcp", "set", "rto-min-ms", "100")
+    t.ctl("tcp", "set", "rto-max-ms", "150")
+    rc1 = t.ctl("show", "running-config")
+    assert "tcp set rto-min-ms 100\n" in rc1 and "tcp set rto-max-ms 150\n" in rc1, rc1
+    t.stop()
+    t2 = ternd_factory(rc1, name="again")
+    assert t2.ctl("show", "running-config") == rc1
+    show = t2.ctl("tcp", "show", json_out=True)
+    assert show["rto-min-ms"] == 100 and show["rto-max-ms"] == 150, show
+    # Still refused: a file whose own lines conflict.
+    t3 = ternd_factory(config(*nulls, "tcp set rto-max-ms 150"), name="bad", start=False)
+    with pytest.raises(RuntimeError, match="rto-min-ms 200 is above rto-max-ms 150"):
+        t3.start()
+    assert t2.stop() == 0

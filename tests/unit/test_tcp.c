@@ -862,6 +862,84 @@ test_listen_syn_cookie(void **state)
 	finish(c);
 }
 
+/*
+ * A cookie SYN-ACK's tsval carries WS and SACK in its low 5 bits; with the
+ * clock's low bits below them, it must go a period back rather than ahead
+ * of the clock (its echo measures RTT, RFC 7323 4.1; as Linux), and the
+ * options still decode.
+ */
+static void
+test_listen_syn_cookie_ts(void **state)
+{
+	struct peer p;
+	struct tcp_conn *c;
+	struct cap *sa;
+
+	(void)state;
+	E.cfg.syncookies = 2;
+	restack();
+	listen_default(16);
+	peer_init(&p, RPORT);
+	assert_int_equal(TCP_TS(E.now) & 0x1f, 0); /* T0 */
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	sa = last_out();
+	assert_int_equal(sa->opts.tsval & 0x1f, 0x10 | 7);
+	assert_true((int32_t)(TCP_TS(E.now) - sa->opts.tsval) >= 0);
+	assert_true(TCP_TS(E.now) - sa->opts.tsval < 32);
+	p.ack = sa->o.seq + 1;
+	advance(5);
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	c = tcp_accept(E.l);
+	assert_non_null(c);
+	assert_true(c->sack_ok);
+	assert_int_equal(c->snd_ws, 7);
+	finish(c);
+}
+
+/*
+ * A good cookie whose connection finds the accept queue full: dropped and
+ * counted, no RST (Linux with tcp_abort_on_overflow 0), so that the peer's
+ * retransmission gets in once the application accepts.
+ */
+static void
+test_listen_syn_cookie_overflow(void **state)
+{
+	struct peer p[2];
+	struct tcp_conn *c[2];
+	uint64_t rsts;
+
+	(void)state;
+	E.cfg.syncookies = 2;
+	restack();
+	listen_default(1);
+	for (unsigned i = 0; i < 2; i++) {
+		peer_init(&p[i], (uint16_t)(50000 + i));
+		assert_int_equal(psend(&p[i], TCP_F_SYN, NULL, 0), 0);
+		p[i].ack = last_out()->o.seq + 1;
+	}
+	assert_int_equal(mib(TCP_MIB_SyncookiesSent), 2);
+	assert_int_equal(psend(&p[0], TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(E.l->aq_len, 1);
+	clear_out();
+	rsts = mib(TCP_MIB_OutRsts);
+	assert_int_equal(psend(&p[1], TCP_F_ACK, "abc", 3), 0);
+	assert_int_equal(E.nout, 0);
+	assert_int_equal(mib(TCP_MIB_OutRsts), rsts);
+	assert_int_equal(mib(TCP_MIB_ListenOverflows), 1);
+	assert_int_equal(mib(TCP_MIB_SyncookiesFailed), 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	/* Accepted: the retransmission of the same ACK and data gets in. */
+	c[0] = tcp_accept(E.l);
+	assert_non_null(c[0]);
+	p[1].seq -= 3;
+	assert_int_equal(psend(&p[1], TCP_F_ACK, "abc", 3), 0);
+	c[1] = tcp_accept(E.l);
+	assert_non_null(c[1]);
+	assert_int_equal(tcp_conn_readable(c[1]), 3);
+	tcp_abort(c[1]);
+	finish(c[0]);
+}
+
 /* syncookies=2: every SYN gets a cookie; without timestamps WS and SACK
  * are lost but the connection works. */
 static void
@@ -1068,6 +1146,56 @@ test_syn_sent_timeout(void **state)
 	assert_int_equal(E.nout, 6);
 	tcp_close(c);
 	finish(NULL);
+}
+
+/*
+ * A SYN-ACK to a retransmitted SYN: the initial window is one segment (RFC
+ * 5681 3.1) and, with no RTT sample (no timestamps, and Karn's
+ * rule), the RTO is 3 s (RFC 6298 5.7).
+ */
+static void
+test_syn_sent_synack_after_rexmit(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	p.ts = false;
+	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
+	p.t = *tcp_conn_tuple(c);
+	p.ack = last_out()->o.seq + 1;
+	advance(1000);
+	assert_int_equal(mib(TCP_MIB_SynRetrans), 1);
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	assert_int_equal(c->srtt, 0);
+	assert_int_equal(c->cwnd, c->mss);
+	assert_int_equal(c->rto, 3000);
+	finish(c);
+}
+
+/* The same on the passive side: a retransmitted SYN-ACK. */
+static void
+test_syn_received_ack_after_rexmit(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	listen_default(16);
+	peer_init(&p, RPORT);
+	p.ts = false;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	p.ack = last_out()->o.seq + 1;
+	advance(1000);
+	assert_int_equal(mib(TCP_MIB_SynRetrans), 1);
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	c = tcp_accept(E.l);
+	assert_non_null(c);
+	assert_int_equal(c->cwnd, c->mss);
+	assert_int_equal(c->rto, 3000);
+	finish(c);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1414,6 +1542,55 @@ test_established_rcv_window(void **state)
 	finish(c);
 }
 
+/*
+ * Receiver SWS avoidance (RFC 9293 3.8.6.2.2) after a zero window: a read
+ * of a few bytes does not reopen the window by less than a segment, not
+ * even in the ACK of a probe, nor after a probe's byte was taken.
+ */
+static void
+test_established_rcv_window_sws(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	static uint8_t buf[20000];
+	uint32_t n = 0;
+
+	(void)state;
+	E.cfg.rmem_default = 16384;
+	restack();
+	fill_pattern();
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	while (n < 16384) {
+		uint32_t len = 16384 - n < 1460 ? 16384 - n : 1460;
+		assert_int_equal(psend(&p, TCP_F_ACK, pattern + n, len), 0);
+		n += len;
+	}
+	advance(40);
+	assert_int_equal(last_out()->o.wnd, 0);
+	assert_int_equal(tcp_recv(c, buf, 100), 100);
+	/* A probe below the window (SEG.SEQ = SND.UNA - 1): still zero. */
+	clear_out();
+	p.seq--;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), -EINVAL);
+	p.seq++;
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(last_out()->o.wnd, 0);
+	/* A probe carrying a new byte, taken as there is room: zero again,
+	 * not a window computed below rcv_nxt. */
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern + n, 1), 0);
+	advance(E.cfg.delack_ms);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(last_out()->o.wnd, 0);
+	/* Reading the rest opens it in full. */
+	clear_out();
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf)), 16285);
+	assert_int_equal(E.nout, 1);
+	assert_int_equal(last_out()->o.wnd, 16384);
+	finish(c);
+}
+
 /* ------------------------------------------------------------------------ */
 /* ESTABLISHED: sending */
 
@@ -1544,6 +1721,96 @@ test_established_send_cwnd(void **state)
 	finish(c);
 }
 
+/*
+ * RFC 7661 4.1: an application-limited sender (one segment at a time, each
+ * ACKed before the next) does not grow cwnd, which would otherwise climb by
+ * every byte acknowledged until the uint32 wrapped.  A later loss sets
+ * ssthresh from the flight (RFC 9438 4.6: flight_size * beta_cubic), not
+ * from a cwnd the sender never filled.
+ */
+static void
+test_established_ack_app_limited(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false; /* segments of exactly the MSS */
+	p.sack = false;
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_equal(c->cwnd, 10000);
+	for (unsigned i = 0; i < 200; i++) {
+		assert_int_equal(tcp_send(c, pattern, 1000), 1000);
+		snd += 1000;
+		p.ack = snd;
+		assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	}
+	assert_int_equal(c->cwnd, 10000);
+	/* Six segments out, the first lost: three duplicates. */
+	clear_out();
+	assert_int_equal(tcp_send(c, pattern, 6000), 6000);
+	assert_int_equal(E.nout, 6);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(mib(TCP_MIB_FastRetrans), 1);
+	assert_int_equal(c->ssthresh, 4200); /* 6000 * 0.7 */
+	p.ack = snd + 6000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	finish(c);
+}
+
+/*
+ * RFC 9293 3.7.1, RFC 6691: the MSS counts no options, so SACK blocks in a
+ * data segment come out of its payload: a segment never exceeds the
+ * peer's MSS of TCP payload plus options, whatever we hold out of order.
+ */
+static void
+test_established_send_sack_mss(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t seq0;
+	unsigned with_sack = 0;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	c = passive_open(&p);
+	assert_int_equal(c->mss, 1000 - TS_LEN);
+	/* Three ranges held out of order: three SACK blocks (40 bytes of
+	 * options with the timestamp), then one. */
+	seq0 = p.seq;
+	for (unsigned i = 0; i < 3; i++) {
+		p.seq = seq0 + 100 + 200 * i;
+		assert_int_equal(psend(&p, TCP_F_ACK, pattern, 100), 0);
+	}
+	assert_int_equal(c->nooo, 3);
+	clear_out();
+	assert_int_equal(tcp_send(c, pattern, 5000), 5000);
+	p.seq = seq0;
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern, 200), 0);
+	assert_int_equal(c->nooo, 2);
+	p.seq = seq0 + 200;
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern, 200), 0);
+	assert_int_equal(c->nooo, 1);
+	assert_int_equal(tcp_send(c, pattern, 5000), 5000);
+	assert_true(E.nout > 4);
+	for (unsigned i = 0; i < E.nout; i++) {
+		const struct cap *o = &E.out[i];
+		assert_true(o->o.len + o->o.optlen <= 1000);
+		if (o->opts.nsack != 0 && o->o.len != 0)
+			with_sack++;
+	}
+	assert_true(with_sack >= 2);
+	finish(c);
+}
+
 /* Nagle (RFC 896) and TCP_NODELAY. */
 static void
 test_established_nagle(void **state)
@@ -1631,7 +1898,8 @@ test_established_rto(void **state)
 	assert_int_equal(mib(TCP_MIB_Timeouts), 3);
 	assert_int_equal(mib(TCP_MIB_RetransSegs), 3);
 	assert_int_equal(c->cwnd, 1000);
-	assert_int_equal(c->ssthresh, 2000);
+	/* RFC 9438 4.6: flight_size * beta_cubic, the flight being 3000. */
+	assert_int_equal(c->ssthresh, 2100);
 	/* The ACK of the first: slow start resends the rest. */
 	p.ack = snd + 1000;
 	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
@@ -1646,6 +1914,45 @@ test_established_rto(void **state)
 	advance(100000);
 	assert_int_equal(E.nout, 0);
 	finish(c);
+}
+
+/*
+ * After a timeout snd_nxt goes back to snd_una (go-back-N), but the peer
+ * may hold everything up to snd_max: an ACK with the older sequence number
+ * would be out of its window (RFC 9293 3.10.7.4), dropped unread.  ACKs
+ * and RSTs carry snd_max, as Linux's tcp_acceptable_seq.
+ */
+static void
+test_established_rto_ack_seq(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false;
+	p.sack = false; /* the RTO alone */
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_equal(tcp_send(c, pattern, 3000), 3000);
+	clear_out();
+	advance(200);
+	assert_int_equal(mib(TCP_MIB_Timeouts), 1);
+	check_seg(last_out(), TCP_F_ACK, snd, p.seq, 1000);
+	/* Data from the peer is acknowledged from the top of what was sent. */
+	assert_int_equal(psend(&p, TCP_F_ACK, "abc", 3), 0);
+	clear_out();
+	advance(E.cfg.delack_ms);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, snd + 3000, p.seq, 0);
+	/* And so is a RST. */
+	clear_out();
+	tcp_abort(c);
+	check_seg(last_out(), TCP_F_RST | TCP_F_ACK, snd + 3000, p.seq, 0);
+	finish(NULL);
 }
 
 /*
@@ -1691,6 +1998,105 @@ test_established_tail_loss_probe(void **state)
 	check_seg(last_out(), TCP_F_ACK, snd, p.seq, mss);
 	p.ack = snd + 3 * mss;
 	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	finish(c);
+}
+
+/* RFC 7323 4.1, RFC 6298 2: an echoed timestamp from our future gives
+ * no RTT sample (read as a uint32 it would set the RTO to its maximum). */
+static void
+test_established_ts_future_echo(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	struct tcp_seg s;
+	uint32_t snd, rto, srtt;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	snd = p.ack;
+	rto = c->rto;
+	srtt = c->srtt;
+	assert_int_not_equal(srtt, 0);
+	assert_int_equal(tcp_send(c, "x", 1), 1);
+	advance(5);
+	p.ack = snd + 1;
+	s = mkseg(&p, TCP_F_ACK, NULL, 0);
+	s.o.tsecr = TCP_TS(E.now) + 1000;
+	assert_int_equal(input(&s), 0);
+	assert_int_equal(c->snd_una, snd + 1);
+	assert_int_equal(c->srtt, srtt);
+	assert_int_equal(c->rto, rto);
+	finish(c);
+}
+
+/* RFC 8985 7.3: a loss probe sends new data only within the peer's
+ * window. */
+static void
+test_established_tail_loss_probe_window(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd, mss;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.wscale = 0;
+	c = passive_open(&p);
+	mss = c->mss;
+	snd = p.ack;
+	p.wnd = 2500;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_send(c, pattern, 5000), 5000);
+	/* Two segments; the 524 bytes left in the window wait (SWS). */
+	assert_int_equal(E.nout, 2);
+	clear_out();
+	advance(10);
+	assert_int_equal(mib(TCP_MIB_TailLossProbes), 1);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, snd + 2 * mss, p.seq, 2500 - 2 * mss);
+	p.ack = c->snd_max;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	finish(c);
+}
+
+/*
+ * RFC 7323 4.3: TS.Recent takes a segment's TSval only when it starts at
+ * or before Last.ACK.sent, so that a delayed ACK echoes the earliest
+ * segment it covers; and only once the segment is kept: one dropped for
+ * its ACK field changes nothing.
+ */
+static void
+test_established_ts_recent(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	struct tcp_seg s;
+	uint32_t first;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	first = (uint32_t)E.now + p.tsdelta;
+	assert_int_equal(psend(&p, TCP_F_ACK, "aaaa", 4), 0);
+	assert_int_equal(E.nout, 0); /* the ACK is delayed */
+	advance(3);
+	assert_int_equal(psend(&p, TCP_F_ACK, "bbbb", 4), 0);
+	/* The second segment draws the ACK; it echoes the first's TSval. */
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(last_out()->opts.tsecr, first);
+	/* An ACK of data never sent is dropped: its TSval is not taken. */
+	advance(3);
+	clear_out();
+	s = mkseg(&p, TCP_F_ACK, NULL, 0);
+	s.ack = p.ack + 1000;
+	assert_int_equal(input(&s), -EINVAL);
+	assert_int_equal(c->ts_recent, first);
+	assert_int_equal(E.nout, 1);
+	assert_int_equal(last_out()->opts.tsecr, first);
 	finish(c);
 }
 
@@ -1758,6 +2164,48 @@ test_established_fast_retransmit(void **state)
 	p.ack = snd + 6000;
 	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
 	assert_false(c->flags & TCPF_RECOVERY);
+	finish(c);
+}
+
+/*
+ * RFC 6582 4, RFC 6675 5.1: a timeout sets the recovery point to what was
+ * sent; duplicate ACKs below it (late ones, or from the go-back-N resend)
+ * start no fast recovery and no second cwnd cut.  Past it, a new loss does.
+ */
+static void
+test_established_rto_dupacks(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd, ssthresh;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false;
+	p.sack = false; /* the RTO alone, duplicates only */
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_equal(tcp_send(c, pattern, 5000), 5000);
+	advance(200);
+	assert_int_equal(mib(TCP_MIB_Timeouts), 1);
+	ssthresh = c->ssthresh;
+	p.ack = snd;
+	for (unsigned i = 0; i < 4; i++)
+		assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(mib(TCP_MIB_FastRetrans), 0);
+	assert_false(c->flags & TCPF_RECOVERY);
+	assert_int_equal(c->ssthresh, ssthresh);
+	p.ack = snd + 5000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	/* A loss in new data: fast retransmit as usual. */
+	assert_int_equal(tcp_send(c, pattern, 5000), 5000);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(mib(TCP_MIB_FastRetrans), 1);
+	p.ack = snd + 10000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
 	finish(c);
 }
 
@@ -2007,6 +2455,92 @@ test_established_zero_window(void **state)
 	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
 	check_seg(last_out(), TCP_F_ACK, snd + 2000, p.seq, 500);
 	assert_memory_equal(last_out()->data, pattern + 2000, 500);
+	finish(c);
+}
+
+/*
+ * A window above zero but below what sender SWS avoidance waits for, with
+ * nothing in flight: no ACK will come to move the data, so the persist
+ * timer's expiry sends what the window allows (the override timeout of RFC
+ * 9293 3.8.6.2.1, RFC 1122 4.2.3.4); without it a lost window update
+ * stalls the connection for good.
+ */
+static void
+test_established_small_window(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false; /* segments of exactly the MSS */
+	p.wscale = 0;
+	c = passive_open(&p);
+	snd = p.ack;
+	p.wnd = 500;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_send(c, pattern, 2500), 2500);
+	/* 500 bytes of 2500, under half the largest window: SWS waits. */
+	assert_int_equal(E.nout, 0);
+	advance(c->rto - 1);
+	assert_int_equal(E.nout, 0);
+	advance(1);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, snd, p.seq, 500);
+	assert_memory_equal(last_out()->data, pattern, 500);
+	assert_int_equal(mib(TCP_MIB_ZeroWindowProbes), 0);
+	/* The ACK closes the window: zero-window probes from then on. */
+	p.ack = snd + 500;
+	p.wnd = 0;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	clear_out();
+	advance(200);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, snd + 499, p.seq, 0);
+	assert_int_equal(mib(TCP_MIB_ZeroWindowProbes), 1);
+	/* A full window: the rest goes. */
+	clear_out();
+	p.wnd = 4000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(E.nout, 2);
+	check_seg(&E.out[0], TCP_F_ACK, snd + 500, p.seq, 1000);
+	check_seg(&E.out[1], TCP_F_ACK, snd + 1500, p.seq, 1000);
+	finish(c);
+}
+
+/*
+ * shutdown(SHUT_RD) with data held out of order: it is discarded with the
+ * rest, so that the peer's FIN is taken once the data before it arrives
+ * (held ranges would keep rcv_nxt short of it for good).
+ */
+static void
+test_established_shutdown_rd(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t seq0;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	seq0 = p.seq;
+	p.seq = seq0 + 100;
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern + 100, 100), 0);
+	assert_int_equal(c->nooo, 1);
+	assert_int_equal(tcp_shutdown(c, 0), 0);
+	assert_int_equal(c->nooo, 0);
+	/* The hole, then the rest again with the FIN. */
+	p.seq = seq0;
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern, 100), 0);
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, pattern + 100, 100), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_CLOSE_WAIT);
+	check_seg(last_out(), TCP_F_ACK, p.ack, seq0 + 201, 0);
+	assert_int_equal(last_out()->opts.nsack, 0);
+	assert_int_equal(tcp_conn_readable(c), 0);
 	finish(c);
 }
 
@@ -2715,12 +3249,12 @@ test_time_wait_syn(void **state)
 {
 	struct tcp_conn *c;
 	struct peer p;
-	uint32_t fin_seq;
+	uint32_t fin_seq, old_snd;
 
 	(void)state;
 	peer_init(&p, RPORT);
 	c = to_time_wait(&p);
-	(void)c;
+	old_snd = c->snd_max;
 	fin_seq = p.seq;
 	/* An old SYN (lower seq, older timestamp): challenge ACK, no reuse. */
 	p.seq = fin_seq - 10;
@@ -2738,6 +3272,9 @@ test_time_wait_syn(void **state)
 	assert_int_equal(mib(TCP_MIB_TimeWaitReused), 1);
 	assert_int_equal(E.nout, 1);
 	check_seg(last_out(), TCP_F_SYN | TCP_F_ACK, last_out()->o.seq, p.seq, 0);
+	/* RFC 1122 4.2.2.13: its ISN is above the old sequence space (as
+	 * Linux: old SND.NXT + 65535 + 2). */
+	assert_int_equal(last_out()->o.seq, old_snd + 65535 + 2);
 	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
 	/* The new incarnation completes. */
 	p.ack = last_out()->o.seq + 1;
@@ -3048,11 +3585,15 @@ main(void)
 		T(test_listen_backlog),
 		T(test_listen_syn_cookie),
 		T(test_listen_syn_cookie_always),
+		T(test_listen_syn_cookie_overflow),
+		T(test_listen_syn_cookie_ts),
 		T(test_syn_sent_synack),
 		T(test_syn_sent_rst),
 		T(test_syn_sent_bad_ack),
 		T(test_syn_sent_syn),
 		T(test_syn_sent_timeout),
+		T(test_syn_sent_synack_after_rexmit),
+		T(test_syn_received_ack_after_rexmit),
 		T(test_syn_received_ack),
 		T(test_syn_received_rst),
 		T(test_syn_received_syn),
@@ -3062,20 +3603,30 @@ main(void)
 		T(test_established_data_ack_every_2nd),
 		T(test_established_ooo),
 		T(test_established_rcv_window),
+		T(test_established_rcv_window_sws),
 		T(test_established_send_mss),
 		T(test_established_send_window),
 		T(test_established_send_cwnd),
+		T(test_established_ack_app_limited),
+		T(test_established_send_sack_mss),
 		T(test_established_nagle),
 		T(test_established_nodelay),
 		T(test_established_rto),
+		T(test_established_rto_ack_seq),
 		T(test_established_rto_give_up),
+		T(test_established_ts_future_echo),
+		T(test_established_ts_recent),
 		T(test_established_tail_loss_probe),
+		T(test_established_tail_loss_probe_window),
 		T(test_established_fast_retransmit),
+		T(test_established_rto_dupacks),
 		T(test_established_limited_transmit),
 		T(test_established_newreno_partial_ack),
 		T(test_established_sack_recovery),
 		T(test_established_lost_retransmit),
 		T(test_established_zero_window),
+		T(test_established_small_window),
+		T(test_established_shutdown_rd),
 		T(test_established_rst),
 		T(test_established_syn),
 		T(test_established_bad_ack),
