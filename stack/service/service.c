@@ -24,12 +24,11 @@ svc_listen(uint16_t port, int backlog)
 
 /*
  * A service moves to a new port by starting there while the old listener
- * still runs, and stopping the old one only once the new one is up.  The
- * workers' app tables tell instances apart by their ops pointer alone, and
- * tern_app_start() undoes a failed start by stopping the first app with
- * those ops on every worker: that would be the old instance.  So the new
- * instance runs under the other ops of a pair (the service's own and a
- * copy), and the undo and the stop each hit only their own instance.
+ * still runs, and stopping the old one only once the new one is up.
+ * tern_app_stop() finds an instance by its ops pointer, so with two
+ * instances of one service it could stop either: the new instance runs
+ * under the other ops of a pair (the service's own and a copy), and each
+ * stop hits only its own instance.
  */
 #define SVC_MAX 8
 

@@ -1010,6 +1010,7 @@ tern_now_ms_worker(void)
 struct app_call {
 	const struct tern_app_ops *ops;
 	const void *cfg;
+	uint32_t gen;
 };
 
 static int
@@ -1031,7 +1032,34 @@ app_start_one(struct tcp_worker *tw, void *arg)
 		free(state);
 		return rc;
 	}
-	tw->app[tw->napps++] = (struct tcp_app){ a->ops, state };
+	tw->app[tw->napps++] = (struct tcp_app){ a->ops, state, a->gen };
+	return 0;
+}
+
+/* Stop and forget tw->app[i]. */
+static void
+app_stop_at(struct tcp_worker *tw, unsigned i)
+{
+	struct tcp_worker *prev = tern_sock_enter(tw);
+
+	tw->app[i].ops->stop(tw->app[i].state);
+	tern_sock_enter(prev);
+	free(tw->app[i].state);
+	tw->app[i] = tw->app[--tw->napps];
+}
+
+/* Undo one tern_app_start() call where it got to: its own instances only,
+ * never an older one with the same ops. */
+static int
+app_undo_one(struct tcp_worker *tw, void *arg)
+{
+	const struct app_call *a = arg;
+
+	for (unsigned i = 0; i < tw->napps; i++)
+		if (tw->app[i].gen == a->gen) {
+			app_stop_at(tw, i);
+			break;
+		}
 	return 0;
 }
 
@@ -1041,16 +1069,10 @@ app_stop_one(struct tcp_worker *tw, void *arg)
 	const struct tern_app_ops *ops = arg;
 
 	for (unsigned i = 0; i < tw->napps; i++) {
-		struct tcp_worker *prev;
-
-		if (tw->app[i].ops != ops)
-			continue;
-		prev = tern_sock_enter(tw);
-		ops->stop(tw->app[i].state);
-		tern_sock_enter(prev);
-		free(tw->app[i].state);
-		tw->app[i] = tw->app[--tw->napps];
-		return 0;
+		if (tw->app[i].ops == ops) {
+			app_stop_at(tw, i);
+			return 0;
+		}
 	}
 	return 0; /* not running here: nothing to do */
 }
@@ -1071,11 +1093,12 @@ tern_app_running(const struct tern_app_ops *ops)
 int
 tern_app_start(const struct tern_app_ops *ops, const void *cfg)
 {
-	struct app_call a = { ops, cfg };
+	static uint32_t gen; /* control thread only */
+	struct app_call a = { ops, cfg, ++gen };
 	int rc = tcp_on_workers(app_start_one, &a);
 
 	if (rc < 0)
-		tcp_on_workers(app_stop_one, (void *)(uintptr_t)ops); /* undo */
+		tcp_on_workers(app_undo_one, &a);
 	return rc;
 }
 

@@ -52,6 +52,7 @@ struct tern_app_ops {
 struct tcp_app {
 	const struct tern_app_ops *ops;
 	void *state;
+	uint32_t gen; /* which tern_app_start() call made it */
 };
 
 struct tcp_worker {
