@@ -663,6 +663,17 @@ untranslatable_from_inside(const struct nat_rules *rules, const struct nat_env *
 	return false;
 }
 
+/* Is `port` the egress port of an SNAT rule, i.e. outside?  What comes in
+ * there is never hairpinned, whatever other uplinks' rules match it. */
+static bool
+is_snat_out_port(const struct nat_rules *rules, uint16_t port)
+{
+	for (unsigned i = 0; i < rules->n; i++)
+		if (rules->r[i].type == NAT_SNAT && rules->r[i].out_port == port)
+			return true;
+	return false;
+}
+
 /* No session: the rules decide whether one is opened (nat.h order). */
 static enum nat_verdict
 new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat_env *env,
@@ -773,7 +784,7 @@ new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat
 			sn = r;
 			break;
 		}
-		if (rules->hairpin && dst_x && in_port != r->out_port) {
+		if (rules->hairpin && dst_x && !is_snat_out_port(rules, in_port)) {
 			sn = r;
 			hairpin = true;
 			break;

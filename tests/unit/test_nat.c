@@ -1041,6 +1041,31 @@ test_hairpin(void **state)
 	assert_int_equal(ip_src(b), IN1);
 }
 
+/* Two uplinks with SNAT for everything: a DNATed connection that comes in
+ * by one uplink is not "hairpinned" out through the other's address; the
+ * server sees the real client. */
+static void
+test_dnat_two_uplinks_not_hairpin(void **state)
+{
+	struct nat_rule any2 = { .type = NAT_SNAT,
+		                 .out_port = 2,
+		                 .prefix = 0,
+		                 .mask = 0,
+		                 .pool_lo = IP4(203, 0, 113, 9),
+		                 .pool_hi = IP4(203, 0, 113, 9) };
+	uint8_t b[128];
+	uint32_t n;
+
+	(void)state;
+	add_rule(&any2);
+	add_dnat(PTCP, WAN_ADDR, 8080, SRV, 80);
+	n = mk_tcp(b, OUT1, 4444, WAN_ADDR, 8080, F_SYN, 0);
+	assert_int_equal(xl(b, n, WAN), NAT_DONE);
+	assert_int_equal(ip_dst(b), SRV);
+	assert_int_equal(ip_src(b), OUT1);
+	assert_int_equal(ctr(NAT_MIB_Hairpinned), 0);
+}
+
 static void
 test_hairpin_to_mapping(void **state)
 {
@@ -1724,6 +1749,7 @@ main(void)
 		T(test_filtering_adf),
 		T(test_filtering_apdf),
 		T(test_hairpin),
+		T(test_dnat_two_uplinks_not_hairpin),
 		T(test_hairpin_to_mapping),
 		T(test_icmp_same_id_two_hosts),
 		T(test_icmp_error_time_exceeded_translated),
