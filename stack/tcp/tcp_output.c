@@ -595,6 +595,14 @@ tcp_cc_loss(struct tcp_conn *c, bool timeout)
 	uint32_t flight = c->snd_max - c->snd_una;
 	uint32_t min = 2u * c->mss;
 
+	/* RFC 5681 (4): when the timer retransmits a segment again, ssthresh
+	 * is held (and CUBIC's W_max: a window of one segment would
+	 * otherwise shrink it at every backoff). */
+	if (timeout && c->retransmits > 1) {
+		c->cwnd = c->mss;
+		c->bytes_acked = 0;
+		return;
+	}
 	/* Limited transmit (RFC 3042) lets the flight pass cwnd by up to two
 	 * segments before fast retransmit: those say nothing of what the path
 	 * took, so the flight counts at most cwnd here. */

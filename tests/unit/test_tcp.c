@@ -1872,7 +1872,7 @@ test_established_rto(void **state)
 {
 	struct tcp_conn *c;
 	struct peer p;
-	uint32_t snd;
+	uint32_t snd, w_max = 0;
 
 	(void)state;
 	fill_pattern();
@@ -1894,7 +1894,12 @@ test_established_rto(void **state)
 		/* cwnd is 1 MSS after a timeout: the first segment only. */
 		check_seg(last_out(), TCP_F_ACK, snd, p.seq, 1000);
 		assert_memory_equal(last_out()->data, pattern, 1000);
+		if (i == 0)
+			w_max = c->w_max;
 	}
+	/* RFC 5681 (4): the later timeouts of the same segment hold
+	 * ssthresh, and W_max with it. */
+	assert_int_equal(c->w_max, w_max);
 	assert_int_equal(mib(TCP_MIB_Timeouts), 3);
 	assert_int_equal(mib(TCP_MIB_RetransSegs), 3);
 	assert_int_equal(c->cwnd, 1000);
