@@ -96,12 +96,8 @@ icmp_error_allowed(const struct tern_dp *dp, struct rte_mbuf *m)
 	 * address of the port the packet came in by. */
 	if (m->port >= RTE_MAX_ETHPORTS || dp->port[m->port].ip4 == 0)
 		return false;
-	if (m->l2_len == sizeof(struct rte_ether_hdr) && m->data_off >= m->l2_len) {
-		const struct rte_ether_hdr *eh =
-		    rte_pktmbuf_mtod_offset(m, const struct rte_ether_hdr *, -(int)sizeof(*eh));
-		if (rte_is_multicast_ether_addr(&eh->dst_addr))
-			return false;
-	}
+	if (ip_l2_multicast(m))
+		return false;
 	if (dst == 0xffffffff || (dst >> 28) == 14)
 		return false;
 	/* A subnet's broadcast address, whatever the frame's MAC said. */

@@ -18,18 +18,6 @@
 #include "ip/ip_out.h"
 #include "ip/ip_priv.h"
 
-/* Did `m` come in a link-layer broadcast (or multicast) frame?  Its
- * Ethernet header is still in the headroom (eth_input keeps l2_len). */
-static __rte_always_inline bool
-ip_forward_l2_bcast(const struct rte_mbuf *m)
-{
-	return m->l2_len == sizeof(struct rte_ether_hdr) && m->data_off >= m->l2_len &&
-	       rte_is_multicast_ether_addr(
-	           &rte_pktmbuf_mtod_offset(m, const struct rte_ether_hdr *,
-	                                    -(int)sizeof(struct rte_ether_hdr))
-	                ->dst_addr);
-}
-
 /* Always inlined into the node's loop: a call per packet costs more than
  * this body (it showed up as its own symbol in perf). */
 static __rte_always_inline rte_edge_t
@@ -43,7 +31,7 @@ ip_forward_one(const struct tern_dp *dp, struct rte_mbuf *m)
 	/* RFC 1812 5.3.4: a router MUST NOT forward what it received as a
 	 * link-layer broadcast (every router on the link would); ip_input has
 	 * already kept IP broadcasts and multicasts from coming here. */
-	if (unlikely(ip_forward_l2_bcast(m)))
+	if (unlikely(ip_l2_multicast(m)))
 		return IP_OUT_NEXT_L2_BROADCAST;
 	if (unlikely(ip->time_to_live <= 1)) {
 		ip_mark_icmp_error(m, TERN_ICMP_TIME_EXCEEDED, 0, 0);
@@ -92,7 +80,7 @@ ip_forward_redirect_due(const struct tern_dp *dp, struct rte_mbuf *m)
 		return false;
 	/* RFC 1812 4.3.2.7: never about a link-layer broadcast or multicast
 	 * (the copy will not have the Ethernet header to tell). */
-	if (ip_forward_l2_bcast(m))
+	if (ip_l2_multicast(m))
 		return false;
 	/* What ip_forward_one will drop, it answers itself. */
 	if (ip->time_to_live <= 1 || rte_pktmbuf_pkt_len(m) > dp->port[p->tx_port].mtu)

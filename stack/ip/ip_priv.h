@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_fib.h>
 #include <rte_mbuf.h>
@@ -27,6 +28,19 @@
 #define TERN_ICMP_PROTO_UNREACH 2
 #define TERN_ICMP_PORT_UNREACH  3
 #define TERN_ICMP_FRAG_NEEDED   4
+
+/* Did `m` come in a link-layer broadcast or multicast frame?  Its Ethernet
+ * header is still in the headroom when eth_input's l2_len says so (not in
+ * a copy, nor in a packet ternd built). */
+static __rte_always_inline bool
+ip_l2_multicast(const struct rte_mbuf *m)
+{
+	return m->l2_len == sizeof(struct rte_ether_hdr) && m->data_off >= m->l2_len &&
+	       rte_is_multicast_ether_addr(
+	           &rte_pktmbuf_mtod_offset(m, const struct rte_ether_hdr *,
+	                                    -(int)sizeof(struct rte_ether_hdr))
+	                ->dst_addr);
+}
 
 /* The next-hop index for `dst` (0: no route).  One lookup; hot paths use
  * rte_fib_lookup_bulk on whole bursts instead. */

@@ -61,20 +61,20 @@ nat_control_fini(void)
 	ready = false;
 }
 
-/* Publish the rule set: a copy the workers read until the next one; NAT
+/* Publish rule set `r`: a copy the workers read until the next one; NAT
  * is off (ip_input routes by itself) while there is no rule. */
 static int
-publish(void)
+publish(const struct nat_rules *r)
 {
 	const struct tern_dp *cur = tern_dp_current();
 	const struct nat_rules *old = cur->nat;
 	struct nat_rules *next = NULL;
 	struct tern_dp *dp;
 
-	if (rules.n != 0) {
+	if (r->n != 0) {
 		if ((next = rte_malloc("nat_rules", sizeof(*next), RTE_CACHE_LINE_SIZE)) == NULL)
 			return -ENOMEM;
-		*next = rules;
+		*next = *r;
 	}
 	if ((dp = tern_dp_copy()) == NULL) {
 		rte_free(next);
@@ -123,19 +123,20 @@ apply_cfg(struct cmd_ctx *c, const struct nat_cfg *next)
 	return 0;
 }
 
+/* Where a command builds the rule set it wants (10 KB: not on the stack;
+ * control thread only), before commit_rules(). */
+static struct nat_rules next_rules;
+
 /* Make `next` the rule set, published to the workers when it has rules (or
  * had); on failure nothing changes. */
 static int
 commit_rules(struct cmd_ctx *c, const struct nat_rules *next)
 {
-	struct nat_rules old = rules;
 	int rc;
 
-	rules = *next;
-	if ((next->n != 0 || old.n != 0) && (rc = publish()) < 0) {
-		rules = old;
+	if ((next->n != 0 || rules.n != 0) && (rc = publish(next)) < 0)
 		return out_err(c->out, -rc, "nat: %s", strerror(-rc));
-	}
+	rules = *next;
 	return 0;
 }
 
@@ -328,7 +329,6 @@ find_rule(const struct nat_rule *r)
 int
 cli_nat_add(struct cmd_ctx *c, int argc, char **argv)
 {
-	static struct nat_rules next; /* 10 KB: not on the stack */
 	struct nat_rule r;
 	int rc;
 
@@ -341,15 +341,14 @@ cli_nat_add(struct cmd_ctx *c, int argc, char **argv)
 		return out_err(c->out, EEXIST, "this rule exists already");
 	if (rules.n == NAT_MAX_RULES)
 		return out_err(c->out, ENOSPC, "at most %d rules", NAT_MAX_RULES);
-	next = rules;
-	next.r[next.n++] = r;
-	return commit_rules(c, &next);
+	next_rules = rules;
+	next_rules.r[next_rules.n++] = r;
+	return commit_rules(c, &next_rules);
 }
 
 int
 cli_nat_del(struct cmd_ctx *c, int argc, char **argv)
 {
-	static struct nat_rules next; /* 10 KB: not on the stack */
 	struct nat_rule r;
 	int rc, i;
 
@@ -360,10 +359,11 @@ cli_nat_del(struct cmd_ctx *c, int argc, char **argv)
 		return 0;
 	if ((i = find_rule(&r)) < 0)
 		return out_err(c->out, ENOENT, "no such rule (nat show lists them)");
-	next = rules;
-	memmove(&next.r[i], &next.r[i + 1], (next.n - (unsigned)i - 1) * sizeof(r));
-	next.n--;
-	return commit_rules(c, &next);
+	next_rules = rules;
+	memmove(&next_rules.r[i], &next_rules.r[i + 1],
+	        (next_rules.n - (unsigned)i - 1) * sizeof(r));
+	next_rules.n--;
+	return commit_rules(c, &next_rules);
 }
 
 static const char *
@@ -487,8 +487,6 @@ cli_nat_timeout(struct cmd_ctx *c, int argc, char **argv)
 int
 cli_nat_filtering(struct cmd_ctx *c, int argc, char **argv)
 {
-	static struct nat_rules next; /* 10 KB: not on the stack */
-
 	(void)argc;
 	control_init();
 	for (unsigned i = 0; i < RTE_DIM(filtering_names); i++) {
@@ -496,9 +494,9 @@ cli_nat_filtering(struct cmd_ctx *c, int argc, char **argv)
 			continue;
 		if (c->dry_run)
 			return 0;
-		next = rules;
-		next.filtering = (uint8_t)i;
-		return commit_rules(c, &next);
+		next_rules = rules;
+		next_rules.filtering = (uint8_t)i;
+		return commit_rules(c, &next_rules);
 	}
 	return out_err(c->out, EINVAL, "filtering '%s': expected eif, adf or apdf", argv[0]);
 }
@@ -506,17 +504,15 @@ cli_nat_filtering(struct cmd_ctx *c, int argc, char **argv)
 int
 cli_nat_hairpin(struct cmd_ctx *c, int argc, char **argv)
 {
-	static struct nat_rules next; /* 10 KB: not on the stack */
-
 	(void)argc;
 	control_init();
 	if (strcmp(argv[0], "on") != 0 && strcmp(argv[0], "off") != 0)
 		return out_err(c->out, EINVAL, "hairpin '%s': expected on or off", argv[0]);
 	if (c->dry_run)
 		return 0;
-	next = rules;
-	next.hairpin = strcmp(argv[0], "on") == 0;
-	return commit_rules(c, &next);
+	next_rules = rules;
+	next_rules.hairpin = strcmp(argv[0], "on") == 0;
+	return commit_rules(c, &next_rules);
 }
 
 int

@@ -626,6 +626,20 @@ icmp_error(struct nat_table *t, const struct nat_rules *rules, const struct nat_
 	return verdict(t, NAT_DONE);
 }
 
+/* Does an exempt rule take `e` out of NAT altogether? */
+static bool
+is_exempt(const struct nat_rules *rules, const struct nat_ep4 *e)
+{
+	for (unsigned i = 0; i < rules->n; i++) {
+		const struct nat_rule *r = &rules->r[i];
+
+		if (r->type == NAT_EXEMPT && in_prefix(e->src, r->prefix, r->mask) &&
+		    in_prefix(e->dst, r->prefix2, r->mask2))
+			return true;
+	}
+	return false;
+}
+
 /*
  * A packet NAT cannot translate (a protocol with no ports NAT knows: GRE,
  * ESP, SCTP, ICMP queries other than echo) that a STATIC or SNAT rule would
@@ -640,13 +654,8 @@ untranslatable_from_inside(const struct nat_rules *rules, const struct nat_env *
 	bool routed, local;
 	unsigned i;
 
-	for (i = 0; i < rules->n; i++) {
-		const struct nat_rule *r = &rules->r[i];
-
-		if (r->type == NAT_EXEMPT && in_prefix(p->e.src, r->prefix, r->mask) &&
-		    in_prefix(p->e.dst, r->prefix2, r->mask2))
-			return false;
-	}
+	if (is_exempt(rules, &p->e))
+		return false;
 	routed = env->route != NULL && env->route(env->ctx, p->e.dst, &out_port) == 0;
 	local = env->is_local != NULL && env->is_local(env->ctx, p->e.dst);
 	if (!routed || local)
@@ -692,13 +701,8 @@ new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat
 		return verdict(t, NAT_PASS);
 
 	/* 1. Exemptions. */
-	for (i = 0; i < rules->n; i++) {
-		const struct nat_rule *r = &rules->r[i];
-
-		if (r->type == NAT_EXEMPT && in_prefix(p->e.src, r->prefix, r->mask) &&
-		    in_prefix(p->e.dst, r->prefix2, r->mask2))
-			return verdict(t, NAT_PASS);
-	}
+	if (is_exempt(rules, &p->e))
+		return verdict(t, NAT_PASS);
 
 	/* 2. The destination: STATIC, then DNAT, then an existing mapping. */
 	for (i = 0; i < rules->n && !dst_x; i++) {
