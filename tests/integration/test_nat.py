@@ -267,6 +267,7 @@ def test_cli_refuses_bad_input(ternd_factory):
     outside port."""
     t = ternd_factory(config("port add p0 net_null0,no-rx=1", "addr add 192.0.2.1/24 dev p0"))
     t.ctl("nat", "add", "snat", "src", "10.0.0.0/24", "out", "p0")
+    base = t.mbufs_in_use()
     before = t.ctl("nat", "show")
     bad = [
         (["nat", "add", "snat", "src", "10.1.0.0/24", "out", "p0", "ports",
@@ -285,6 +286,7 @@ def test_cli_refuses_bad_input(ternd_factory):
         r = t.ctl(*args, check=False)
         assert r.returncode != 0 and want in r.stderr, (args, r.returncode, r.stderr)
     assert t.ctl("nat", "show") == before
+    t.wait_mbufs(base)
 
 
 def test_icmp_same_identifier_two_hosts(ternd_factory, netns_factory, tmpdir_tern):
