@@ -272,11 +272,13 @@ link_poll(struct tern_timer *t, void *arg)
 	tern_timer_start(&tern_ctl.wheel, t, tern_now_ms() + 1000);
 }
 
-void
+bool
 tern_ctl_tick(void)
 {
-	tern_punt_poll();
+	bool more = tern_punt_poll(TERN_PUNT_POLL_BUDGET);
+
 	tern_wheel_advance(&tern_ctl.wheel, tern_now_ms(), 1024);
+	return more;
 }
 
 /* Packets the control thread builds: ARP requests and replies, mostly. */

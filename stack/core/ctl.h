@@ -102,8 +102,9 @@ void tern_link_notify_register(tern_link_notify_fn fn);
 /* Milliseconds on the clock the workers use (TSC based, monotonic). */
 uint64_t tern_now_ms(void);
 
-/* Control thread housekeeping, about every millisecond: punts, timers. */
-void tern_ctl_tick(void);
+/* Control thread housekeeping, about every millisecond: punts, timers.
+ * Returns true when punts were left queued (call again without sleeping). */
+bool tern_ctl_tick(void);
 
 /* Launch the workers on their lcores. */
 int tern_launch(void);

@@ -52,10 +52,15 @@ ctl_punt_process(struct rte_graph *graph, struct rte_node *node, void **objs, ui
 
 		if (tern_mbuf_priv(m)->punt_kind == TERN_PUNT_RESOLVE &&
 		    room <= PUNT_RESOLVE_ROOM) {
-			if (r < RTE_DIM(refused)) {
-				refused[r++] = m;
-				continue;
+			/* Streams can be longer than a burst: empty the array
+			 * rather than let the rest through. */
+			if (r == RTE_DIM(refused)) {
+				rte_node_enqueue(graph, node, CTL_PUNT_NEXT_RESOLVE_FULL, refused,
+				                 r);
+				r = 0;
 			}
+			refused[r++] = m;
+			continue;
 		}
 		room -= room != 0;
 		objs[k++] = m;
@@ -114,29 +119,34 @@ static struct rte_node_register ctl_inject_node = {
 };
 RTE_NODE_REGISTER(ctl_inject_node);
 
-unsigned
-tern_punt_poll(void)
+bool
+tern_punt_poll(unsigned budget)
 {
-	unsigned total = 0;
+	bool more = false;
 
 	for (unsigned wi = 0; wi < tern_ctl.nb_workers; wi++) {
 		struct tern_worker *w = tern_ctl.worker[wi];
 		struct rte_mbuf *pkts[64];
-		unsigned n;
+		unsigned n, done = 0;
 
 		if (w == NULL || w->punt == NULL)
 			continue;
-		n = rte_ring_sc_dequeue_burst(w->punt, (void **)pkts, RTE_DIM(pkts), NULL);
-		for (unsigned i = 0; i < n; i++) {
-			uint8_t k = tern_mbuf_priv(pkts[i])->punt_kind;
-			if (k < TERN_PUNT_MAX && punt_handlers[k] != NULL)
-				punt_handlers[k](pkts[i]);
-			else
-				tern_ctl_drop(pkts[i], TERN_CTL_DROP_PUNT_UNHANDLED);
-		}
-		total += n;
+		/* Up to `budget` per worker, so one flooded worker cannot keep
+		 * the others' punts (or the timers) waiting long. */
+		do {
+			n = rte_ring_sc_dequeue_burst(w->punt, (void **)pkts, RTE_DIM(pkts), NULL);
+			for (unsigned i = 0; i < n; i++) {
+				uint8_t k = tern_mbuf_priv(pkts[i])->punt_kind;
+				if (k < TERN_PUNT_MAX && punt_handlers[k] != NULL)
+					punt_handlers[k](pkts[i]);
+				else
+					tern_ctl_drop(pkts[i], TERN_CTL_DROP_PUNT_UNHANDLED);
+			}
+			done += n;
+		} while (n == RTE_DIM(pkts) && done < budget);
+		more |= n == RTE_DIM(pkts);
 	}
-	return total;
+	return more;
 }
 
 int

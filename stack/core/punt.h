@@ -19,6 +19,8 @@
 #ifndef TERN_CORE_PUNT_H
 #define TERN_CORE_PUNT_H
 
+#include <stdbool.h>
+
 #include <rte_mbuf.h>
 
 enum tern_punt_kind {
@@ -41,8 +43,14 @@ enum tern_inject_next {
 typedef void (*tern_punt_fn)(struct rte_mbuf *m);
 void tern_punt_register(enum tern_punt_kind kind, tern_punt_fn fn);
 
-/* Control thread: drain every worker's punt ring; returns packets handled. */
-unsigned tern_punt_poll(void);
+/*
+ * Control thread: drain every worker's punt ring, up to `budget` packets
+ * each; true when some ring still held packets.  The control thread calls
+ * again at once then, rather than after its 1 ms sleep: it must keep up
+ * with ARP under load (RFC 826 answers, and what waits for them).
+ */
+#define TERN_PUNT_POLL_BUDGET 1024
+bool tern_punt_poll(unsigned budget);
 
 /*
  * Control thread: send `m` into a worker's graph at `next`.  0, or -ENOBUFS

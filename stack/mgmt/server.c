@@ -357,13 +357,14 @@ server_accept(struct tern_server *srv)
 }
 
 void
-tern_server_run(struct tern_server *srv, int sigfd, int (*stop)(void), void (*tick)(void))
+tern_server_run(struct tern_server *srv, int sigfd, int (*stop)(void), bool (*tick)(void))
 {
 	struct pollfd pfd[TERN_MAX_CLIENTS + 2];
 	int slot[TERN_MAX_CLIENTS + 2];
 
 	while (!stop()) {
 		unsigned n = 0;
+		bool busy;
 
 		pfd[n++] = (struct pollfd){ .fd = srv->fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
@@ -381,9 +382,10 @@ tern_server_run(struct tern_server *srv, int sigfd, int (*stop)(void), void (*ti
 				            (client_pending(cl) > 0 ? POLLOUT : 0)),
 			};
 		}
-		if (tick != NULL)
-			tick();
-		if (poll(pfd, n, 1) < 0) {
+		/* With punts still queued, only look at the clients: a 1 ms
+		 * sleep per ring's worth would cap ARP at ~64k packets/s. */
+		busy = tick != NULL && tick();
+		if (poll(pfd, n, busy ? 0 : 1) < 0) {
 			if (errno == EINTR)
 				continue;
 			LOG_ERR("management poll: %s", strerror(errno));

@@ -11,6 +11,8 @@
 #ifndef TERN_MGMT_SERVER_H
 #define TERN_MGMT_SERVER_H
 
+#include <stdbool.h>
+
 #define TERN_DEFAULT_SOCKET "/run/tern/ternd.sock"
 #define TERN_MAX_CLIENTS    64
 
@@ -21,10 +23,11 @@ int tern_server_open(struct tern_server **srv, const char *path);
 
 /*
  * Serve clients until `stop()` returns true or `sigfd` becomes readable
- * (SIGINT/SIGTERM).  `tick()` runs about every millisecond: the control
- * thread's slow path (punted packets, timers) lives there.
+ * (SIGINT/SIGTERM).  `tick()` runs about every millisecond, or again at
+ * once while it returns true (work left over): the control thread's slow
+ * path (punted packets, timers) lives there.
  */
-void tern_server_run(struct tern_server *srv, int sigfd, int (*stop)(void), void (*tick)(void));
+void tern_server_run(struct tern_server *srv, int sigfd, int (*stop)(void), bool (*tick)(void));
 
 /* Close every client and the socket, and remove the socket file. */
 void tern_server_close(struct tern_server *srv);

@@ -251,6 +251,9 @@ link_one(struct tern_out *o, const struct tern_port *p, const struct tern_dp *dp
 	out_str(o, "devargs", "%s", p->devargs);
 	out_str(o, "mac", RTE_ETHER_ADDR_PRT_FMT, RTE_ETHER_ADDR_BYTES(&p->mac));
 	out_u64(o, "mtu", p->mtu);
+	/* Whether the PMD sends mbuf chains itself; if not, port_tx copies
+	 * each chain into one segment first (a cost worth seeing). */
+	out_str(o, "tx_chains", "%s", p->tx_multiseg ? "sent" : "linearized");
 	out_str(o, "link", "%s", link.link_status ? "up" : "down");
 	out_str(o, "speed", "%s", link_speed(link.link_speed));
 	out_str(o, "duplex", "%s", link.link_duplex ? "full" : "half");
