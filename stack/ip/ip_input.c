@@ -22,32 +22,23 @@
 
 /*
  * Is the header checksum right (RFC 1071: the one's complement sum of the
- * header is all ones)?  The common 20-byte header is summed as two 64-bit
- * words and one 32-bit word with end-around carries (RFC 1071 section 2
- * (B): any word size gives the same sum once folded), fewer steps than
- * rte_raw_cksum's loop; this runs for every packet a NIC did not check.
+ * header is all ones)?  Folding keeps a sum's value modulo 0xffff (2^16 is
+ * 1 modulo 0xffff), and a nonzero sum folds to 0xffff exactly when it is a
+ * multiple of 0xffff.  So the common 20-byte header is added up as five
+ * 32-bit words in 64 bits, where nothing carries out, and the test is one
+ * modulo by a constant (a multiply): a shorter dependency chain than the
+ * folds, on every packet a NIC did not check.  The sum is never zero: the
+ * version byte is not.
  */
 static inline bool
 ip_hdr_cksum_ok(const struct rte_ipv4_hdr *ip, uint16_t hl)
 {
-	uint64_t a, b, s;
-	uint32_t c;
+	uint32_t w[5];
 
 	if (unlikely(hl != sizeof(*ip)))
 		return rte_raw_cksum(ip, hl) == 0xffff;
-	/* Plain unaligned loads once compiled. */
-	memcpy(&a, (const uint8_t *)ip, 8);
-	memcpy(&b, (const uint8_t *)ip + 8, 8);
-	memcpy(&c, (const uint8_t *)ip + 16, 4);
-	s = a + b;
-	s += s < b; /* the carry out of bit 63 comes back in at bit 0 */
-	s += c;
-	s += s < c;
-	s = (s & 0xffffffff) + (s >> 32);
-	s = (s & 0xffffffff) + (s >> 32);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return s == 0xffff;
+	memcpy(w, ip, sizeof(w)); /* plain unaligned loads once compiled */
+	return ((uint64_t)w[0] + w[1] + ((uint64_t)w[2] + w[3]) + w[4]) % 0xffff == 0;
 }
 
 /*

@@ -54,6 +54,18 @@ linearize_run(struct rte_graph *graph, struct rte_node *node, struct rte_mbuf **
 	return k;
 }
 
+/* Any chain among pkts[0..n)?  Inline: on ports that linearize, this is
+ * all most bursts cost. */
+static __rte_always_inline bool
+any_chain(struct rte_mbuf *const *pkts, uint16_t n)
+{
+	uint16_t segs = 0;
+
+	for (uint16_t k = 0; k < n; k++)
+		segs |= pkts[k]->nb_segs;
+	return segs > 1;
+}
+
 static uint16_t
 port_tx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
@@ -78,7 +90,7 @@ port_tx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uin
 					                   j - i, true);
 			}
 			n = j - i;
-			if (unlikely(!dp->port[port].tx_multiseg))
+			if (unlikely(!dp->port[port].tx_multiseg) && any_chain(&pkts[i], n))
 				n = linearize_run(graph, node, &pkts[i], n);
 			sent = tx_all(port, w->txq[port], &pkts[i], n);
 			if (unlikely(sent < n))

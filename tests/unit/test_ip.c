@@ -337,7 +337,7 @@ test_ip_input_checksum(void **state)
 }
 
 /*
- * The 64-bit checksum sum against DPDK's: random headers, many with all-ones
+ * The checksum test against DPDK's: random headers, many with all-ones
  * bytes so that every carry path runs.  A right checksum is never refused;
  * any one flipped bit always is.
  */
