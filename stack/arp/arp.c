@@ -58,11 +58,12 @@
  * hash's free ring only once every worker has passed a quiescent state
  * (RTE_HASH_QSBR_MODE_DQ).  DPDK 22.11's rte_hash_add_key_data, finding the
  * free ring empty, reclaims from the defer queue without waiting, and only
- * slots whose grace period is over (max_reclaim_size, 16, at a time);
- * otherwise it fails with -ENOSPC.  Live entries never exceed max-entries,
- * so the spare slots cover as many evictions as the control thread can make
- * within one grace period (workers report one every loop, microseconds);
- * beyond that, neigh_create waits for a grace period and tries once more.
+ * slots whose grace period is over (up to max_reclaim_size at a time);
+ * if none is, it fails with -ENOSPC.  Live entries never exceed
+ * ARP_MAX_ENTRIES, so an add fails only with more than ARP_HASH_SPARE
+ * deletions still in their grace period, which lasts one worker loop
+ * (microseconds); should it happen, neigh_create waits for a grace period
+ * and tries once more.
  * The spare also halves the cuckoo buckets' load: rte_hash makes
  * align32pow2(entries) / 8 buckets of 8, so 69632 entries get 16384 buckets
  * (131072 places for 65536 keys), where 65536 entries got 8192 and could
