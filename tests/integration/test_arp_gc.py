@@ -59,8 +59,11 @@ def test_scan_does_not_lock_out_neighbours(ternd_factory, netns_factory):
     their packet went back as host unreachable).  The table never holds more than 16;
     B, a real neighbour, is then resolved and reached; the PERMANENT entry
     stays; nothing is refused; the mbufs come back."""
+    # delay-ms: A's entry, in use, stays in DELAY (usable, never evicted)
+    # rather than probing halfway through with one-probe settings.
     t, a, b = two_hosts(ternd_factory, netns_factory, "arp set max-entries 16",
-                        "arp set retrans-ms 300", "arp set mcast-probes 1")
+                        "arp set retrans-ms 300", "arp set mcast-probes 1",
+                        "arp set delay-ms 60000")
     assert arp_show(t)["settings"]["max-entries"] == 16
     perm = b.net + ".200"
     t.ctl("neigh", "add", perm, "lladdr", PERM_MAC, "dev", "pb")
@@ -89,13 +92,18 @@ def test_scan_does_not_lock_out_neighbours(ternd_factory, netns_factory):
     assert "table_full" not in c and "neigh_no_entry" not in d, (c, d)
 
     # A real neighbour gets an entry (a FAILED one makes room) and traffic
-    # to it flows.
+    # to it flows.  (A retry is allowed: with one probe, a loaded machine
+    # may answer late; a refused entry would show in table_full.)
     fgc = arp_show(t)["counters"]["forced_gc"]
+    wait_until(lambda: ping(a.ns, b.ip, count=1).returncode == 0, timeout=10,
+               what="A reaching B: %s" % neighbours(t))
     r = ping(a.ns, b.ip, count=3)
-    assert r.returncode == 0 and " 3 received" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0, r.stdout + r.stderr
     n = neigh_of(t, b.ip)
     assert n is not None and n["lladdr"].lower() == b.mac, neighbours(t)
-    assert arp_show(t)["counters"]["forced_gc"] > fgc
+    c = arp_show(t)["counters"]
+    assert c["forced_gc"] > fgc and c["table_full"] == c0["table_full"], c
+    assert "neigh_no_entry" not in deltas(d0, t.drops())
     assert len(neighbours(t)) <= 16
 
     n = neigh_of(t, perm)
@@ -109,11 +117,11 @@ def test_lowering_max_entries_evicts_at_once(ternd_factory, netns_factory):
     max-entries to 16 evicts down to it at once, never the PERMANENT entry
     nor the hosts in use; show running-config keeps the setting."""
     t, a, b = two_hosts(ternd_factory, netns_factory, "arp set retrans-ms 100",
-                        "arp set mcast-probes 1")
+                        "arp set mcast-probes 1", "arp set delay-ms 60000")
     assert arp_show(t)["settings"]["max-entries"] == 65536
     perm = b.net + ".200"
     t.ctl("neigh", "add", perm, "lladdr", PERM_MAC, "dev", "pb")
-    assert ping(a.ns, b.ip, count=1).returncode == 0
+    wait_until(lambda: ping(a.ns, b.ip, count=1).returncode == 0, timeout=10, what="A reaching B")
     base = t.mbufs_in_use()
     ghosts = [b.net + ".%d" % i for i in range(10, 40)]
     p = scan(a.ns, ghosts, 0.002)
@@ -132,7 +140,7 @@ def test_lowering_max_entries_evicts_at_once(ternd_factory, netns_factory):
     assert {perm, a.ip, b.ip} <= kept, after
     assert "arp set max-entries 16" in t.ctl("show", "running-config")
     # Still working: A reaches B.
-    assert ping(a.ns, b.ip, count=1).returncode == 0
+    wait_until(lambda: ping(a.ns, b.ip, count=1).returncode == 0, timeout=10, what="A reaching B")
     t.wait_mbufs(base)
     assert t.stop() == 0
 
@@ -167,7 +175,7 @@ def test_table_of_confirmed_entries_refuses(ternd_factory, netns_factory):
     assert {(n["address"], n["state"]) for n in neighbours(t)} == \
         {(n["address"], n["state"]) for n in full}
     # Known neighbours still work.
-    assert ping(a.ns, b.ip, count=1).returncode == 0
+    wait_until(lambda: ping(a.ns, b.ip, count=1).returncode == 0, timeout=10, what="A reaching B")
     t.wait_mbufs(base)
     assert t.stop() == 0
 
