@@ -12,6 +12,13 @@
  * FAILED entries unused for gc-stale-ms are removed.  PERMANENT entries
  * (neigh add) never change.
  *
+ * The table holds max-entries live entries (Linux's gc_thresh3).  A new
+ * entry beyond that first evicts an old one (neigh_forced_gc, after Linux's
+ * neigh_forced_gc): FAILED, then INCOMPLETE, then STALE unused for 5 s,
+ * oldest first; only when none is left is it refused.  Each of those three
+ * states keeps its entries on a list in the order they entered it, so an
+ * eviction takes a list head instead of walking the table.
+ *
  * All timers run on the control thread's timer wheel; packets waiting for
  * an answer sit on their entry's hold queue (hold, default 3; the oldest is
  * dropped and counted when it overflows).
@@ -41,14 +48,35 @@
 #include "mgmt/cli.h"
 
 #define ARP_MAX_HOLD    64
-#define ARP_MAX_ENTRIES 65536
+#define ARP_MAX_ENTRIES 65536 /* the most max-entries may be */
 #define ARP_SCAN_MS     1000
+/* Linux's forced GC spares an entry updated in the last 5 s. */
+#define ARP_GC_FRESH_MS 5000
+
+/*
+ * Key slots beyond ARP_MAX_ENTRIES.  A deleted key's slot goes back to the
+ * hash's free ring only once every worker has passed a quiescent state
+ * (RTE_HASH_QSBR_MODE_DQ).  DPDK 22.11's rte_hash_add_key_data, finding the
+ * free ring empty, reclaims from the defer queue without waiting, and only
+ * slots whose grace period is over (up to max_reclaim_size at a time);
+ * if none is, it fails with -ENOSPC.  Live entries never exceed
+ * ARP_MAX_ENTRIES, so an add fails only with more than ARP_HASH_SPARE
+ * deletions still in their grace period, which lasts one worker loop
+ * (microseconds); should it happen, neigh_create waits for a grace period
+ * and tries once more.
+ * The spare also halves the cuckoo buckets' load: rte_hash makes
+ * align32pow2(entries) / 8 buckets of 8, so 69632 entries get 16384 buckets
+ * (131072 places for 65536 keys), where 65536 entries got 8192 and could
+ * fail to place a key before the table was full.
+ */
+#define ARP_HASH_SPARE 4096
 
 struct neigh {
 	struct tern_neigh pub; /* first: what workers see */
 	struct tern_timer timer;
-	TAILQ_ENTRY(neigh) link;
-	uint64_t updated_ms; /* entered its state, or last confirmed */
+	TAILQ_ENTRY(neigh) link;    /* neighs: creation order */
+	TAILQ_ENTRY(neigh) gc_link; /* its state's eviction list, if it has one */
+	uint64_t updated_ms;        /* entered its state, or last confirmed */
 	uint8_t probes;
 	uint16_t hold_head, hold_len;
 	struct rte_mbuf *hold[ARP_MAX_HOLD];
@@ -62,7 +90,8 @@ struct neigh {
 	X(ucast_probes, "ucast-probes", 3, 1, 32)                                                  \
 	X(mcast_probes, "mcast-probes", 3, 1, 32)                                                  \
 	X(hold, "hold", 3, 1, ARP_MAX_HOLD)                                                        \
-	X(gc_stale_ms, "gc-stale-ms", 60000, 1000, 86400000)
+	X(gc_stale_ms, "gc-stale-ms", 60000, 1000, 86400000)                                       \
+	X(max_entries, "max-entries", ARP_MAX_ENTRIES, 16, ARP_MAX_ENTRIES)
 
 static struct {
 #define X(f, name, def, lo, hi) uint32_t f;
@@ -85,7 +114,8 @@ static struct {
 	X(hold_dropped, "held packets dropped: hold queue full")                                   \
 	X(unreachable_sent, "held packets returned as ICMP host unreachable")                      \
 	X(conflicts, "address conflicts: another host claims our address")                         \
-	X(table_full, "entries refused: table full")
+	X(table_full, "entries refused: table full")                                               \
+	X(forced_gc, "entries evicted: table full")
 
 /* Control thread only. */
 static struct {
@@ -93,7 +123,15 @@ static struct {
 	ARP_COUNTERS(X)
 #undef X
 } arp_stats;
-static TAILQ_HEAD(, neigh) neighs = TAILQ_HEAD_INITIALIZER(neighs);
+TAILQ_HEAD(neigh_list, neigh);
+static struct neigh_list neighs = TAILQ_HEAD_INITIALIZER(neighs);
+/* Eviction candidates by state, each in the order its entries entered the
+ * state (set_state appends), so the head is the one there longest. */
+static struct neigh_list gc_failed = TAILQ_HEAD_INITIALIZER(gc_failed);
+static struct neigh_list gc_incomplete = TAILQ_HEAD_INITIALIZER(gc_incomplete);
+static struct neigh_list gc_stale = TAILQ_HEAD_INITIALIZER(gc_stale);
+static uint32_t nb_neighs; /* live entries: rte_hash_count also counts
+                            * deleted keys still in their grace period */
 static struct rte_hash *table;
 static struct tern_timer scan_timer;
 
@@ -107,6 +145,21 @@ static uint8_t
 state_of(const struct neigh *n)
 {
 	return atomic_load_explicit(&n->pub.state, memory_order_relaxed);
+}
+
+static struct neigh_list *
+gc_list_of(uint8_t state)
+{
+	switch (state) {
+	case TERN_NUD_FAILED:
+		return &gc_failed;
+	case TERN_NUD_INCOMPLETE:
+		return &gc_incomplete;
+	case TERN_NUD_STALE:
+		return &gc_stale;
+	default:
+		return NULL; /* never evicted: in use, confirmed or PERMANENT */
+	}
 }
 
 static const struct tern_port *
@@ -228,9 +281,16 @@ hold_fail(struct neigh *n)
 static void
 set_state(struct neigh *n, uint8_t state)
 {
+	struct neigh_list *from = gc_list_of(state_of(n)), *to = gc_list_of(state);
 	uint64_t now = tern_now_ms();
 	uint64_t t = 0;
 
+	/* To the tail, even within one state: the lists stay in updated_ms
+	 * order, which is what the forced GC's "oldest first" relies on. */
+	if (from != NULL)
+		TAILQ_REMOVE(from, n, gc_link);
+	if (to != NULL)
+		TAILQ_INSERT_TAIL(to, n, gc_link);
 	atomic_store_explicit(&n->pub.state, state, memory_order_release);
 	n->updated_ms = now;
 	n->probes = 0;
@@ -310,23 +370,100 @@ neigh_find(uint16_t port, rte_be32_t ip)
 	return data;
 }
 
+static void neigh_destroy(struct neigh *n);
+
+/* Pops the list's head if the forced GC may evict it; NULL if not. */
+static struct neigh *
+gc_candidate(struct neigh_list *l, uint64_t now)
+{
+	struct neigh *n;
+
+	if (l != &gc_stale)
+		return TAILQ_FIRST(l);
+	while ((n = TAILQ_FIRST(l)) != NULL) {
+		uint64_t used = atomic_load_explicit(&n->pub.used_ms, memory_order_relaxed);
+
+		/* Used since it went STALE: the next scan would make it DELAY
+		 * (arp_scan's rule); do it now, it leaves this list. */
+		if (used != 0 && used >= n->updated_ms) {
+			set_state(n, TERN_NUD_DELAY);
+			continue;
+		}
+		/* Unused, so the list is in last-touched order: once the head
+		 * is fresh, all are. */
+		return now - n->updated_ms >= ARP_GC_FRESH_MS ? n : NULL;
+	}
+	return NULL;
+}
+
+/*
+ * Forced garbage collection (Linux's neigh_forced_gc, run when the table
+ * reaches gc_thresh3): evicts up to `want` entries nobody relies on and
+ * returns how many it evicted.  The order:
+ *   1. FAILED: nobody answered;
+ *   2. INCOMPLETE, the longest-resolving first: during a scan these are the
+ *      scan's own, so the scan churns through itself while known neighbours
+ *      (STALE) keep their entries.  An INCOMPLETE entry is at most
+ *      retrans-ms x mcast-probes old, so there is no minimum age: with one,
+ *      a scan fast enough to fill the table within that time would lock out
+ *      every new neighbour, which is what this is for.  Its held packets
+ *      are dropped (neigh_deleted), as Linux purges its arp_queue;
+ *   3. STALE, unused and unconfirmed for 5 s (Linux's rule).
+ * Never REACHABLE, DELAY or PROBE (confirmed or in use) nor PERMANENT.
+ * Each eviction is a list head, O(1), so it evicts just what is needed
+ * rather than a batch as Linux does (down to gc_thresh2).
+ */
+static uint32_t
+neigh_forced_gc(uint32_t want)
+{
+	struct neigh_list *order[] = { &gc_failed, &gc_incomplete, &gc_stale };
+	uint64_t now = tern_now_ms();
+	uint32_t done = 0;
+	struct neigh *n;
+
+	for (unsigned i = 0; i < RTE_DIM(order) && done < want; i++)
+		while (done < want && (n = gc_candidate(order[i], now)) != NULL) {
+			neigh_destroy(n);
+			done++;
+		}
+	arp_stats.forced_gc += done;
+	return done;
+}
+
 static struct neigh *
 neigh_create(uint16_t port, rte_be32_t ip)
 {
 	struct tern_neigh_key key = { .ip = ip, .port = port };
-	struct neigh *n = rte_zmalloc("tern_neigh", sizeof(*n), RTE_CACHE_LINE_SIZE);
+	struct neigh *n;
+	int rc;
 
-	if (n == NULL)
+	/* max-entries may have been lowered below the count: the excess
+	 * goes too.  If not enough can go, refuse. */
+	if (nb_neighs >= arp_cfg.max_entries)
+		neigh_forced_gc(nb_neighs - arp_cfg.max_entries + 1);
+	if (nb_neighs >= arp_cfg.max_entries) {
+		arp_stats.table_full++;
+		return NULL;
+	}
+	if ((n = rte_zmalloc("tern_neigh", sizeof(*n), RTE_CACHE_LINE_SIZE)) == NULL)
 		return NULL;
 	n->pub.port = port;
 	n->pub.ip = ip;
 	tern_timer_init(&n->timer, neigh_timer, n);
-	if (rte_hash_add_key_data(table, &key, n) < 0) {
+	rc = rte_hash_add_key_data(table, &key, n);
+	if (rc == -ENOSPC) {
+		/* More evictions in this grace period than ARP_HASH_SPARE:
+		 * wait for the workers, then the add reclaims their slots. */
+		rte_rcu_qsbr_synchronize(tern_ctl.qsbr, RTE_QSBR_THRID_INVALID);
+		rc = rte_hash_add_key_data(table, &key, n);
+	}
+	if (rc < 0) {
 		rte_free(n);
 		arp_stats.table_full++;
 		return NULL;
 	}
 	TAILQ_INSERT_TAIL(&neighs, n, link);
+	nb_neighs++;
 	return n;
 }
 
@@ -335,12 +472,16 @@ static void
 neigh_destroy(struct neigh *n)
 {
 	struct tern_neigh_key key = { .ip = n->pub.ip, .port = n->pub.port };
+	struct neigh_list *gc = gc_list_of(state_of(n));
 	struct rte_mbuf *m;
 
 	tern_timer_stop(&tern_ctl.wheel, &n->timer);
 	while ((m = hold_pop(n)) != NULL)
 		tern_ctl_drop(m, TERN_CTL_DROP_NEIGH_DELETED);
+	if (gc != NULL)
+		TAILQ_REMOVE(gc, n, gc_link);
 	TAILQ_REMOVE(&neighs, n, link);
+	nb_neighs--;
 	rte_hash_del_key(table, &key);
 }
 
@@ -487,7 +628,7 @@ arp_init(void)
 {
 	struct rte_hash_parameters hp = {
 		.name = "tern_neigh",
-		.entries = ARP_MAX_ENTRIES,
+		.entries = ARP_MAX_ENTRIES + ARP_HASH_SPARE,
 		.key_len = sizeof(struct tern_neigh_key),
 		.hash_func = rte_hash_crc, /* SSE4.2 crc32: cheaper than jhash per packet */
 		.socket_id = SOCKET_ID_ANY,
@@ -670,7 +811,7 @@ cli_arp_show(struct cmd_ctx *c, int argc, char **argv)
 	ARP_COUNTERS(X)
 #undef X
 	out_obj_close(c->out);
-	out_u64(c->out, "entries", rte_hash_count(table));
+	out_u64(c->out, "entries", nb_neighs);
 	return 0;
 }
 
@@ -687,14 +828,21 @@ cli_arp_set(struct cmd_ctx *c, int argc, char **argv)
 			return rc;                                                                 \
 		if (!c->dry_run)                                                                   \
 			arp_cfg.f = (uint32_t)v;                                                   \
-		return 0;                                                                          \
+		goto done;                                                                         \
 	}
 	ARP_PARAMS(X)
 #undef X
-	return out_err(c->out, EINVAL,
-	               "unknown ARP setting '%s' (reachable-ms, retrans-ms, delay-ms, "
-	               "ucast-probes, mcast-probes, hold, gc-stale-ms)",
-	               argv[0]);
+	/* ", reachable-ms, retrans-ms, ...": every name, from the list. */
+#define X(f, name, def, lo, hi) ", " name
+	return out_err(c->out, EINVAL, "unknown ARP setting '%s' (%s)", argv[0], ARP_PARAMS(X) + 2);
+#undef X
+done:
+	/* A lower max-entries takes effect at once for what the forced GC
+	 * may evict; the rest stays until it may (new entries are refused
+	 * meanwhile).  Lowering never fails. */
+	if (!c->dry_run && nb_neighs > arp_cfg.max_entries)
+		neigh_forced_gc(nb_neighs - arp_cfg.max_entries);
+	return 0;
 }
 
 void
