@@ -620,7 +620,14 @@ nat_telemetry_init(void)
 }
 TERN_INIT(nat_telemetry_init);
 
-/* nat sessions show: taken on each worker, printed here. */
+/*
+ * nat sessions show: taken on each worker in chunks of NAT_WALK_BUDGET
+ * slots, one worker call per chunk: a worker stops for one chunk (tens of
+ * microseconds), never for its whole table (seconds at millions of
+ * sessions, with every packet on its queues lost meanwhile).  Packets go
+ * through between chunks, so the listing is not a snapshot (conntrack -L
+ * is not either); nat_table_walk() says what it guarantees.
+ */
 struct row {
 	struct nat_session_info i;
 	unsigned worker;
@@ -629,30 +636,69 @@ struct row {
 struct rows {
 	struct row *row;
 	uint32_t n, cap;
-	unsigned cur; /* the worker being walked */
-	int err;
+};
+
+/* One worker call's share.  The rows go to `buf`, the control thread's
+ * (NAT_WALK_BUDGET rows, written once beforehand: the worker neither
+ * allocates nor takes a page fault); it appends them to the list between
+ * calls. */
+struct chunk {
+	uint32_t cursor; /* in: the first slot; out: the next one, or NAT_WALK_DONE */
+	uint32_t n;      /* rows in buf */
+	struct nat_session_info *buf;
 };
 
 static void
-collect_one(void *arg, const struct nat_session_info *i)
+chunk_one(void *arg, const struct nat_session_info *i)
 {
-	struct rows *r = arg;
+	struct chunk *ch = arg;
 
-	if (out_array_reserve((void **)&r->row, &r->cap, r->n, sizeof(*r->row)) < 0) {
-		r->err = -ENOMEM;
-		return;
-	}
-	r->row[r->n++] = (struct row){ *i, r->cur };
+	/* A session per slot at most: buf never overflows. */
+	ch->buf[ch->n++] = *i;
 }
 
 static int
-collect(struct tern_worker *w, void *arg)
+show_chunk(struct tern_worker *w, void *arg)
 {
-	struct rows *r = arg;
+	struct chunk *ch = arg;
 
-	r->cur = w->id;
-	nat_table_walk(nat_worker_of(w)->t, collect_one, r);
-	return r->err;
+	ch->n = 0;
+	ch->cursor =
+	    nat_table_walk(nat_worker_of(w)->t, ch->cursor, NAT_WALK_BUDGET, chunk_one, ch);
+	return 0;
+}
+
+/* Every worker's sessions into `r`, a chunk per call; on failure
+ * (-ENOMEM, or the worker's call failing) r keeps what it had gathered,
+ * for the caller to free. */
+static int
+collect(struct rows *r)
+{
+	struct chunk ch = { 0 };
+	int rc = 0;
+
+	if ((ch.buf = malloc(NAT_WALK_BUDGET * sizeof(*ch.buf))) == NULL)
+		return -ENOMEM;
+	memset(ch.buf, 0, NAT_WALK_BUDGET * sizeof(*ch.buf));
+	for (unsigned k = 0; k < nat_nb_workers() && rc == 0; k++) {
+		struct tern_worker *w = nat_worker_by_index(k)->w;
+
+		ch.cursor = 0;
+		do {
+			if ((rc = tern_worker_call(w, show_chunk, &ch)) < 0)
+				break;
+			for (uint32_t j = 0; j < ch.n; j++) {
+				if (out_array_reserve((void **)&r->row, &r->cap, r->n,
+				                      sizeof(*r->row)) < 0) {
+					rc = -ENOMEM;
+					break;
+				}
+				r->row[r->n++] = (struct row){ ch.buf[j], w->id };
+			}
+		} while (rc == 0 && ch.cursor != NAT_WALK_DONE);
+	}
+	free(ch.buf);
+	return rc;
 }
 
 static const char *
@@ -691,8 +737,11 @@ cli_nat_sessions_show(struct cmd_ctx *c, int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	if ((rc = on_workers(collect, &r)) < 0) {
+	if ((rc = collect(&r)) < 0) {
 		free(r.row);
+		if (rc == -ENOMEM)
+			return out_err(c->out, ENOMEM,
+			               "nat sessions show: out of memory after %u sessions", r.n);
 		return out_err(c->out, -rc, "nat sessions show: %s", strerror(-rc));
 	}
 	out_list_open(c->out, "sessions");
@@ -718,23 +767,36 @@ cli_nat_sessions_show(struct cmd_ctx *c, int argc, char **argv)
 	return 0;
 }
 
+/* nat sessions flush: in chunks as show is taken, NAT_WALK_BUDGET slots
+ * and NAT_FLUSH_BUDGET sessions per worker call at most; sessions opened
+ * meanwhile in slots already passed stay. */
 static int
-flush_one(struct tern_worker *w, void *arg)
+flush_chunk(struct tern_worker *w, void *arg)
 {
-	(void)arg;
-	nat_table_flush(nat_worker_of(w)->t);
+	uint32_t *cursor = arg;
+
+	*cursor =
+	    nat_table_flush_some(nat_worker_of(w)->t, *cursor, NAT_WALK_BUDGET, NAT_FLUSH_BUDGET);
 	return 0;
 }
 
 int
 cli_nat_sessions_flush(struct cmd_ctx *c, int argc, char **argv)
 {
-	int rc;
-
 	(void)argc;
 	(void)argv;
-	if ((rc = on_workers(flush_one, NULL)) < 0)
-		return out_err(c->out, -rc, "nat sessions flush: %s", strerror(-rc));
+	for (unsigned k = 0; k < nat_nb_workers(); k++) {
+		struct tern_worker *w = nat_worker_by_index(k)->w;
+		uint32_t cursor = 0;
+
+		do {
+			int rc = tern_worker_call(w, flush_chunk, &cursor);
+
+			if (rc < 0)
+				return out_err(c->out, -rc, "nat sessions flush: worker %u: %s",
+				               w->id, strerror(-rc));
+		} while (cursor != NAT_WALK_DONE);
+	}
 	return 0;
 }
 
