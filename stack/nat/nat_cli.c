@@ -9,7 +9,8 @@
  *   nat add static INSIDE OUTSIDE
  *   nat add exempt src PREFIX dst PREFIX
  *   nat del ...            (the same words as the rule's add)
- *   nat show, nat stats, nat sessions show, nat sessions flush
+ *   nat show, nat stats, nat sessions show [src ADDR] [proto tcp|udp|icmp],
+ *   nat sessions flush
  *   nat timeout NAME SECONDS, nat filtering eif|adf|apdf, nat hairpin on|off,
  *   nat max-per-host N, nat max-sessions N (boot)
  */
@@ -638,6 +639,12 @@ struct rows {
 	uint32_t n, cap;
 };
 
+/* Which sessions to list (nat sessions show [src ADDR] [proto P]). */
+struct filter {
+	uint32_t src;  /* orig.src; 0: any */
+	uint8_t proto; /* 0: any */
+};
+
 /* One worker call's share.  The rows go to `buf`, the control thread's
  * (NAT_WALK_BUDGET rows, written once beforehand: the worker neither
  * allocates nor takes a page fault); it appends them to the list between
@@ -646,6 +653,7 @@ struct chunk {
 	uint32_t cursor; /* in: the first slot; out: the next one, or NAT_WALK_DONE */
 	uint32_t n;      /* rows in buf */
 	struct nat_session_info *buf;
+	const struct filter *f;
 };
 
 static void
@@ -653,6 +661,9 @@ chunk_one(void *arg, const struct nat_session_info *i)
 {
 	struct chunk *ch = arg;
 
+	if ((ch->f->src != 0 && i->orig.src != ch->f->src) ||
+	    (ch->f->proto != 0 && i->orig.proto != ch->f->proto))
+		return;
 	/* A session per slot at most: buf never overflows. */
 	ch->buf[ch->n++] = *i;
 }
@@ -668,13 +679,13 @@ show_chunk(struct tern_worker *w, void *arg)
 	return 0;
 }
 
-/* Every worker's sessions into `r`, a chunk per call; on failure
- * (-ENOMEM, or the worker's call failing) r keeps what it had gathered,
- * for the caller to free. */
+/* Every worker's sessions that pass `f` into `r`, a chunk per call; on
+ * failure (-ENOMEM, or the worker's call failing) r keeps what it had
+ * gathered, for the caller to free. */
 static int
-collect(struct rows *r)
+collect(struct rows *r, const struct filter *f)
 {
-	struct chunk ch = { 0 };
+	struct chunk ch = { .f = f };
 	int rc = 0;
 
 	if ((ch.buf = malloc(NAT_WALK_BUDGET * sizeof(*ch.buf))) == NULL)
@@ -729,15 +740,45 @@ tuple_out(struct tern_out *o, const char *key, const struct nat_tuple *t)
 		        ipstr(t->dst, b), t->sport, t->dport);
 }
 
+/* The words after `nat sessions show`: [src ADDR] [proto tcp|udp|icmp]. */
+static int
+parse_filter(struct cmd_ctx *c, int argc, char **argv, struct filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	for (int i = 0; i < argc; i += 2) {
+		if (i + 1 >= argc)
+			return out_err(c->out, EINVAL, "'%s' needs a value", argv[i]);
+		if (strcmp(argv[i], "src") == 0) {
+			if (parse_addr(argv[i + 1], &f->src) < 0 || f->src == 0)
+				return out_err(c->out, EINVAL, "src '%s': expected A.B.C.D",
+				               argv[i + 1]);
+		} else if (strcmp(argv[i], "proto") == 0) {
+			const char *p = argv[i + 1];
+
+			f->proto = strcmp(p, "tcp") == 0    ? IPPROTO_TCP
+			           : strcmp(p, "udp") == 0  ? IPPROTO_UDP
+			           : strcmp(p, "icmp") == 0 ? IPPROTO_ICMP
+			                                    : 0;
+			if (f->proto == 0)
+				return out_err(c->out, EINVAL,
+				               "proto '%s': expected tcp, udp or icmp", p);
+		} else {
+			return out_err(c->out, EINVAL, "'%s': expected src or proto", argv[i]);
+		}
+	}
+	return 0;
+}
+
 int
 cli_nat_sessions_show(struct cmd_ctx *c, int argc, char **argv)
 {
 	struct rows r = { 0 };
+	struct filter f;
 	int rc;
 
-	(void)argc;
-	(void)argv;
-	if ((rc = collect(&r)) < 0) {
+	if ((rc = parse_filter(c, argc, argv, &f)) < 0)
+		return rc;
+	if ((rc = collect(&r, &f)) < 0) {
 		free(r.row);
 		if (rc == -ENOMEM)
 			return out_err(c->out, ENOMEM,
