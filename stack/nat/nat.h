@@ -285,7 +285,7 @@ struct nat_session_info {
 /* Per worker call: slots of `nat sessions show` and `nat sessions flush`,
  * sessions removed by the latter (see docs/nat.md for what they cost). */
 #define NAT_WALK_BUDGET  4096
-#define NAT_FLUSH_BUDGET 128
+#define NAT_FLUSH_BUDGET 256
 /* What nat_table_walk and nat_table_flush_some return at the end. */
 #define NAT_WALK_DONE UINT32_MAX
 /*

@@ -69,7 +69,7 @@ def test_show_and_flush_in_chunks(ternd_factory, netns_factory, tmpdir_tern):
     """Two workers of 32768 slots each (8 chunks of 4096), 20000 UDP
     sessions: show lists each once, from both workers; the filters pick
     by inside source and protocol; flush empties both tables (in chunks of
-    128 sessions) and the NAT still works afterwards."""
+    256 sessions) and the NAT still works afterwards."""
     n = nat_net(ternd_factory, netns_factory, "nat max-sessions 32768", eal=EAL3,
                 workers="workers 1-2", qpairs=2)
     t, a, b = n.t, n.a, n.b
