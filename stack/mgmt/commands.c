@@ -91,9 +91,10 @@ const struct cmd_def tern_commands[] = {
 	  "load generator results: requests/s, connections/s, errors, latency percentiles" },
 	{ "nat show", 0, 0, cli_nat_show, CMD_NOCONFIG, "", "NAT44 rules, timeouts and limits" },
 	{ "nat stats", 0, 0, cli_nat_stats, CMD_NOCONFIG, "", "NAT44 counters and sessions" },
-	{ "nat sessions show", 0, 0, cli_nat_sessions_show, CMD_NOCONFIG, "",
+	{ "nat sessions show", 0, 4, cli_nat_sessions_show, CMD_NOCONFIG,
+	  "[src ADDR] [proto tcp|udp|icmp]",
 	  "NAT44 sessions like conntrack -L: protocol, state, both tuples, timeout, counters, "
-	  "worker" },
+	  "worker (taken in chunks between bursts: not a snapshot)" },
 	{ "nat sessions flush", 0, 0, cli_nat_sessions_flush, CMD_NOCONFIG, "",
 	  "remove every NAT44 session" },
 	{ "link show", 0, 1, cli_link_show, CMD_NOCONFIG, "[NAME]",

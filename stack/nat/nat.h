@@ -170,8 +170,21 @@ void nat_table_destroy(struct nat_table *t);
 void nat_table_set_cfg(struct nat_table *t, const struct nat_cfg *cfg);
 const uint64_t *nat_table_counters(const struct nat_table *t);
 uint32_t nat_table_nb_sessions(const struct nat_table *t);
-/* Remove every session. */
+/* Remove every session, in one go (table teardown, tests). */
 void nat_table_flush(struct nat_table *t);
+/*
+ * Remove the sessions in slots [from, from + slots) of the table's pool,
+ * `sessions` of them at most (a limit of 0 counts as 1), and return the
+ * slot to go on from, or NAT_WALK_DONE after the last one: a flush in
+ * chunks, run between bursts so that a worker never stops for the whole
+ * table.  Two limits, because removing a session costs tens of times more
+ * than passing a free slot (hash chains, timer, mapping, host count).  The
+ * table is consistent after each chunk (timers, hashes, mappings, per-host
+ * counts, session count); sessions created between two chunks in slots
+ * already passed survive the flush.
+ */
+uint32_t nat_table_flush_some(struct nat_table *t, uint32_t from, uint32_t slots,
+                              uint32_t sessions);
 static inline unsigned
 nat_port_owner(uint16_t port, unsigned nb_owners)
 {
@@ -269,8 +282,23 @@ struct nat_session_info {
 	uint64_t expires_in_ms;
 	uint64_t packets[2], bytes[2]; /* orig direction, reply direction */
 };
-void nat_table_walk(struct nat_table *t, void (*fn)(void *arg, const struct nat_session_info *i),
-                    void *arg);
+/* Per worker call: slots of `nat sessions show` and `nat sessions flush`,
+ * sessions removed by the latter (see docs/nat.md for what they cost). */
+#define NAT_WALK_BUDGET  4096
+#define NAT_FLUSH_BUDGET 256
+/* What nat_table_walk and nat_table_flush_some return at the end. */
+#define NAT_WALK_DONE UINT32_MAX
+/*
+ * Call fn for each session in slots [from, from + budget) of the table's
+ * pool (a budget of 0 visits one slot) and return the slot to resume
+ * from, or NAT_WALK_DONE after the last one.  Walk a table in chunks,
+ * letting packets through between them: sessions keep their slot for life,
+ * so a resumed walk reports a session at most once, and every session that
+ * lives through the whole walk exactly once; one created or removed
+ * meanwhile may or may not be reported.  Not a snapshot, like conntrack -L.
+ */
+uint32_t nat_table_walk(struct nat_table *t, uint32_t from, uint32_t budget,
+                        void (*fn)(void *arg, const struct nat_session_info *i), void *arg);
 
 /* Bytes of memory one session takes (the benchmark reports it): the
  * session block, with its hash linkage and timer. */

@@ -9,7 +9,8 @@
  *   nat add static INSIDE OUTSIDE
  *   nat add exempt src PREFIX dst PREFIX
  *   nat del ...            (the same words as the rule's add)
- *   nat show, nat stats, nat sessions show, nat sessions flush
+ *   nat show, nat stats, nat sessions show [src ADDR] [proto tcp|udp|icmp],
+ *   nat sessions flush
  *   nat timeout NAME SECONDS, nat filtering eif|adf|apdf, nat hairpin on|off,
  *   nat max-per-host N, nat max-sessions N (boot)
  */
@@ -620,7 +621,14 @@ nat_telemetry_init(void)
 }
 TERN_INIT(nat_telemetry_init);
 
-/* nat sessions show: taken on each worker, printed here. */
+/*
+ * nat sessions show: taken on each worker in chunks of NAT_WALK_BUDGET
+ * slots, one worker call per chunk: a worker stops for one chunk (tens of
+ * microseconds), never for its whole table (seconds at millions of
+ * sessions, with every packet on its queues lost meanwhile).  Packets go
+ * through between chunks, so the listing is not a snapshot (conntrack -L
+ * is not either); nat_table_walk() says what it guarantees.
+ */
 struct row {
 	struct nat_session_info i;
 	unsigned worker;
@@ -629,30 +637,79 @@ struct row {
 struct rows {
 	struct row *row;
 	uint32_t n, cap;
-	unsigned cur; /* the worker being walked */
-	int err;
+};
+
+/* Which sessions to list (nat sessions show [src ADDR] [proto P]). */
+struct filter {
+	uint32_t src;  /* orig.src; 0: any */
+	uint8_t proto; /* 0: any */
+};
+
+/* One worker call's share.  The rows go to `buf`, the control thread's
+ * (NAT_WALK_BUDGET rows, written once beforehand: the worker neither
+ * allocates nor takes a page fault); it appends them to the list between
+ * calls. */
+struct chunk {
+	uint32_t cursor; /* in: the first slot; out: the next one, or NAT_WALK_DONE */
+	uint32_t n;      /* rows in buf */
+	struct nat_session_info *buf;
+	const struct filter *f;
 };
 
 static void
-collect_one(void *arg, const struct nat_session_info *i)
+chunk_one(void *arg, const struct nat_session_info *i)
 {
-	struct rows *r = arg;
+	struct chunk *ch = arg;
 
-	if (out_array_reserve((void **)&r->row, &r->cap, r->n, sizeof(*r->row)) < 0) {
-		r->err = -ENOMEM;
+	if ((ch->f->src != 0 && i->orig.src != ch->f->src) ||
+	    (ch->f->proto != 0 && i->orig.proto != ch->f->proto))
 		return;
-	}
-	r->row[r->n++] = (struct row){ *i, r->cur };
+	/* A session per slot at most: buf never overflows. */
+	ch->buf[ch->n++] = *i;
 }
 
 static int
-collect(struct tern_worker *w, void *arg)
+show_chunk(struct tern_worker *w, void *arg)
 {
-	struct rows *r = arg;
+	struct chunk *ch = arg;
 
-	r->cur = w->id;
-	nat_table_walk(nat_worker_of(w)->t, collect_one, r);
-	return r->err;
+	ch->n = 0;
+	ch->cursor =
+	    nat_table_walk(nat_worker_of(w)->t, ch->cursor, NAT_WALK_BUDGET, chunk_one, ch);
+	return 0;
+}
+
+/* Every worker's sessions that pass `f` into `r`, a chunk per call; on
+ * failure (-ENOMEM, or the worker's call failing) r keeps what it had
+ * gathered, for the caller to free. */
+static int
+collect(struct rows *r, const struct filter *f)
+{
+	struct chunk ch = { .f = f };
+	int rc = 0;
+
+	if ((ch.buf = malloc(NAT_WALK_BUDGET * sizeof(*ch.buf))) == NULL)
+		return -ENOMEM;
+	memset(ch.buf, 0, NAT_WALK_BUDGET * sizeof(*ch.buf));
+	for (unsigned k = 0; k < nat_nb_workers() && rc == 0; k++) {
+		struct tern_worker *w = nat_worker_by_index(k)->w;
+
+		ch.cursor = 0;
+		do {
+			if ((rc = tern_worker_call(w, show_chunk, &ch)) < 0)
+				break;
+			for (uint32_t j = 0; j < ch.n; j++) {
+				if (out_array_reserve((void **)&r->row, &r->cap, r->n,
+				                      sizeof(*r->row)) < 0) {
+					rc = -ENOMEM;
+					break;
+				}
+				r->row[r->n++] = (struct row){ ch.buf[j], w->id };
+			}
+		} while (rc == 0 && ch.cursor != NAT_WALK_DONE);
+	}
+	free(ch.buf);
+	return rc;
 }
 
 static const char *
@@ -683,16 +740,49 @@ tuple_out(struct tern_out *o, const char *key, const struct nat_tuple *t)
 		        ipstr(t->dst, b), t->sport, t->dport);
 }
 
+/* The words after `nat sessions show`: [src ADDR] [proto tcp|udp|icmp]. */
+static int
+parse_filter(struct cmd_ctx *c, int argc, char **argv, struct filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	for (int i = 0; i < argc; i += 2) {
+		if (i + 1 >= argc)
+			return out_err(c->out, EINVAL, "'%s' needs a value", argv[i]);
+		if (strcmp(argv[i], "src") == 0) {
+			if (parse_addr(argv[i + 1], &f->src) < 0 || f->src == 0)
+				return out_err(c->out, EINVAL, "src '%s': expected A.B.C.D",
+				               argv[i + 1]);
+		} else if (strcmp(argv[i], "proto") == 0) {
+			const char *p = argv[i + 1];
+
+			f->proto = strcmp(p, "tcp") == 0    ? IPPROTO_TCP
+			           : strcmp(p, "udp") == 0  ? IPPROTO_UDP
+			           : strcmp(p, "icmp") == 0 ? IPPROTO_ICMP
+			                                    : 0;
+			if (f->proto == 0)
+				return out_err(c->out, EINVAL,
+				               "proto '%s': expected tcp, udp or icmp", p);
+		} else {
+			return out_err(c->out, EINVAL, "'%s': expected src or proto", argv[i]);
+		}
+	}
+	return 0;
+}
+
 int
 cli_nat_sessions_show(struct cmd_ctx *c, int argc, char **argv)
 {
 	struct rows r = { 0 };
+	struct filter f;
 	int rc;
 
-	(void)argc;
-	(void)argv;
-	if ((rc = on_workers(collect, &r)) < 0) {
+	if ((rc = parse_filter(c, argc, argv, &f)) < 0)
+		return rc;
+	if ((rc = collect(&r, &f)) < 0) {
 		free(r.row);
+		if (rc == -ENOMEM)
+			return out_err(c->out, ENOMEM,
+			               "nat sessions show: out of memory after %u sessions", r.n);
 		return out_err(c->out, -rc, "nat sessions show: %s", strerror(-rc));
 	}
 	out_list_open(c->out, "sessions");
@@ -718,23 +808,36 @@ cli_nat_sessions_show(struct cmd_ctx *c, int argc, char **argv)
 	return 0;
 }
 
+/* nat sessions flush: in chunks as show is taken, NAT_WALK_BUDGET slots
+ * and NAT_FLUSH_BUDGET sessions per worker call at most; sessions opened
+ * meanwhile in slots already passed stay. */
 static int
-flush_one(struct tern_worker *w, void *arg)
+flush_chunk(struct tern_worker *w, void *arg)
 {
-	(void)arg;
-	nat_table_flush(nat_worker_of(w)->t);
+	uint32_t *cursor = arg;
+
+	*cursor =
+	    nat_table_flush_some(nat_worker_of(w)->t, *cursor, NAT_WALK_BUDGET, NAT_FLUSH_BUDGET);
 	return 0;
 }
 
 int
 cli_nat_sessions_flush(struct cmd_ctx *c, int argc, char **argv)
 {
-	int rc;
-
 	(void)argc;
 	(void)argv;
-	if ((rc = on_workers(flush_one, NULL)) < 0)
-		return out_err(c->out, -rc, "nat sessions flush: %s", strerror(-rc));
+	for (unsigned k = 0; k < nat_nb_workers(); k++) {
+		struct tern_worker *w = nat_worker_by_index(k)->w;
+		uint32_t cursor = 0;
+
+		do {
+			int rc = tern_worker_call(w, flush_chunk, &cursor);
+
+			if (rc < 0)
+				return out_err(c->out, -rc, "nat sessions flush: worker %u: %s",
+				               w->id, strerror(-rc));
+		} while (cursor != NAT_WALK_DONE);
+	}
 	return 0;
 }
 

@@ -719,14 +719,43 @@ nat_table_create(const struct nat_cfg *cfg, struct tern_wheel *wheel, unsigned o
 	return t;
 }
 
+/* The end of the chunk [from, from + budget) of a table's slots.  A budget
+ * of 0 still visits one slot, so that a walk always moves on. */
+static uint32_t
+chunk_end(const struct nat_table *t, uint32_t from, uint32_t budget)
+{
+	if (budget == 0)
+		budget = 1;
+	return budget >= t->cap - from ? t->cap : from + budget;
+}
+
+uint32_t
+nat_table_flush_some(struct nat_table *t, uint32_t from, uint32_t slots, uint32_t sessions)
+{
+	uint32_t i, end;
+
+	if (from >= t->cap)
+		return NAT_WALK_DONE;
+	if (sessions == 0)
+		sessions = 1; /* a flush always moves on */
+	/* sess_free() takes a session out of everything at once (timer,
+	 * both hashes, mapping ring, reclaim list, host count, free list): the
+	 * table is whole between any two sessions, hence between two chunks. */
+	for (i = from, end = chunk_end(t, from, slots); i < end; i++) {
+		if (!(t->s[i].flags & NSF_USED))
+			continue;
+		if (sessions == 0)
+			return i;
+		sess_free(t, &t->s[i]);
+		sessions--;
+	}
+	return end == t->cap ? NAT_WALK_DONE : end;
+}
+
 void
 nat_table_flush(struct nat_table *t)
 {
-	uint32_t i;
-
-	for (i = 0; i < t->cap; i++)
-		if (t->s[i].flags & NSF_USED)
-			sess_free(t, &t->s[i]);
+	(void)nat_table_flush_some(t, 0, UINT32_MAX, UINT32_MAX);
 }
 
 void
@@ -784,14 +813,19 @@ ep_to_tuple(const struct nat_ep4 *e, uint8_t proto, struct nat_tuple *o)
 	o->proto = proto;
 }
 
-void
-nat_table_walk(struct nat_table *t, void (*fn)(void *arg, const struct nat_session_info *i),
-               void *arg)
+uint32_t
+nat_table_walk(struct nat_table *t, uint32_t from, uint32_t budget,
+               void (*fn)(void *arg, const struct nat_session_info *i), void *arg)
 {
 	uint64_t now = t->now > t->wheel->now ? t->now : t->wheel->now;
-	uint32_t i;
+	uint32_t i, end;
 
-	for (i = 0; i < t->cap; i++) {
+	if (from >= t->cap)
+		return NAT_WALK_DONE;
+	/* By slot, not by a list: a session keeps its slot for life, so a walk
+	 * resumed at a slot index never meets a session twice, whatever came
+	 * and went between its chunks (a list would move under the cursor). */
+	for (i = from, end = chunk_end(t, from, budget); i < end; i++) {
 		const struct nat_session *s = &t->s[i];
 		struct nat_session_info info;
 		uint64_t deadline;
@@ -810,4 +844,5 @@ nat_table_walk(struct nat_table *t, void (*fn)(void *arg, const struct nat_sessi
 		info.bytes[1] = s->bytes[1];
 		fn(arg, &info);
 	}
+	return end == t->cap ? NAT_WALK_DONE : end;
 }

@@ -304,9 +304,20 @@ struct tcp_conn_info {
 	uint64_t timer_left_ms; /* 0 when none */
 	uint8_t cc;
 };
-/* Call fn for every connection and listener of the stack. */
-void tcp_stack_walk(struct tcp_stack *st, void (*fn)(void *arg, const struct tcp_conn_info *i),
-                    void *arg);
+/* Blocks per worker call of `conn show`. */
+#define TCP_WALK_BUDGET 4096
+/* What tcp_stack_walk returns at the end. */
+#define TCP_WALK_DONE UINT32_MAX
+/*
+ * Call fn for every connection and listener in blocks [from, from + budget)
+ * of the stack's pool (a budget of 0 visits one block) and return the
+ * block to resume from, or TCP_WALK_DONE after the last one.  Walk a stack
+ * in chunks, letting segments through between them: a connection keeps its
+ * block for life, so a resumed walk reports it at most once, and exactly
+ * once if it lives through the whole walk.  Not a snapshot, like ss.
+ */
+uint32_t tcp_stack_walk(struct tcp_stack *st, uint32_t from, uint32_t budget,
+                        void (*fn)(void *arg, const struct tcp_conn_info *i), void *arg);
 
 /* RFC 6528 initial sequence number (exposed for tests). */
 uint32_t tcp_isn(const struct tcp_stack *st, const struct tcp_tuple *t, uint64_t now);

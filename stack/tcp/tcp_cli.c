@@ -3,7 +3,7 @@
  * TCP commands: `tcp set NAME VALUE`, `tcp show`, `tcp stats`,
  * `tcp max-conns N` (boot) and `conn show`.  Settings go to every worker's
  * stack through its call ring; connection listings are taken on the
- * workers, between two bursts.
+ * workers, a chunk of the pool between two bursts.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -210,7 +210,12 @@ tcp_telemetry_init(void)
 }
 TERN_INIT(tcp_telemetry_init);
 
-/* conn show: taken on each worker into a list, printed here. */
+/*
+ * conn show: taken on each worker in chunks of TCP_WALK_BUDGET blocks, one
+ * worker call per chunk, so that a worker never stops for its whole pool
+ * (millions of blocks at the largest tcp max-conns); segments go through
+ * between chunks, so the listing is not a snapshot (nor is ss's).
+ */
 struct conn_row {
 	struct tcp_conn_info i;
 	unsigned worker;
@@ -219,33 +224,70 @@ struct conn_row {
 struct conn_rows {
 	struct conn_row *row;
 	uint32_t n, cap;
-	unsigned cur; /* the worker being walked */
+};
+
+/* One worker call's share; the rows go to `buf` (TCP_WALK_BUDGET rows,
+ * the control thread's, written once beforehand: the worker neither
+ * allocates nor takes a page fault), appended to the list between calls. */
+struct conn_chunk {
+	uint32_t cursor; /* in: the first block; out: the next one, or TCP_WALK_DONE */
+	uint32_t n;      /* rows in buf */
+	struct tcp_conn_info *buf;
 	bool listen_only, all;
-	int err;
 };
 
 static void
-collect_one(void *arg, const struct tcp_conn_info *i)
+chunk_one(void *arg, const struct tcp_conn_info *i)
 {
-	struct conn_rows *r = arg;
+	struct conn_chunk *ch = arg;
 
-	if (r->listen_only ? !i->listener : (!r->all && i->listener))
+	if (ch->listen_only ? !i->listener : (!ch->all && i->listener))
 		return;
-	if (out_array_reserve((void **)&r->row, &r->cap, r->n, sizeof(*r->row)) < 0) {
-		r->err = -ENOMEM;
-		return;
-	}
-	r->row[r->n++] = (struct conn_row){ *i, r->cur };
+	/* A connection per block at most: buf never overflows. */
+	ch->buf[ch->n++] = *i;
 }
 
 static int
-collect(struct tcp_worker *tw, void *arg)
+show_chunk(struct tern_worker *w, void *arg)
 {
-	struct conn_rows *r = arg;
+	struct conn_chunk *ch = arg;
 
-	r->cur = tw->w->id;
-	tcp_stack_walk(tw->st, collect_one, r);
-	return r->err;
+	ch->n = 0;
+	ch->cursor =
+	    tcp_stack_walk(tcp_worker_of(w)->st, ch->cursor, TCP_WALK_BUDGET, chunk_one, ch);
+	return 0;
+}
+
+/* Every worker's connections `ch` asks for into `r`, a chunk per call; on
+ * failure r keeps what it had gathered, for the caller to free. */
+static int
+collect(struct conn_rows *r, struct conn_chunk *ch)
+{
+	int rc = 0;
+
+	if ((ch->buf = malloc(TCP_WALK_BUDGET * sizeof(*ch->buf))) == NULL)
+		return -ENOMEM;
+	memset(ch->buf, 0, TCP_WALK_BUDGET * sizeof(*ch->buf));
+	for (unsigned k = 0; k < tcp_nb_workers() && rc == 0; k++) {
+		struct tern_worker *w = tcp_worker_by_index(k)->w;
+
+		ch->cursor = 0;
+		do {
+			if ((rc = tern_worker_call(w, show_chunk, ch)) < 0)
+				break;
+			for (uint32_t j = 0; j < ch->n; j++) {
+				if (out_array_reserve((void **)&r->row, &r->cap, r->n,
+				                      sizeof(*r->row)) < 0) {
+					rc = -ENOMEM;
+					break;
+				}
+				r->row[r->n++] = (struct conn_row){ ch->buf[j], w->id };
+			}
+		} while (rc == 0 && ch->cursor != TCP_WALK_DONE);
+	}
+	free(ch->buf);
+	ch->buf = NULL;
+	return rc;
 }
 
 static void
@@ -266,19 +308,21 @@ int
 cli_conn_show(struct cmd_ctx *c, int argc, char **argv)
 {
 	struct conn_rows r = { 0 };
+	struct conn_chunk ch = { .all = true };
 	char b[32];
 	int rc;
 
-	r.all = true;
 	if (argc == 1 && strcmp(argv[0], "listen") == 0)
-		r.listen_only = true;
+		ch.listen_only = true;
 	else if (argc == 1 && strcmp(argv[0], "established") == 0)
-		r.all = false;
+		ch.all = false;
 	else if (argc != 0)
 		return out_err(c->out, EINVAL, "usage: conn show [listen|established]");
-	rc = tcp_on_workers(collect, &r);
-	if (rc < 0) {
+	if ((rc = collect(&r, &ch)) < 0) {
 		free(r.row);
+		if (rc == -ENOMEM)
+			return out_err(c->out, ENOMEM,
+			               "conn show: out of memory after %u connections", r.n);
 		return out_err(c->out, -rc, "conn show: %s", strerror(-rc));
 	}
 	out_list_open(c->out, "connections");

@@ -863,11 +863,20 @@ timer_info(const struct tcp_conn *c, struct tcp_conn_info *i)
 	i->timer_left_ms = t != NULL && t->expires > c->st->now ? t->expires - c->st->now : 0;
 }
 
-void
-tcp_stack_walk(struct tcp_stack *st, void (*fn)(void *arg, const struct tcp_conn_info *i),
-               void *arg)
+uint32_t
+tcp_stack_walk(struct tcp_stack *st, uint32_t from, uint32_t budget,
+               void (*fn)(void *arg, const struct tcp_conn_info *i), void *arg)
 {
-	for (uint32_t n = 0; n < st->cfg.max_conns; n++) {
+	uint32_t max = st->cfg.max_conns, end;
+
+	if (from >= max)
+		return TCP_WALK_DONE;
+	if (budget == 0)
+		budget = 1; /* a walk always moves on */
+	end = budget >= max - from ? max : from + budget;
+	/* By block, not by a list: a connection keeps its block for life, so a
+	 * walk resumed at a block index never meets a connection twice. */
+	for (uint32_t n = from; n < end; n++) {
 		const struct tcp_conn *c = &st->pool[n];
 		struct tcp_conn_info i = { 0 };
 
@@ -893,4 +902,5 @@ tcp_stack_walk(struct tcp_stack *st, void (*fn)(void *arg, const struct tcp_conn
 		timer_info(c, &i);
 		fn(arg, &i);
 	}
+	return end == max ? TCP_WALK_DONE : end;
 }

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -429,7 +430,7 @@ static void
 walk(void)
 {
 	memset(&W, 0, sizeof(W));
-	nat_table_walk(E.t, walk_cb, NULL);
+	assert_int_equal(nat_table_walk(E.t, 0, UINT32_MAX, walk_cb, NULL), NAT_WALK_DONE);
 }
 
 /* A TCP handshake through the NAT, from IN:sp to OUT:dp; returns the
@@ -1683,6 +1684,469 @@ test_single_owner_is_zero(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Walks and flushes in chunks (`nat sessions show`, `nat sessions flush`) */
+
+/* Sessions i < n: UDP (300 s) from 10.1.i/256.i%256:(1024 + i), TCP SYN
+ * (240 s) for even i when `mixed`; in slots 0..n-1 of a fresh table. */
+static void
+open_many(uint32_t n, bool mixed)
+{
+	uint8_t b[128];
+	uint32_t len;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t in = IP4(10, 1, 0, 0) + i;
+
+		if (mixed && i % 2 == 0)
+			len = mk_tcp(b, in, (uint16_t)(1024 + i), OUT1, 80, F_SYN, 0);
+		else
+			len = mk_udp(b, in, (uint16_t)(1024 + i), OUT1, 53, 4, false);
+		assert_int_equal(xl(b, len, LAN), NAT_DONE);
+	}
+}
+
+/* Which open_many() session a walk reported, by its inside source. */
+struct seen {
+	uint32_t n, cap;
+	uint8_t *count; /* by index i of open_many() */
+	uint32_t others;
+};
+
+static void
+seen_cb(void *arg, const struct nat_session_info *i)
+{
+	struct seen *sn = arg;
+	uint32_t k = i->orig.src - IP4(10, 1, 0, 0);
+
+	sn->n++;
+	if (k < sn->cap && i->orig.sport == 1024 + k)
+		sn->count[k]++;
+	else
+		sn->others++;
+}
+
+/* Sessions in every other slot: a walk of budget 7 resumes where it
+ * stopped, visits each slot once and reports each session exactly once. */
+static void
+test_walk_chunks_each_once(void **state)
+{
+	uint8_t count[1000] = { 0 };
+	struct seen sn = { .cap = 1000, .count = count };
+	uint32_t cur = 0, calls = 0;
+
+	(void)state;
+	open_many(1000, true);
+	advance(241 * SEC); /* the TCP ones go: UDP in the odd slots */
+	assert_int_equal(nat_table_nb_sessions(E.t), 500);
+	assert_int_equal(E.t->s[0].flags & NSF_USED, 0);
+	assert_int_not_equal(E.t->s[1].flags & NSF_USED, 0);
+	do {
+		uint32_t before = sn.n, next = nat_table_walk(E.t, cur, 7, seen_cb, &sn);
+
+		/* At most one session per slot, and the cursor moves by the budget. */
+		assert_true(sn.n - before <= 7);
+		if (next != NAT_WALK_DONE)
+			assert_int_equal(next, cur + 7);
+		cur = next;
+		calls++;
+	} while (cur != NAT_WALK_DONE);
+	assert_int_equal(calls, (1024 + 6) / 7);
+	assert_int_equal(sn.n, 500);
+	assert_int_equal(sn.others, 0);
+	for (uint32_t i = 0; i < 1000; i++)
+		assert_int_equal(count[i], i % 2);
+	/* The done marker: past the end, nothing is visited. */
+	assert_int_equal(nat_table_walk(E.t, 1024, 7, seen_cb, &sn), NAT_WALK_DONE);
+	assert_int_equal(nat_table_walk(E.t, NAT_WALK_DONE, 7, seen_cb, &sn), NAT_WALK_DONE);
+	assert_int_equal(nat_table_walk(E.t, 1020, 7, seen_cb, &sn), NAT_WALK_DONE);
+	assert_int_equal(sn.n, 500);
+	/* A budget of 0 still moves on; a budget past the end stops there. */
+	assert_int_equal(nat_table_walk(E.t, 5, 0, seen_cb, &sn), 6);
+	assert_int_equal(nat_table_walk(E.t, 1023, 0, seen_cb, &sn), NAT_WALK_DONE);
+	assert_int_equal(nat_table_walk(E.t, 1, UINT32_MAX, seen_cb, &sn), NAT_WALK_DONE);
+	assert_int_equal(sn.n, 1001);
+}
+
+/* Packets between the chunks of a walk: sessions come and go.  None is
+ * reported twice; those alive throughout are reported exactly once. */
+static void
+test_walk_chunks_with_churn(void **state)
+{
+	uint8_t count[1000] = { 0 }, b[128];
+	bool gone[1000] = { false };
+	struct seen sn = { .cap = 1000, .count = count };
+	uint32_t cur = 0, x = 12345, made = 0;
+
+	(void)state;
+	open_many(1000, false);
+	do {
+		cur = nat_table_walk(E.t, cur, 16, seen_cb, &sn);
+		/* Between two chunks: one session ends, somewhere, and a new one
+		 * takes its slot (the free list gives the latest freed first). */
+		x = x * 1103515245u + 12345u;
+		uint32_t k = (x >> 8) % 1000, n;
+
+		if (!gone[k]) {
+			assert_int_equal(nat_table_flush_some(E.t, k, 1, 1),
+			                 k + 1 < 1024 ? k + 1 : NAT_WALK_DONE);
+			gone[k] = true;
+			n = mk_udp(b, IP4(10, 9, 0, 0) + made, 9, OUT2, 53, 4, false);
+			assert_int_equal(xl(b, n, LAN), NAT_DONE);
+			assert_int_not_equal(E.t->s[k].flags & NSF_USED, 0);
+			made++;
+		}
+	} while (cur != NAT_WALK_DONE);
+	assert_true(made > 30);
+	for (uint32_t i = 0; i < 1000; i++)
+		assert_true(gone[i] ? count[i] <= 1 : count[i] == 1);
+	/* New sessions ahead of the cursor were reported, once each at most. */
+	assert_true(sn.others <= made);
+}
+
+/* Consistency of the table between two chunks of a flush. */
+static void
+check_table(const struct nat_table *t)
+{
+	uint32_t used = 0;
+	uint32_t hosts = 0;
+
+	for (uint32_t i = 0; i < t->cap; i++) {
+		const struct nat_session *s = &t->s[i];
+		uint32_t same = 0;
+		unsigned dir;
+
+		if (!(s->flags & NSF_USED))
+			continue;
+		used++;
+		/* Both tuples still lead to it. */
+		for (unsigned d = 0; d < 2; d++)
+			assert_ptr_equal(nat_sess_lookup(E.t, s->proto, &s->t[d], &dir), s);
+		assert_true(tern_timer_pending(&s->timer));
+		/* Its mapping is still found, by its holder. */
+		if (s->flags & NSF_MAPPED) {
+			uint32_t a;
+			uint16_t p;
+
+			nat_map_inside(s, &a, &p);
+			assert_non_null(nat_map_by_inside(E.t, s->proto, a, p));
+		}
+		/* The per-host count is the number of counted sessions. */
+		for (uint32_t j = 0; j < t->cap; j++)
+			if ((t->s[j].flags & (NSF_USED | NSF_HOSTCNT)) ==
+			        (NSF_USED | NSF_HOSTCNT) &&
+			    t->s[j].t[NAT_DIR_ORIG].src == s->t[NAT_DIR_ORIG].src)
+				same++;
+		if (s->flags & NSF_HOSTCNT)
+			assert_int_equal(nat_host_count(t, s->t[NAT_DIR_ORIG].src), same);
+	}
+	assert_int_equal(nat_table_nb_sessions(t), used);
+	assert_int_equal(E.w.pending, used);
+	for (uint32_t i = 0; i <= t->host_mask; i++)
+		hosts += t->host[i].n;
+	if (used == 0) {
+		assert_int_equal(hosts, 0);
+		assert_int_equal(t->rc_head, NAT_NIL);
+		for (uint32_t i = 0; i <= t->hmask; i++)
+			assert_int_equal(t->hbucket[i], NAT_NIL);
+		for (uint32_t i = 0; i <= t->mmask; i++)
+			assert_int_equal(t->mbucket[i], NAT_NIL);
+	}
+}
+
+/* A flush in chunks of 5 slots, packets in between: the table is whole
+ * after every chunk, mappings outlive a flushed holder while a session of
+ * theirs is left, and only sessions opened behind the cursor survive. */
+static void
+test_flush_chunks_consistent(void **state)
+{
+	uint8_t b[128];
+	uint32_t n, cur = 0, chunks = 0;
+	uint16_t op, op2;
+
+	(void)state;
+	/* Slot 0: the holder of IN1:7000's mapping; slot 1000: the same
+	 * mapping to another destination (on the holder's ring). */
+	n = mk_udp(b, IN1, 7000, OUT1, 53, 4, false);
+	assert_int_equal(xl(b, n, LAN), NAT_DONE);
+	op = sport(b);
+	open_many(999, true); /* slots 1..999; TCP in the even ones */
+	n = mk_udp(b, IN1, 7000, OUT2, 53, 4, false);
+	assert_int_equal(xl(b, n, LAN), NAT_DONE);
+	assert_int_equal(sport(b), op);
+	assert_int_equal(nat_host_count(E.t, IN1), 2);
+	/* A TCP handshake, so that the reclaim list has members and
+	 * non-members; a DNAT session (not mapped, not counted). */
+	add_dnat(PTCP, WAN_ADDR, 8080, SRV, 80);
+	n = mk_tcp(b, OUT2, 4444, WAN_ADDR, 8080, F_SYN, 0);
+	assert_int_equal(xl(b, n, WAN), NAT_DONE);
+	tcp_open(IN2, 6000, OUT1, 443);
+	check_table(E.t);
+	do {
+		cur = nat_table_flush_some(E.t, cur, 5, UINT32_MAX);
+		chunks++;
+		check_table(E.t);
+		if (chunks == 1) {
+			/* The holder went; its mapping lives on in slot 1000. */
+			assert_int_equal(E.t->s[0].flags & NSF_USED, 0);
+			assert_int_equal(nat_host_count(E.t, IN1), 1);
+			/* A new flow of IN1:7000 keeps the outside port (RFC 4787
+			 * REQ-1) and takes a slot behind the cursor: it survives. */
+			n = mk_udp(b, IN1, 7000, OUT1, 54, 4, false);
+			assert_int_equal(xl(b, n, LAN), NAT_DONE);
+			assert_int_equal(sport(b), op);
+			op2 = sport(b);
+			/* Sessions ahead still translate, both ways. */
+			n = mk_udp(b, OUT2, 53, POOL, op, 4, false);
+			assert_int_equal(xl(b, n, WAN), NAT_DONE);
+			assert_int_equal(ip_dst(b), IN1);
+			check_table(E.t);
+		}
+	} while (cur != NAT_WALK_DONE);
+	assert_int_equal(chunks, (1024 + 4) / 5);
+	/* Left: the one opened behind the cursor, with its count. */
+	assert_int_equal(nat_table_nb_sessions(E.t), 1);
+	assert_int_equal(nat_host_count(E.t, IN1), 1);
+	n = mk_udp(b, OUT1, 54, POOL, op2, 4, false);
+	assert_int_equal(xl(b, n, WAN), NAT_DONE);
+	/* A second pass empties the table. */
+	for (cur = 0; cur != NAT_WALK_DONE;)
+		cur = nat_table_flush_some(E.t, cur, 5, UINT32_MAX);
+	check_table(E.t);
+	assert_int_equal(nat_table_nb_sessions(E.t), 0);
+	assert_int_equal(nat_host_count(E.t, IN1), 0);
+	assert_int_equal(nat_host_count(E.t, IN2), 0);
+	assert_int_equal(E.w.pending, 0);
+	/* Flushed sessions are not counted as expired or reclaimed. */
+	assert_int_equal(ctr(NAT_MIB_SessionsExpired), 0);
+	assert_int_equal(ctr(NAT_MIB_SessionsReclaimed), 0);
+}
+
+/* A flush stops at its session limit, where the next session is, or at
+ * its slot limit, whichever comes first. */
+static void
+test_flush_chunks_session_limit(void **state)
+{
+	uint32_t cur, calls = 0;
+
+	(void)state;
+	open_many(1000, true);
+	advance(241 * SEC); /* UDP left, in the odd slots */
+	assert_int_equal(nat_table_nb_sessions(E.t), 500);
+	assert_int_equal(nat_table_flush_some(E.t, 0, 4, 3), 4);    /* slots 1, 3 */
+	assert_int_equal(nat_table_flush_some(E.t, 4, 100, 2), 9);  /* 5, 7; 9 is next */
+	assert_int_equal(nat_table_flush_some(E.t, 9, 100, 0), 11); /* 0 counts as 1 */
+	assert_int_equal(nat_table_nb_sessions(E.t), 495);
+	for (cur = 11; cur != NAT_WALK_DONE; calls++)
+		cur = nat_table_flush_some(E.t, cur, UINT32_MAX, 3);
+	assert_int_equal(calls, (495 + 2) / 3);
+	assert_int_equal(nat_table_nb_sessions(E.t), 0);
+	assert_int_equal(E.w.pending, 0);
+	for (uint32_t i = 0; i < 1000; i++)
+		assert_int_equal(nat_host_count(E.t, IP4(10, 1, 0, 0) + i), 0);
+	assert_int_equal(nat_table_flush_some(E.t, 0, UINT32_MAX, 3), NAT_WALK_DONE);
+}
+
+/* ---- How long one worker call of `nat sessions show` / flush takes ---- */
+
+static double
+clock_us(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static double
+now_us(void)
+{
+	return clock_us(CLOCK_MONOTONIC);
+}
+
+/* This thread's CPU time: what a call costs without the time another
+ * process had the core (this machine is shared; a worker's is not). */
+static double
+cpu_us(void)
+{
+	return clock_us(CLOCK_THREAD_CPUTIME_ID);
+}
+
+/* Per-call times of a chunked walk or flush: wall clock, and the
+ * longest in CPU time. */
+struct calls {
+	double *us;
+	uint32_t n, cap;
+	double cpu_max;
+};
+
+static void
+calls_add(struct calls *c, double us, double cpu)
+{
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 1024;
+		c->us = realloc(c->us, c->cap * sizeof(*c->us));
+		assert_non_null(c->us);
+	}
+	c->us[c->n++] = us;
+	c->cpu_max = cpu > c->cpu_max ? cpu : c->cpu_max;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One call's time before, then the chunks' now: median, 99th and 99.9th
+ * percentiles, longest.  On a shared machine the longest wall-clock call
+ * is often the scheduler's (another process ran in the middle), hence the
+ * longest in this thread's CPU time too. */
+static void
+calls_print(const char *what, uint32_t n, double whole, struct calls *c)
+{
+	qsort(c->us, c->n, sizeof(*c->us), cmp_double);
+	print_message("%s %u sessions: before, one call %.0f us; now %u calls: median %.0f us, "
+	              "p99 %.0f us, p99.9 %.0f us, longest %.0f us (CPU %.0f us)\n",
+	              what, n, whole, c->n, c->us[c->n / 2], c->us[c->n * 99 / 100],
+	              c->us[c->n * 999 / 1000], c->us[c->n - 1], c->cpu_max);
+	free(c->us);
+	*c = (struct calls){ 0 };
+}
+
+/* n SNAT-like UDP sessions straight into the table (no packets: faster),
+ * each with its own mapping and host count, as many hosts as sessions. */
+static void
+fill_direct(uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct nat_session *s = nat_sess_alloc(E.t);
+
+		assert_non_null(s);
+		s->proto = PUDP;
+		s->t[0] = (struct nat_ep4){ IP4(10, 0, 0, 0) + i, OUT1, 1024, 53 };
+		s->t[1] = (struct nat_ep4){ OUT1, POOL + (i >> 16), 53, (uint16_t)i };
+		s->flags |= NSF_MAPPED | NSF_HOSTCNT;
+		nat_sess_insert(E.t, s, E.now);
+	}
+	assert_int_equal(nat_table_nb_sessions(E.t), n);
+}
+
+/* What ternd's show did in its one call per worker: a row per session
+ * appended to one array, doubled when full (out_array_reserve). */
+struct grow {
+	struct {
+		struct nat_session_info i;
+		unsigned worker;
+	} * row;
+	uint32_t n, cap;
+};
+
+static void
+grow_cb(void *arg, const struct nat_session_info *i)
+{
+	struct grow *g = arg;
+
+	if (g->n == g->cap) {
+		uint32_t c = g->cap ? g->cap * 2 : 256;
+		void *a = realloc(g->row, (size_t)c * sizeof(*g->row));
+
+		assert_non_null(a);
+		g->row = a;
+		g->cap = c;
+	}
+	g->row[g->n].i = *i;
+	g->row[g->n++].worker = 0;
+}
+
+/* What it does now: at most a chunk of rows per call, into a buffer of
+ * the control thread's, copied out between calls (not on the worker). */
+struct chunk_buf {
+	struct nat_session_info *i;
+	uint32_t n;
+};
+
+static void
+chunk_cb(void *arg, const struct nat_session_info *i)
+{
+	struct chunk_buf *c = arg;
+
+	c->i[c->n++] = *i;
+}
+
+/*
+ * The longest single call on a worker during `nat sessions show` and
+ * `nat sessions flush` of a full table of TERN_NAT_BENCH_SESSIONS
+ * sessions (default 1M): one call per chunk now (NAT_WALK_BUDGET slots;
+ * NAT_WALK_BUDGET slots or NAT_FLUSH_BUDGET sessions), one call for the
+ * whole table as before.  Chunks first: the old walk's 100 MB of rows,
+ * grown and freed, leaves the caches and TLB cold for what follows.
+ * Prints the figures; asserts only what does not depend on the machine.
+ */
+static void
+test_walk_flush_longest_call(void **state)
+{
+	const char *env = getenv("TERN_NAT_BENCH_SESSIONS");
+	uint32_t n = env != NULL ? (uint32_t)strtoul(env, NULL, 0) : 1u << 20;
+	struct grow g = { 0 };
+	struct chunk_buf cb = { .n = 0 };
+	struct calls walk = { 0 }, flush = { 0 };
+	uint32_t cur, rows = 0;
+	double t0, c0, whole_walk, whole_flush;
+
+	(void)state;
+	if (n < 1024)
+		n = 1024;
+	nat_table_destroy(E.t);
+	E.cfg.max_sessions = n;
+	new_table(0, 1);
+	fill_direct(n);
+
+	/* Now: chunks, into a buffer touched beforehand as ternd does. */
+	cb.i = malloc(NAT_WALK_BUDGET * sizeof(*cb.i));
+	assert_non_null(cb.i);
+	memset(cb.i, 0, NAT_WALK_BUDGET * sizeof(*cb.i));
+	cur = 0;
+	do {
+		cb.n = 0;
+		t0 = now_us();
+		c0 = cpu_us();
+		cur = nat_table_walk(E.t, cur, NAT_WALK_BUDGET, chunk_cb, &cb);
+		calls_add(&walk, now_us() - t0, cpu_us() - c0);
+		rows += cb.n;
+	} while (cur != NAT_WALK_DONE);
+	free(cb.i);
+	assert_int_equal(rows, n);
+	assert_int_equal(walk.n, (n + NAT_WALK_BUDGET - 1) / NAT_WALK_BUDGET);
+	cur = 0;
+	do {
+		t0 = now_us();
+		c0 = cpu_us();
+		cur = nat_table_flush_some(E.t, cur, NAT_WALK_BUDGET, NAT_FLUSH_BUDGET);
+		calls_add(&flush, now_us() - t0, cpu_us() - c0);
+	} while (cur != NAT_WALK_DONE);
+	assert_int_equal(flush.n, (n + NAT_FLUSH_BUDGET - 1) / NAT_FLUSH_BUDGET);
+	assert_int_equal(nat_table_nb_sessions(E.t), 0);
+	assert_int_equal(nat_host_count(E.t, IP4(10, 0, 0, 0)), 0);
+	assert_int_equal(E.w.pending, 0);
+
+	/* Before: the whole table in one call each. */
+	fill_direct(n);
+	t0 = now_us();
+	assert_int_equal(nat_table_walk(E.t, 0, UINT32_MAX, grow_cb, &g), NAT_WALK_DONE);
+	whole_walk = now_us() - t0;
+	assert_int_equal(g.n, n);
+	free(g.row);
+	t0 = now_us();
+	nat_table_flush(E.t);
+	whole_flush = now_us() - t0;
+	assert_int_equal(nat_table_nb_sessions(E.t), 0);
+	calls_print("show", n, whole_walk, &walk);
+	calls_print("flush", n, whole_flush, &flush);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Scale */
 
 static void
@@ -1767,6 +2231,11 @@ main(void)
 		T(test_owner_derivation),
 		T(test_single_owner_is_zero),
 		T(test_100k_sessions_expire),
+		T(test_walk_chunks_each_once),
+		T(test_walk_chunks_with_churn),
+		T(test_flush_chunks_consistent),
+		T(test_flush_chunks_session_limit),
+		T(test_walk_flush_longest_call),
 	};
 #undef T
 

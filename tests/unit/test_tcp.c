@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -3291,6 +3292,248 @@ test_time_wait_syn(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* conn show: the stack walked in chunks */
+
+/* Which connection a walk reported: by local port (a listener on LPORT). */
+struct seen {
+	uint32_t n, listeners, others;
+	uint8_t count[64];
+};
+
+static void
+seen_cb(void *arg, const struct tcp_conn_info *i)
+{
+	struct seen *sn = arg;
+
+	sn->n++;
+	if (i->listener)
+		sn->listeners++;
+	else if (i->t.lport >= 1000 && i->t.lport < 1064)
+		sn->count[i->t.lport - 1000]++;
+	else
+		sn->others++;
+}
+
+static struct tcp_conn *
+open_syn_sent(uint16_t lport)
+{
+	struct tcp_conn *c;
+
+	assert_int_equal(tcp_connect(E.st, LADDR, lport, RADDR, LPORT, &c), 0);
+	return c;
+}
+
+/* A listener in block 0, SYN-SENT connections in every other block after:
+ * a walk of budget 5 resumes where it stopped and reports each once. */
+static void
+test_walk_chunks_each_once(void **state)
+{
+	struct tcp_conn *l, *c[63];
+	struct seen sn = { 0 };
+	uint32_t cur = 0, calls = 0;
+
+	(void)state;
+	assert_int_equal(tcp_listen(E.st, LADDR, LPORT, 8, &l), 0);
+	for (unsigned i = 0; i < 63; i++)
+		c[i] = open_syn_sent((uint16_t)(1000 + i));
+	for (unsigned i = 0; i < 63; i += 2)
+		assert_int_equal(tcp_close(c[i]), 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1 + 31);
+	do {
+		uint32_t before = sn.n, next = tcp_stack_walk(E.st, cur, 5, seen_cb, &sn);
+
+		assert_true(sn.n - before <= 5);
+		if (next != TCP_WALK_DONE)
+			assert_int_equal(next, cur + 5);
+		cur = next;
+		calls++;
+	} while (cur != TCP_WALK_DONE);
+	assert_int_equal(calls, (64 + 4) / 5);
+	assert_int_equal(sn.n, 32);
+	assert_int_equal(sn.listeners, 1);
+	assert_int_equal(sn.others, 0);
+	for (unsigned i = 0; i < 63; i++)
+		assert_int_equal(sn.count[i], i % 2);
+	/* The done marker; a budget of 0 still moves on. */
+	assert_int_equal(tcp_stack_walk(E.st, 64, 5, seen_cb, &sn), TCP_WALK_DONE);
+	assert_int_equal(tcp_stack_walk(E.st, TCP_WALK_DONE, 5, seen_cb, &sn), TCP_WALK_DONE);
+	assert_int_equal(tcp_stack_walk(E.st, 7, 0, seen_cb, &sn), 8);
+	assert_int_equal(tcp_stack_walk(E.st, 63, 0, seen_cb, &sn), TCP_WALK_DONE);
+	assert_int_equal(sn.n, 32);
+	for (unsigned i = 1; i < 63; i += 2)
+		assert_int_equal(tcp_close(c[i]), 0);
+	assert_int_equal(tcp_close(l), 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 0);
+}
+
+/* Connections opened and closed between the chunks: none is reported
+ * twice, those open throughout exactly once. */
+static void
+test_walk_chunks_with_churn(void **state)
+{
+	struct tcp_conn *c[64] = { NULL };
+	struct seen sn = { 0 };
+	bool touched[64] = { false };
+	uint32_t cur = 0, x = 7, changes = 0;
+
+	(void)state;
+	for (unsigned i = 0; i < 48; i++)
+		c[i] = open_syn_sent((uint16_t)(1000 + i));
+	do {
+		cur = tcp_stack_walk(E.st, cur, 3, seen_cb, &sn);
+		/* One goes, another comes (maybe into the block just freed). */
+		x = x * 1103515245u + 12345u;
+		unsigned k = (x >> 8) % 48, j = 48 + changes;
+
+		if (c[k] != NULL && j < 64) {
+			assert_int_equal(tcp_close(c[k]), 0);
+			c[k] = NULL;
+			touched[k] = true;
+			c[j] = open_syn_sent((uint16_t)(1000 + j));
+			touched[j] = true;
+			changes++;
+		}
+	} while (cur != TCP_WALK_DONE);
+	assert_true(changes > 5);
+	for (unsigned i = 0; i < 64; i++)
+		assert_true(touched[i] ? sn.count[i] <= 1 : sn.count[i] == (i < 48));
+	for (unsigned i = 0; i < 64; i++)
+		if (c[i] != NULL)
+			assert_int_equal(tcp_close(c[i]), 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 0);
+}
+
+static int
+null_output(void *ctx, const struct tcp_out *o)
+{
+	(void)ctx;
+	(void)o;
+	return 0;
+}
+
+static double
+clock_us(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* What ternd's conn show did in its one call per worker: a row per
+ * connection appended to one array, doubled when full. */
+struct grow {
+	struct {
+		struct tcp_conn_info i;
+		unsigned worker;
+	} * row;
+	uint32_t n, cap;
+};
+
+static void
+grow_cb(void *arg, const struct tcp_conn_info *i)
+{
+	struct grow *g = arg;
+
+	if (g->n == g->cap) {
+		uint32_t c = g->cap ? g->cap * 2 : 256;
+		void *a = realloc(g->row, (size_t)c * sizeof(*g->row));
+
+		assert_non_null(a);
+		g->row = a;
+		g->cap = c;
+	}
+	g->row[g->n].i = *i;
+	g->row[g->n++].worker = 0;
+}
+
+struct chunk_buf {
+	struct tcp_conn_info *i;
+	uint32_t n;
+};
+
+static void
+chunk_cb(void *arg, const struct tcp_conn_info *i)
+{
+	struct chunk_buf *c = arg;
+
+	c->i[c->n++] = *i;
+}
+
+/*
+ * The longest single worker call during `conn show` of a full pool of
+ * TERN_TCP_BENCH_CONNS SYN-SENT connections (default 256k): one call for
+ * the whole pool as before, one per TCP_WALK_BUDGET blocks now.  Prints
+ * the figures; asserts only what does not depend on the machine's speed.
+ */
+static void
+test_walk_longest_call(void **state)
+{
+	static const struct tcp_ops null_ops = { .output = null_output };
+	const char *env = getenv("TERN_TCP_BENCH_CONNS");
+	uint32_t n = env != NULL ? (uint32_t)strtoul(env, NULL, 0) : 1u << 18;
+	struct tern_wheel w;
+	struct tcp_cfg cfg = E.cfg;
+	struct tcp_stack *st;
+	struct grow g = { 0 };
+	struct chunk_buf cb = { .n = 0 };
+	uint32_t cur = 0, calls = 0, rows = 0;
+	double t0, c0, whole, *us, cpu_max = 0;
+
+	(void)state;
+	if (n < 64)
+		n = 64;
+	cfg.max_conns = n;
+	tern_wheel_init(&w, E.now);
+	st = tcp_stack_create(&cfg, &null_ops, NULL, &w, key);
+	assert_non_null(st);
+	for (uint32_t i = 0; i < n; i++) {
+		struct tcp_conn *c;
+
+		assert_int_equal(tcp_connect(st, LADDR, (uint16_t)(1024 + i % 60000),
+		                             RADDR + i / 60000, LPORT, &c),
+		                 0);
+	}
+	us = malloc(((n + TCP_WALK_BUDGET - 1) / TCP_WALK_BUDGET) * sizeof(*us));
+	cb.i = malloc(TCP_WALK_BUDGET * sizeof(*cb.i));
+	assert_true(us != NULL && cb.i != NULL);
+	memset(cb.i, 0, TCP_WALK_BUDGET * sizeof(*cb.i));
+	do {
+		cb.n = 0;
+		t0 = clock_us(CLOCK_MONOTONIC);
+		c0 = clock_us(CLOCK_THREAD_CPUTIME_ID);
+		cur = tcp_stack_walk(st, cur, TCP_WALK_BUDGET, chunk_cb, &cb);
+		us[calls++] = clock_us(CLOCK_MONOTONIC) - t0;
+		/* CPU time: without the time another process had the core. */
+		c0 = clock_us(CLOCK_THREAD_CPUTIME_ID) - c0;
+		cpu_max = c0 > cpu_max ? c0 : cpu_max;
+		rows += cb.n;
+	} while (cur != TCP_WALK_DONE);
+	assert_int_equal(rows, n);
+	t0 = clock_us(CLOCK_MONOTONIC);
+	assert_int_equal(tcp_stack_walk(st, 0, UINT32_MAX, grow_cb, &g), TCP_WALK_DONE);
+	whole = clock_us(CLOCK_MONOTONIC) - t0;
+	assert_int_equal(g.n, n);
+	qsort(us, calls, sizeof(*us), cmp_double);
+	print_message("conn show %u connections: one call %.0f us; %u calls of %u blocks: "
+	              "median %.0f us, p99 %.0f us, longest %.0f us (CPU %.0f us)\n",
+	              n, whole, calls, TCP_WALK_BUDGET, us[calls / 2], us[calls * 99 / 100],
+	              us[calls - 1], cpu_max);
+	free(g.row);
+	free(cb.i);
+	free(us);
+	tcp_stack_destroy(st);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Loopback: two stacks wired to each other. */
 
 struct lb_pkt {
@@ -3661,6 +3904,9 @@ main(void)
 		T(test_loopback_loss),
 		T(test_loopback_loss_heavy),
 		T(test_loopback_loss_nosack),
+		T(test_walk_chunks_each_once),
+		T(test_walk_chunks_with_churn),
+		T(test_walk_longest_call),
 		T(test_loopback_loss_random),
 	};
 #undef T
