@@ -43,7 +43,7 @@ const struct cmd_def tern_commands[] = {
 	  "the neighbour (ARP) table: address, MAC, port, state, age" },
 	{ "arp set", 2, 2, cli_arp_set, 0, "NAME VALUE",
 	  "ARP timers and limits: reachable-ms, retrans-ms, delay-ms, ucast-probes, "
-	  "mcast-probes, hold, gc-stale-ms" },
+	  "mcast-probes, hold, gc-stale-ms, max-entries" },
 	{ "arp show", 0, 0, cli_arp_show, CMD_NOCONFIG, "", "ARP settings and counters" },
 	{ "icmp ratelimit", 1, 3, cli_icmp_ratelimit, 0, "N [burst M]",
 	  "ICMP errors per second per worker, 0 for no limit (default 1000 burst 50)" },
