@@ -158,8 +158,10 @@ parse(struct http_conn *hc)
 	return (int)(end - hc->in);
 }
 
-/* Send what the send buffer takes; true when the response is all out. */
-static bool
+/* Send what the send buffer takes: 1 when the response is all out, 0
+ * when the buffer is full, -errno when the connection can send no more
+ * (reset, timed out). */
+static int
 flush(struct http_state *st, struct http_conn *hc)
 {
 	ssize_t n;
@@ -167,7 +169,7 @@ flush(struct http_state *st, struct http_conn *hc)
 	while (hc->hdr_off < hc->hdr_len) {
 		n = tern_send(hc->fd, hc->hdr + hc->hdr_off, hc->hdr_len - hc->hdr_off);
 		if (n <= 0)
-			return false;
+			return n == -EAGAIN || n == 0 ? 0 : (int)n;
 		hc->hdr_off = (uint16_t)(hc->hdr_off + n);
 	}
 	while (hc->body_left != 0) {
@@ -177,11 +179,11 @@ flush(struct http_state *st, struct http_conn *hc)
 
 		n = tern_send(hc->fd, p, len);
 		if (n <= 0)
-			return false;
+			return n == -EAGAIN || n == 0 ? 0 : (int)n;
 		hc->body_left -= (uint64_t)n;
 		hc->body_off += (uint64_t)n;
 	}
-	return true;
+	return 1;
 }
 
 static void
@@ -192,7 +194,14 @@ serve(struct http_state *st, struct http_conn *hc, uint32_t ev)
 		ssize_t n;
 
 		if (hc->hdr_len != 0) {
-			if (!flush(st, hc)) {
+			int done = flush(st, hc);
+
+			if (done < 0) {
+				/* Waiting for room to send would wait forever. */
+				conn_close(st, hc);
+				return;
+			}
+			if (done == 0) {
 				tern_epoll_ctl(st->ep, EPOLL_CTL_MOD, hc->fd, EPOLLOUT,
 				               (uint64_t)(uintptr_t)hc);
 				return;

@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The built-in services (http, tcp-echo) against hostile or broken peers:
+a client that resets while ternd still has output for it, malformed
+requests on a kept-alive connection.  Every test checks that ternd lets go
+of the connection and that its mbuf pools come back to where they were."""
+
+from conftest import wait_until
+from peers import one_host
+
+
+def run_py(ns, code, timeout=60):
+    """Run python code in ns; return what it prints."""
+    return ns.run("/usr/bin/python3 -c '%s'" % code.replace("'", "'\\''"),
+                  timeout=timeout).stdout
+
+
+def tcp_conns(t):
+    """Connections ternd holds, listeners included (tcp stats)."""
+    return t.ctl("tcp", "stats", json_out=True)["Connections"]
+
+
+# A client that fills ternd's send buffer (it never reads, with a small
+# receive window), then resets the connection (SO_LINGER 0).
+RESET_WITH_OUTPUT_PENDING = """
+import socket, struct, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect((%(addr)r, %(port)d))
+s.sendall(%(first)r)
+s.setblocking(False)
+chunk = b"x" * 65536
+deadline = time.time() + 10
+stalled = 0
+while time.time() < deadline and stalled < 10 and %(push)r:
+    try:
+        s.send(chunk)
+        stalled = 0
+    except BlockingIOError:
+        stalled += 1
+        time.sleep(0.1)
+time.sleep(0.5)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+print("reset")
+"""
+
+
+def test_echo_peer_resets_with_output_pending(ternd_factory, netns_factory):
+    """tcp-echo stops reading a client that does not read its echo (its
+    send buffer is full); when that client resets, ternd must close the
+    socket: a reset connection has no room to send ever, and waiting for
+    EPOLLOUT on it kept it (and its buffers) forever, polled every loop."""
+    t, a = one_host(ternd_factory, netns_factory, "service tcp-echo")
+    base = t.mbufs_in_use()
+    assert tcp_conns(t) == 1
+    out = run_py(a.ns, RESET_WITH_OUTPUT_PENDING % dict(addr=a.gw, port=7, first=b"",
+                                                         push=True))
+    assert out.strip() == "reset"
+    wait_until(lambda: tcp_conns(t) == 1, what="the reset connection freed")
+    t.wait_mbufs(base)
+
+
+def test_http_peer_resets_with_response_pending(ternd_factory, netns_factory):
+    """http answers a large /bytes to a client that does not read, which
+    then resets: the send fails with ECONNRESET from then on, and ternd
+    must close the connection rather than wait for send space forever."""
+    t, a = one_host(ternd_factory, netns_factory, "service http")
+    base = t.mbufs_in_use()
+    req = b"GET /bytes/100000000 HTTP/1.1\r\nHost: x\r\n\r\n"
+    out = run_py(a.ns, RESET_WITH_OUTPUT_PENDING % dict(addr=a.gw, port=80, first=req,
+                                                         push=False))
+    assert out.strip() == "reset"
+    wait_until(lambda: tcp_conns(t) == 1, what="the reset connection freed")
+    t.wait_mbufs(base)
