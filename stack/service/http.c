@@ -121,7 +121,7 @@ respond(struct http_conn *hc, int status, const char *reason, uint64_t len, bool
 static int
 parse(struct http_conn *hc)
 {
-	char *end = NULL, method[8], path[128], version[16];
+	char *end = NULL, *eol, line[256], method[8], path[128], version[16];
 	unsigned long long n;
 	bool head;
 
@@ -132,7 +132,14 @@ parse(struct http_conn *hc)
 		}
 	if (end == NULL)
 		return hc->inlen == HTTP_IN_MAX ? -1 : 0;
-	if (sscanf(hc->in, "%7s %127s %15s", method, path, version) != 3 ||
+	/* The request line alone, as a string: hc->in is not one, and what
+	 * follows this request in it is stale (an earlier, longer one). */
+	eol = memchr(hc->in, '\n', (size_t)(end - hc->in));
+	if ((size_t)(eol - hc->in) >= sizeof(line))
+		return -1;
+	memcpy(line, hc->in, (size_t)(eol - hc->in));
+	line[eol - hc->in] = '\0';
+	if (sscanf(line, "%7s %127s %15s", method, path, version) != 3 ||
 	    strncmp(version, "HTTP/1.", 7) != 0)
 		return -1;
 	if (strcmp(version, "HTTP/1.0") == 0)

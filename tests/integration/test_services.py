@@ -19,6 +19,12 @@ def tcp_conns(t):
     return t.ctl("tcp", "stats", json_out=True)["Connections"]
 
 
+def no_conns(t):
+    """Only listeners left, and TIME-WAIT where ternd closed first."""
+    return all(c["state"] in ("LISTEN", "TIME_WAIT")
+               for c in t.ctl("conn", "show", json_out=True)["connections"])
+
+
 # A client that fills ternd's send buffer (it never reads, with a small
 # receive window), then resets the connection (SO_LINGER 0).
 RESET_WITH_OUTPUT_PENDING = """
@@ -71,4 +77,40 @@ def test_http_peer_resets_with_response_pending(ternd_factory, netns_factory):
                                                          push=False))
     assert out.strip() == "reset"
     wait_until(lambda: tcp_conns(t) == 1, what="the reset connection freed")
+    t.wait_mbufs(base)
+
+
+# Two requests on one kept-alive connection; prints each answer's status.
+TWO_REQUESTS = """
+import socket
+s = socket.create_connection((%(addr)r, 80), timeout=5)
+s.sendall(%(first)r)
+got = b""
+while not got.endswith(b"abc"):
+    got += s.recv(4096)
+print(got.split(b"\\r\\n")[0].decode())
+s.sendall(%(second)r)
+got = b""
+while b"\\r\\n\\r\\n" not in got:
+    d = s.recv(4096)
+    if not d:
+        break
+    got += d
+print(got.split(b"\\r\\n")[0].decode())
+"""
+
+
+def test_http_malformed_request_after_a_longer_one(ternd_factory, netns_factory):
+    """A request line with no path and no version is a 400, even when an
+    earlier, longer request on the same connection left its bytes behind
+    in the input buffer: the parser read past the request it was given
+    (and, the buffer not being a string, could read past its end), so
+    "GET" after "GET /bytes/3 HTTP/1.1" was taken as a GET of "tes/3"."""
+    t, a = one_host(ternd_factory, netns_factory, "service http")
+    base = t.mbufs_in_use()
+    out = run_py(a.ns, TWO_REQUESTS % dict(addr=a.gw,
+                                           first=b"GET /bytes/3 HTTP/1.1\r\n\r\n",
+                                           second=b"GET\r\n\r\n"))
+    assert out.splitlines() == ["HTTP/1.1 200 OK", "HTTP/1.1 400 Bad Request"], out
+    wait_until(lambda: no_conns(t), what="connection closed")
     t.wait_mbufs(base)
