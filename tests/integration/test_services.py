@@ -114,3 +114,63 @@ def test_http_malformed_request_after_a_longer_one(ternd_factory, netns_factory)
     assert out.splitlines() == ["HTTP/1.1 200 OK", "HTTP/1.1 400 Bad Request"], out
     wait_until(lambda: no_conns(t), what="connection closed")
     t.wait_mbufs(base)
+
+
+# Three clients: one sends nothing, one trickles a request a byte every
+# 2 s (slowloris), one asks for 100 MB and never reads.  Prints how each
+# connection ended and after how many seconds.
+SLOW_CLIENTS = """
+import socket, time
+def conn():
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect((%(addr)r, 80))
+    s.setblocking(False)
+    return s
+idle, drip, reader = conn(), conn(), conn()
+reader.send(b"GET /bytes/100000000 HTTP/1.1\\r\\n\\r\\n")
+req = b"GET / HTTP/1.1\\r\\nX: " + b"y" * 1000
+t0 = time.time()
+ended = {}
+i = 0
+while ("idle" not in ended or "drip" not in ended) and time.time() - t0 < %(limit)d:
+    for name, s in (("idle", idle), ("drip", drip), ("reader", reader)):
+        if name in ended:
+            continue
+        try:
+            if name == "drip":
+                s.send(req[i %% len(req):i %% len(req) + 1])
+            if name != "reader":
+                d = s.recv(1)
+                if d == b"":
+                    ended[name] = ("eof", time.time() - t0)
+        except BlockingIOError:
+            pass
+        except OSError as e:
+            ended[name] = (type(e).__name__, time.time() - t0)
+    i += 1
+    time.sleep(2)
+for name in ("idle", "drip", "reader"):
+    what, when = ended.get(name, ("open", 0))
+    print(name, what, int(when))
+"""
+
+
+def test_http_slow_clients_timed_out(ternd_factory, netns_factory):
+    """A connection that sends no request, one that trickles its request a
+    byte at a time (slowloris) and one that never reads its response each
+    held a connection slot for ever: a few thousand of them took every one
+    a worker has.  Each is now reset 30 s (HTTP_TIMEOUT_MS) after it last
+    made progress: for a request that is from when the server started
+    waiting for it, not from its last byte."""
+    t, a = one_host(ternd_factory, netns_factory, "service http")
+    base = t.mbufs_in_use()
+    out = run_py(a.ns, SLOW_CLIENTS % dict(addr=a.gw, limit=50), timeout=90)
+    ended = {l.split()[0]: (l.split()[1], int(l.split()[2])) for l in out.splitlines()}
+    for name in ("idle", "drip"):
+        what, when = ended[name]
+        assert what in ("eof", "ConnectionResetError") and 28 <= when <= 40, out
+    # The reader never reads, so it cannot see the reset while its own
+    # receive queue is full; ternd's side is gone all the same.
+    wait_until(lambda: tcp_conns(t) == 1, what="every slow connection freed")
+    t.wait_mbufs(base)
