@@ -4,8 +4,8 @@ a client that resets while ternd still has output for it, malformed
 requests on a kept-alive connection.  Every test checks that ternd lets go
 of the connection and that its mbuf pools come back to where they were."""
 
-from conftest import wait_until
-from peers import one_host
+from conftest import config, wait_until
+from peers import host, links_up, one_host
 
 
 def run_py(ns, code, timeout=60):
@@ -173,4 +173,27 @@ def test_http_slow_clients_timed_out(ternd_factory, netns_factory):
     # The reader never reads, so it cannot see the reset while its own
     # receive queue is full; ternd's side is gone all the same.
     wait_until(lambda: tcp_conns(t) == 1, what="every slow connection freed")
+    t.wait_mbufs(base)
+
+
+def test_udp_echo_refuses_a_port_a_socket_holds(ternd_factory, netns_factory):
+    """`service udp-echo port N` on a port an application's UDP socket is
+    bound to (tern-upper's 7777) is EADDRINUSE, as binding that socket to
+    udp-echo's port is: udp_input hands a port's datagrams to a built-in
+    receiver before any socket, so the echo used to take the port from
+    the application without a word."""
+    from test_examples import UPPER
+    a = host(netns_factory, "tsu", default_route=False)
+    t = ternd_factory(config("port add pa net_af_packet0,iface=%s" % a.outer,
+                             "addr add %s/24 dev pa" % a.gw), binary=UPPER)
+    links_up(t, "pa")
+    base = t.mbufs_in_use()
+    r = t.ctl("service", "udp-echo", "port", "7777", check=False)
+    assert r.returncode != 0 and "in use" in r.stderr, (r.stdout, r.stderr)
+    assert "udp-echo" not in t.ctl("show", "running-config")
+    t.ctl("service", "udp-echo", "port", "7778")
+    r = a.ns.run("sh -c 'printf \"udp hello\" | socat -t 1 - UDP:%s:7777'" % a.gw)
+    assert r.stdout == "UDP HELLO"
+    r = a.ns.run("sh -c 'printf \"udp hello\" | socat -t 1 - UDP:%s:7778'" % a.gw)
+    assert r.stdout == "udp hello"
     t.wait_mbufs(base)
