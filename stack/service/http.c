@@ -6,6 +6,13 @@
  * Persistent connections (RFC 9112 9.3): HTTP/1.1 keeps the connection
  * unless the client says "Connection: close"; HTTP/1.0 closes unless it
  * says keep-alive.  Pipelined requests are answered in order.
+ *
+ * A connection is closed when it makes no progress for HTTP_TIMEOUT_MS:
+ * a request must be complete that long after the server started waiting
+ * for it (accept, or the previous response sent), however slowly its
+ * bytes trickle in (slowloris), and a response must move forward that
+ * often.  The worker's connections are a list in deadline order (a new
+ * deadline is always the latest), so the sweep looks at expired ones only.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 
 #include "service/service.h"
 #include "tcp/socket.h"
@@ -22,14 +30,18 @@
 #define HTTP_BYTES_MAX (1ull << 40)
 /* Headers and the start of the body go out in one send: two small sends
  * would meet Nagle and the client's delayed ACK (RFC 896, RFC 1122 4.2.3.2). */
-#define HTTP_HEAD_BUF 1400
-#define PATTERN_LEN   (26 * 1024)
-#define LISTENER_DATA 0
+#define HTTP_HEAD_BUF   1400
+#define PATTERN_LEN     (26 * 1024)
+#define LISTENER_DATA   0
+#define HTTP_TIMEOUT_MS 30000
+/* Expired connections closed per poll, at most. */
+#define HTTP_SWEEP_MAX 64
 
 static const char hello[] = "tern: hello\n";
 
 struct http_conn {
-	struct http_conn *next, **pprev; /* the worker's connections */
+	TAILQ_ENTRY(http_conn) link; /* the worker's connections, by deadline */
+	uint64_t deadline_ms;
 	int fd;
 	bool keepalive, eof;
 	uint16_t inlen;
@@ -42,7 +54,7 @@ struct http_conn {
 
 struct http_state {
 	int lfd, ep;
-	struct http_conn *conns;
+	TAILQ_HEAD(, http_conn) conns;
 	char pattern[PATTERN_LEN + 26];
 };
 
@@ -53,6 +65,7 @@ http_start(void *arg, const void *cfgp)
 	const uint16_t *port = cfgp;
 	int rc;
 
+	TAILQ_INIT(&st->conns);
 	for (unsigned i = 0; i < sizeof(st->pattern); i++)
 		st->pattern[i] = (char)('a' + i % 26);
 	if ((st->ep = tern_epoll_create()) < 0)
@@ -68,12 +81,18 @@ http_start(void *arg, const void *cfgp)
 static void
 conn_close(struct http_state *st, struct http_conn *hc)
 {
-	(void)st;
-	*hc->pprev = hc->next;
-	if (hc->next != NULL)
-		hc->next->pprev = hc->pprev;
+	TAILQ_REMOVE(&st->conns, hc, link);
 	tern_close(hc->fd);
 	free(hc);
+}
+
+/* A new deadline, HTTP_TIMEOUT_MS from now: the latest, so last in line. */
+static void
+conn_rearm(struct http_state *st, struct http_conn *hc)
+{
+	hc->deadline_ms = tern_now_ms_worker() + HTTP_TIMEOUT_MS;
+	TAILQ_REMOVE(&st->conns, hc, link);
+	TAILQ_INSERT_TAIL(&st->conns, hc, link);
 }
 
 /* Does header `name` (with its colon) have a value containing `token`? */
@@ -121,7 +140,7 @@ respond(struct http_conn *hc, int status, const char *reason, uint64_t len, bool
 static int
 parse(struct http_conn *hc)
 {
-	char *end = NULL, method[8], path[128], version[16];
+	char *end = NULL, *eol, line[256], method[8], path[128], version[16];
 	unsigned long long n;
 	bool head;
 
@@ -132,7 +151,14 @@ parse(struct http_conn *hc)
 		}
 	if (end == NULL)
 		return hc->inlen == HTTP_IN_MAX ? -1 : 0;
-	if (sscanf(hc->in, "%7s %127s %15s", method, path, version) != 3 ||
+	/* The request line alone, as a string: hc->in is not one, and what
+	 * follows this request in it is stale (an earlier, longer one). */
+	eol = memchr(hc->in, '\n', (size_t)(end - hc->in));
+	if ((size_t)(eol - hc->in) >= sizeof(line))
+		return -1;
+	memcpy(line, hc->in, (size_t)(eol - hc->in));
+	line[eol - hc->in] = '\0';
+	if (sscanf(line, "%7s %127s %15s", method, path, version) != 3 ||
 	    strncmp(version, "HTTP/1.", 7) != 0)
 		return -1;
 	if (strcmp(version, "HTTP/1.0") == 0)
@@ -158,8 +184,10 @@ parse(struct http_conn *hc)
 	return (int)(end - hc->in);
 }
 
-/* Send what the send buffer takes; true when the response is all out. */
-static bool
+/* Send what the send buffer takes: 1 when the response is all out, 0
+ * when the buffer is full, -errno when the connection can send no more
+ * (reset, timed out). */
+static int
 flush(struct http_state *st, struct http_conn *hc)
 {
 	ssize_t n;
@@ -167,8 +195,9 @@ flush(struct http_state *st, struct http_conn *hc)
 	while (hc->hdr_off < hc->hdr_len) {
 		n = tern_send(hc->fd, hc->hdr + hc->hdr_off, hc->hdr_len - hc->hdr_off);
 		if (n <= 0)
-			return false;
+			return n == -EAGAIN || n == 0 ? 0 : (int)n;
 		hc->hdr_off = (uint16_t)(hc->hdr_off + n);
+		conn_rearm(st, hc);
 	}
 	while (hc->body_left != 0) {
 		const char *p = hc->body_text != NULL ? hc->body_text + hc->body_off
@@ -177,11 +206,12 @@ flush(struct http_state *st, struct http_conn *hc)
 
 		n = tern_send(hc->fd, p, len);
 		if (n <= 0)
-			return false;
+			return n == -EAGAIN || n == 0 ? 0 : (int)n;
 		hc->body_left -= (uint64_t)n;
 		hc->body_off += (uint64_t)n;
+		conn_rearm(st, hc);
 	}
-	return true;
+	return 1;
 }
 
 static void
@@ -192,7 +222,14 @@ serve(struct http_state *st, struct http_conn *hc, uint32_t ev)
 		ssize_t n;
 
 		if (hc->hdr_len != 0) {
-			if (!flush(st, hc)) {
+			int done = flush(st, hc);
+
+			if (done < 0) {
+				/* Waiting for room to send would wait forever. */
+				conn_close(st, hc);
+				return;
+			}
+			if (done == 0) {
 				tern_epoll_ctl(st->ep, EPOLL_CTL_MOD, hc->fd, EPOLLOUT,
 				               (uint64_t)(uintptr_t)hc);
 				return;
@@ -202,6 +239,7 @@ serve(struct http_state *st, struct http_conn *hc, uint32_t ev)
 				conn_close(st, hc);
 				return;
 			}
+			conn_rearm(st, hc); /* the time for the next request */
 		}
 		if ((used = parse(hc)) < 0) {
 			hc->keepalive = false;
@@ -237,25 +275,36 @@ http_poll(void *arg)
 {
 	struct http_state *st = arg;
 	struct tern_event ev[32];
-	int n = tern_epoll_wait(st->ep, ev, 32);
+	struct http_conn *hc;
+	uint64_t now = tern_now_ms_worker();
+	int n;
+
+	/* Connections past their deadline are reset: a plain close would
+	 * leave an orphan holding what the peer does not read. */
+	for (unsigned k = 0;
+	     k < HTTP_SWEEP_MAX && (hc = TAILQ_FIRST(&st->conns)) != NULL && hc->deadline_ms <= now;
+	     k++) {
+		struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+		tern_setsockopt(hc->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		conn_close(st, hc);
+	}
+	n = tern_epoll_wait(st->ep, ev, 32);
 
 	for (int i = 0; i < n; i++) {
 		if (ev[i].data == LISTENER_DATA) {
 			int fd;
 			while ((fd = tern_accept(st->lfd, NULL)) >= 0) {
-				struct http_conn *hc = calloc(1, sizeof(*hc));
-				if (hc == NULL) {
+				struct http_conn *nc = calloc(1, sizeof(*nc));
+				if (nc == NULL) {
 					tern_close(fd);
 					continue;
 				}
-				hc->fd = fd;
-				hc->next = st->conns;
-				if (st->conns != NULL)
-					st->conns->pprev = &hc->next;
-				st->conns = hc;
-				hc->pprev = &st->conns;
+				nc->fd = fd;
+				nc->deadline_ms = now + HTTP_TIMEOUT_MS;
+				TAILQ_INSERT_TAIL(&st->conns, nc, link);
 				tern_epoll_ctl(st->ep, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP,
-				               (uint64_t)(uintptr_t)hc);
+				               (uint64_t)(uintptr_t)nc);
 			}
 			continue;
 		}
@@ -268,8 +317,8 @@ http_stop(void *arg)
 {
 	struct http_state *st = arg;
 
-	while (st->conns != NULL)
-		conn_close(st, st->conns);
+	while (!TAILQ_EMPTY(&st->conns))
+		conn_close(st, TAILQ_FIRST(&st->conns));
 	tern_close(st->lfd);
 	tern_epoll_close(st->ep);
 }

@@ -51,6 +51,12 @@ echo_start(void *arg, const void *cfgp)
 static void
 echo_conn(struct echo_state *st, int fd, uint32_t ev)
 {
+	/* Reset or timed out: nothing can be sent or read any more.  Waiting
+	 * for send space (below) would wait forever, every loop. */
+	if (ev & EPOLLERR) {
+		tern_close(fd);
+		return;
+	}
 	for (;;) {
 		int room = ECHO_BUF;
 		ssize_t n;

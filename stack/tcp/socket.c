@@ -338,6 +338,20 @@ tern_sock_udp_deliver(struct tcp_worker *tw, struct rte_mbuf *m, uint16_t port)
 	return 0;
 }
 
+static int
+udp_port_check_one(struct tcp_worker *tw, void *arg)
+{
+	const uint16_t *port = arg;
+
+	return tw->socks != NULL && tw->socks->udp_port[*port] != 0 ? -EADDRINUSE : 0;
+}
+
+int
+tern_sock_udp_port_check(uint16_t port)
+{
+	return tcp_on_workers(udp_port_check_one, &port);
+}
+
 /* Build and send one datagram from `s` to dst:dport. */
 static ssize_t
 udp_send(struct tern_sock *s, const void *buf, size_t len, uint32_t dst, uint16_t dport)

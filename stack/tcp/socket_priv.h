@@ -18,6 +18,9 @@ void tern_sock_event(struct tcp_worker *tw, struct tcp_conn *c, unsigned ev);
  * socket), -ENOBUFS (its queue is full). */
 struct rte_mbuf;
 int tern_sock_udp_deliver(struct tcp_worker *tw, struct rte_mbuf *m, uint16_t port);
+/* Control thread: 0 if no worker has a UDP socket on `port`, else
+ * -EADDRINUSE (or -errno from a worker call). */
+int tern_sock_udp_port_check(uint16_t port);
 
 /* Bytes of a socket slot and its place in an epoll ring. */
 size_t tern_sock_slot_size(void);

@@ -70,6 +70,6 @@ RTE_NODE_REGISTER(udp_sock_node);
 static int
 udp_sock_init(void)
 {
-	return udp_default_receiver_register("udp_sock");
+	return udp_default_receiver_register("udp_sock", tern_sock_udp_port_check);
 }
 TERN_INIT(udp_sock_init);

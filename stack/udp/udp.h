@@ -26,13 +26,19 @@ int udp_receiver_register(const char *node_name);
 /*
  * TERN_INIT hook: the node that takes datagrams for ports no receiver is
  * bound to (the socket layer's UDP sockets); it answers port unreachable
- * itself for ports nobody listens on.  0 or -EEXIST.
+ * itself for ports nobody listens on.  `port_check` (control thread) says
+ * whether one of its sockets holds a port: 0 (free), -EADDRINUSE, or
+ * another -errno when it cannot tell.  0 or -EEXIST.
  */
-int udp_default_receiver_register(const char *node_name);
+int udp_default_receiver_register(const char *node_name, int (*port_check)(uint16_t port));
 
 /* Control thread: bind `port` to receiver `id`, or unbind it (id < 0). */
 int udp_bind(uint16_t port, int id);
 /* Control thread: the receiver bound to `port`, or -1. */
 int udp_bound(uint16_t port);
+/* Control thread: may a receiver take `port`?  0, or -EADDRINUSE when a
+ * receiver or a socket holds it (or -errno: the sockets could not be
+ * asked). */
+int udp_port_free(uint16_t port);
 
 #endif

@@ -112,8 +112,9 @@ cli_service_udp_echo(struct cmd_ctx *c, int argc, char **argv)
 		return 0;
 	if (port == (uint64_t)echo_port)
 		return 0;
-	if (udp_bound((uint16_t)port) >= 0)
-		return out_err(c->out, EADDRINUSE, "UDP port %u is in use", (unsigned)port);
+	if ((rc = udp_port_free((uint16_t)port)) < 0)
+		return out_err(c->out, -rc, "UDP port %u: %s", (unsigned)port,
+		               rc == -EADDRINUSE ? "in use" : strerror(-rc));
 	if ((rc = udp_bind((uint16_t)port, echo_id)) < 0)
 		return out_err(c->out, -rc, "udp-echo: %s", strerror(-rc));
 	/* Releasing the old port can fail (no memory for the new map): then

@@ -30,13 +30,19 @@ enum {
 static rte_edge_t receiver_edge[UDP_MAX_RECEIVERS];
 static unsigned nb_receivers;
 static rte_edge_t default_edge; /* ports no receiver is bound to, or 0 */
+static int (*default_port_check)(uint16_t port);
 
 int
-udp_default_receiver_register(const char *node_name)
+udp_default_receiver_register(const char *node_name, int (*port_check)(uint16_t port))
 {
+	int rc;
+
 	if (default_edge != 0)
 		return -EEXIST;
-	return tern_node_add_edge("udp_input", node_name, &default_edge);
+	if ((rc = tern_node_add_edge("udp_input", node_name, &default_edge)) < 0)
+		return rc;
+	default_port_check = port_check;
+	return 0;
 }
 
 int
@@ -152,6 +158,15 @@ udp_bound(uint16_t port)
 	const struct udp_port_map *map = tern_dp_current()->udp;
 
 	return map != NULL ? (int)map->receiver[port] - 1 : -1;
+}
+
+int
+udp_port_free(uint16_t port)
+{
+	if (udp_bound(port) >= 0)
+		return -EADDRINUSE;
+	/* A socket's port: datagrams would go to the receiver instead. */
+	return default_port_check != NULL ? default_port_check(port) : 0;
 }
 
 static int
