@@ -365,6 +365,36 @@ tern_mempool_track(struct rte_mempool *mp)
 }
 
 void
+tern_mempool_audit(const struct rte_mempool *mp)
+{
+	unsigned missing;
+
+	if (mp == NULL)
+		return;
+	/* The count includes every lcore's cache: the workers have stopped,
+	 * but what they cached is still the pool's. */
+	missing = mp->size - rte_mempool_avail_count(mp);
+	if (missing == 0)
+		return;
+	LOG_ERR("shutdown: pool %s: %u of %u mbufs were never returned (a leak)", mp->name, missing,
+	        mp->size);
+	tern_ctl.mbufs_leaked += missing;
+}
+
+/* Free what a ring of mbufs still holds. */
+static void
+ring_drain_mbufs(struct rte_ring *r)
+{
+	struct rte_mbuf *m[64];
+	unsigned n;
+
+	if (r == NULL)
+		return;
+	while ((n = rte_ring_dequeue_burst(r, (void **)m, RTE_DIM(m), NULL)) != 0)
+		rte_pktmbuf_free_bulk(m, n);
+}
+
+void
 tern_stop(void)
 {
 	/* The telemetry thread stops reading the workers before they go. */
@@ -377,6 +407,13 @@ tern_stop(void)
 	/* Modules release what they hold (queued mbufs...) before the pools go. */
 	if (tern_ctl.eal_up)
 		tern_fini_run();
+	/* Packets on their way between the control thread and the workers
+	 * (punted, or built to be sent) go back before the pools are audited. */
+	for (unsigned i = 0; i < tern_ctl.nb_workers; i++)
+		if (tern_ctl.worker[i] != NULL) {
+			ring_drain_mbufs(tern_ctl.worker[i]->punt);
+			ring_drain_mbufs(tern_ctl.worker[i]->inject);
+		}
 	tern_ports_teardown();
 	for (unsigned i = 0; i < tern_ctl.nb_workers; i++) {
 		struct tern_worker *w = tern_ctl.worker[i];
@@ -391,10 +428,13 @@ tern_stop(void)
 		tern_ctl.worker[i] = NULL;
 	}
 	rte_free((void *)(uintptr_t)atomic_exchange(&tern_ctl.dp, NULL));
+	tern_mempool_audit(tern_ctl.ctl_pool);
 	rte_mempool_free(tern_ctl.ctl_pool);
 	tern_ctl.ctl_pool = NULL;
-	for (unsigned i = 0; i < tern_ctl.nb_extra_pools; i++)
+	for (unsigned i = 0; i < tern_ctl.nb_extra_pools; i++) {
+		tern_mempool_audit(tern_ctl.extra_pool[i]);
 		rte_mempool_free(tern_ctl.extra_pool[i]);
+	}
 	tern_ctl.nb_extra_pools = 0;
 	rte_free(tern_ctl.qsbr);
 	tern_ctl.qsbr = NULL;

@@ -75,7 +75,8 @@ struct tern_ctl {
 	struct rte_mempool *ctl_pool; /* packets the control thread builds */
 	struct rte_mempool *extra_pool[TERN_MAX_EXTRA_POOLS]; /* tern_mempool_track() */
 	unsigned nb_extra_pools;
-	struct tern_wheel wheel; /* the control thread's timers (ARP...) */
+	unsigned long mbufs_leaked; /* found missing from their pools at shutdown */
+	struct tern_wheel wheel;    /* the control thread's timers (ARP...) */
 	struct tern_timer link_timer;
 	uint64_t tsc_per_ms;
 
@@ -116,6 +117,13 @@ void tern_stop(void);
  * may still hold its mbufs until then.  0, or -ENOSPC.
  */
 int tern_mempool_track(struct rte_mempool *mp);
+
+/*
+ * At shutdown, once every module and port has let go of what it held: is
+ * every mbuf of `mp` back in it?  Logs the pool and the count when not, and
+ * adds them to tern_ctl.mbufs_leaked (ternd then exits 3).  NULL is fine.
+ */
+void tern_mempool_audit(const struct rte_mempool *mp);
 
 struct tern_out;
 /* `worker: N` and `lcore: L` of a worker, for listings (conn show...). */

@@ -142,6 +142,12 @@ out:
 	for (int i = 0; i < tern_ctl.eal_argc; i++)
 		free(tern_ctl.eal_argv[i]);
 	close(sigfd);
+	/* Every test's stop checks this: a clean exit means no mbuf leaked. */
+	if (status == 0 && tern_ctl.mbufs_leaked != 0) {
+		LOG_ERR("stopped, but %lu mbufs were never returned to their pools",
+		        tern_ctl.mbufs_leaked);
+		status = 3;
+	}
 	if (status == 0)
 		LOG_INFO("stopped");
 	return status;

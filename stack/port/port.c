@@ -295,6 +295,7 @@ tern_ports_teardown(void)
 		p->probed = false;
 	}
 	for (unsigned i = 0; i < tern_ctl.nb_ports; i++) {
+		tern_mempool_audit(tern_ctl.port[i].pool);
 		rte_mempool_free(tern_ctl.port[i].pool);
 		tern_ctl.port[i].pool = NULL;
 		rte_free(tern_ctl.port[i].rss);

@@ -278,8 +278,24 @@ def ternd_factory(tmpdir_tern):
         return t
 
     yield make
+    # Every test checks the pools: a ternd still running is stopped cleanly,
+    # and at shutdown ternd counts the mbufs missing from its pools, after
+    # every module and port has let go of what it held; any missing make it
+    # exit 3 (a test that stopped ternd itself is checked the same way).
+    leaks = []
     for t in made:
+        rc = t.proc.returncode if t.proc else None
+        if t.proc is not None and t.proc.poll() is None:
+            try:
+                rc = t.stop()
+            except Exception:
+                rc = None
         t.kill()
+        if rc == 3:
+            leaks.append("%s: %s" % (t.name, "".join(
+                l for l in t.logtext().splitlines(True) if "never returned" in l)))
+    if leaks:
+        pytest.fail("mbuf leak at shutdown:\n" + "\n".join(leaks))
 
 
 def wait_until(fn, timeout=10.0, interval=0.1, what="condition"):
