@@ -167,6 +167,13 @@ tcp_worker_send(struct tcp_worker *tw, struct rte_mbuf *m)
 	const struct tern_dp *dp = tw->w->dp != NULL ? tw->w->dp : tern_dp_current();
 	uint8_t t;
 
+	/* At shutdown the apps close their sockets (RSTs, FINs) after the
+	 * workers have stopped, and maybe after the FIB is gone: none could
+	 * be sent anyway. */
+	if (unlikely(tw->closing)) {
+		rte_pktmbuf_free(m);
+		return -ESHUTDOWN;
+	}
 	if (tw->npending == TCP_PENDING_MAX) {
 		rte_pktmbuf_free(m);
 		tw->out_overflow++;
@@ -329,6 +336,7 @@ tcp_fini(void)
 
 		if (tw == NULL)
 			continue;
+		tw->closing = true;
 		for (unsigned a = 0; a < tw->napps; a++) {
 			struct tcp_worker *prev = tern_sock_enter(tw);
 			tw->app[a].ops->stop(tw->app[a].state);

@@ -61,6 +61,7 @@ struct tcp_worker {
 	struct rte_mempool *pool;
 	struct rte_ring *handoff; /* segments from other workers (MP/SC) */
 	uint16_t ip_id;
+	bool closing; /* ternd is stopping: nothing more goes out (tcp_fini) */
 	uint32_t npending;
 	/* Counters (worker writes, control reads). */
 	uint64_t out_nombuf, out_noroute, out_overflow, handoff_in, handoff_out;
