@@ -3,7 +3,8 @@
 random frames (seeded, so a failure replays) go through every part of the
 stack at once: Ethernet, ARP, IPv4 input checks, reassembly, forwarding,
 NAT44 (SNAT and DNAT, ICMP errors with random quotes), ICMP, UDP echo and
-the TCP services (random flags and option bytes).  They come from a pcap
+the TCP services (random flags and option bytes); from the outside, replies,
+ICMP errors quoting the inside's flows and DNAT hits.  They come from pcaps
 replayed by net_pcap, and what ternd sends goes to pcap files.
 
 ternd must take them all without crashing or stalling, count them, send
@@ -35,6 +36,9 @@ DSTS = [US_IN, US_OUT, FAR, "198.51.100.77", "192.0.2.255", "255.255.255.255",
         "10.9.9.9", "224.0.0.1", "127.0.0.1", "0.0.0.0"]
 SRCS = [HOST, "192.0.2.6", FAR, "0.0.0.0", "127.0.0.1", "224.1.1.1", "192.0.2.255"]
 PORTS = [7, 9, 80, 2000, 0, 65535, 53]
+IDS = [1, 2, 0x1234, 65535]    # ICMP query ids, few: replies find sessions
+OUT_MAC = "02:70:63:61:70:01"  # ternd's p1 (outside)
+GW_MAC = "02:00:00:00:00:09"
 
 
 def eth(ip_bytes, rnd):
@@ -59,7 +63,7 @@ def valid(rnd):
                           ("WScale", rnd.randrange(256)),
                           ("Timestamp", (rnd.randrange(1 << 32), 0))])
     elif kind == 2:
-        l4 = ICMP(type=rnd.choice([0, 8, 13, 17]), id=rnd.randrange(65536),
+        l4 = ICMP(type=rnd.choice([0, 8, 8, 13, 17]), id=rnd.choice(IDS),
                   seq=rnd.randrange(65536)) / Raw(rnd.randbytes(rnd.randrange(0, 100)))
     elif kind == 3:
         # An ICMP error quoting a packet of ours (or not): NAT and
@@ -191,6 +195,39 @@ def build(n, rnd):
     return frames[:n]
 
 
+def outside_one(rnd):
+    """A packet from the outside to the masquerade address: replies to the
+    inside's flows (the few ports and ids valid() uses, so that many find
+    their session), ICMP errors quoting them, DNAT hits, junk."""
+    src = rnd.choice([FAR, FAR, GW, "198.51.100.77", "10.1.1.1"])
+    k = rnd.randrange(6)
+    if k == 0:
+        l4 = UDP(sport=rnd.choice(PORTS), dport=rnd.choice(PORTS)) / Raw(
+            rnd.randbytes(rnd.randrange(0, 100)))
+    elif k == 1:
+        l4 = TCP(sport=rnd.choice(PORTS), dport=rnd.choice(PORTS + [rnd.randrange(65536)]),
+                 flags=rnd.choice(["SA", "A", "R", "FA", "PA", rnd.randrange(256)]),
+                 seq=rnd.randrange(1 << 32), ack=rnd.randrange(1 << 32))
+    elif k == 2:
+        l4 = ICMP(type=rnd.choice([0, 0, 8]), id=rnd.choice(IDS), seq=rnd.randrange(65536))
+    elif k == 3:
+        quoted = IP(src=US_OUT, dst=rnd.choice([FAR, GW]), id=rnd.randrange(65536)) / rnd.choice([
+            UDP(sport=rnd.choice(PORTS), dport=rnd.choice(PORTS)),
+            TCP(sport=rnd.choice(PORTS), dport=rnd.choice(PORTS)),
+            ICMP(type=8, id=rnd.choice(IDS))])
+        q = raw(quoted)
+        l4 = ICMP(type=rnd.choice([3, 11, 12]), code=rnd.randrange(5)) / Raw(
+            q[:rnd.choice([len(q), 28, 20, rnd.randrange(len(q) + 1)])])
+    elif k == 4:
+        l4 = UDP(sport=rnd.randrange(1024, 65536), dport=2000) / Raw(b"dnat")
+    else:
+        l4 = fuzz(rnd.choice([UDP(), TCP(), ICMP()]))
+    b = raw(IP(src=src, dst=US_OUT, ttl=rnd.choice([1, 2, 64])) / l4)
+    if rnd.random() < 0.4:
+        b = mutate(b, rnd)
+    return raw(Ether(dst=OUT_MAC, src=GW_MAC, type=0x0800)) + b
+
+
 def ones_complement_ok(b):
     if len(b) % 2:
         b += b"\0"
@@ -247,14 +284,16 @@ def test_fuzz_everything_at_once(ternd_factory, tmpdir_tern):
     rnd = random.Random(SEED)
     random.seed(SEED)  # scapy's fuzz() draws from the module's generator
     frames = build(6000, rnd)
-    src = os.path.join(tmpdir_tern, "fuzz.pcap")
-    with PcapWriter(src, linktype=1) as w:  # the bytes as built, not re-parsed
-        for f in frames:
-            w.write(f)
+    outside = [outside_one(rnd) for _ in range(3000)]
+    src, src1 = (os.path.join(tmpdir_tern, n) for n in ("fuzz0.pcap", "fuzz1.pcap"))
+    for path, fr in ((src, frames), (src1, outside)):
+        with PcapWriter(path, linktype=1) as w:  # the bytes as built, not re-parsed
+            for f in fr:
+                w.write(f)
     out0, out1 = (os.path.join(tmpdir_tern, n) for n in ("out0.pcap", "out1.pcap"))
     t = ternd_factory(config(
         "port add p0 net_pcap0,rx_pcap=%s,tx_pcap=%s" % (src, out0),
-        "port add p1 net_pcap1,tx_pcap=%s" % out1,
+        "port add p1 net_pcap1,rx_pcap=%s,tx_pcap=%s" % (src1, out1),
         "addr add %s/24 dev p0" % US_IN,
         "addr add %s/24 dev p1" % US_OUT,
         "neigh add %s lladdr %s dev p0" % (HOST, HOST_MAC),
@@ -268,12 +307,19 @@ def test_fuzz_everything_at_once(ternd_factory, tmpdir_tern):
         "service tcp-discard",
         "service http"))
     # net_pcap reads the file once: wait until every frame is in.
-    wait_until(lambda: t.links()["p0"]["rx_packets"] >= len(frames), timeout=60,
+    wait_until(lambda: t.links()["p0"]["rx_packets"] >= len(frames) and
+               t.links()["p1"]["rx_packets"] >= len(outside), timeout=60,
                what="every fuzz frame received")
     time.sleep(1.0)
     st = t.stats()
     w0 = st["workers"][0]["loops"]
     drops = t.drops()
+    nat = t.ctl("nat", "stats", json_out=True)
+    # The outside's replies found sessions (translated back), and NAT took
+    # its share of junk.
+    assert t.node("nat44")["packets"] > len(frames) // 4, nat
+    assert nat["Translated"] > 100 and nat["IcmpErrorsTranslated"] > 10, nat
+    assert nat["BadPackets"] > 0 and nat["FilteredIn"] > 0, nat
     # Junk is counted, by reason (a handful of reasons at least).
     assert sum(drops.values()) > len(frames) // 4, drops
     assert len([r for r, n in drops.items() if n]) >= 10, drops
@@ -285,10 +331,10 @@ def test_fuzz_everything_at_once(ternd_factory, tmpdir_tern):
     # A clean stop (exit 0) is also the leak check.
     assert t.stop() == 0
     bad_in = set()
-    for f in frames:
+    for f in frames + outside:
         if len(f) >= 34 and f[12:14] == b"\x08\x00" and l4_ok(f[14:]) is not True:
             bad_in.add((f[18:20], f[23]))
     sent = check_sent(out0, bad_in) + check_sent(out1, bad_in)
     assert sent > 100, "ternd answered almost nothing: %d packets" % sent
     print("fuzz: %d frames in, %d dropped by %d reasons, %d IPv4 packets out checked" % (
-        len(frames), sum(drops.values()), len([n for n in drops.values() if n]), sent))
+        len(frames) + len(outside), sum(drops.values()), len([n for n in drops.values() if n]), sent))
