@@ -411,7 +411,8 @@ gc_candidate(struct neigh_list *l, uint64_t now)
  *      retrans-ms x mcast-probes old, so there is no minimum age: with one,
  *      a scan fast enough to fill the table within that time would lock out
  *      every new neighbour, which is what this is for.  Its held packets
- *      are dropped (neigh_deleted), as Linux purges its arp_queue;
+ *      are dropped (neigh_evicted, not neigh_deleted: the operator did not
+ *      ask for it, the table's size did), as Linux purges its arp_queue;
  *   3. STALE, unused and unconfirmed for 5 s (Linux's rule).
  * Never REACHABLE, DELAY or PROBE (confirmed or in use) nor PERMANENT.
  * Each eviction is a list head, O(1), so it evicts just what is needed
@@ -427,7 +428,7 @@ neigh_forced_gc(uint32_t want)
 
 	for (unsigned i = 0; i < RTE_DIM(order) && done < want; i++)
 		while (done < want && (n = gc_candidate(order[i], now)) != NULL) {
-			neigh_destroy(n, TERN_CTL_DROP_NEIGH_DELETED);
+			neigh_destroy(n, TERN_CTL_DROP_NEIGH_EVICTED);
 			done++;
 		}
 	arp_stats.forced_gc += done;
