@@ -22,6 +22,9 @@
  * All timers run on the control thread's timer wheel; packets waiting for
  * an answer sit on their entry's hold queue (hold, default 3; the oldest is
  * dropped and counted when it overflows).
+ *
+ * A port whose link goes down loses its entries but the PERMANENT ones
+ * (Linux's neigh_carrier_down), their held packets with them.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -115,7 +118,8 @@ static struct {
 	X(unreachable_sent, "held packets returned as ICMP host unreachable")                      \
 	X(conflicts, "address conflicts: another host claims our address")                         \
 	X(table_full, "entries refused: table full")                                               \
-	X(forced_gc, "entries evicted: table full")
+	X(forced_gc, "entries evicted: table full")                                                \
+	X(link_down_flushed, "entries flushed: their port's link went down")
 
 /* Control thread only. */
 static struct {
@@ -370,7 +374,7 @@ neigh_find(uint16_t port, rte_be32_t ip)
 	return data;
 }
 
-static void neigh_destroy(struct neigh *n);
+static void neigh_destroy(struct neigh *n, enum tern_ctl_drop why);
 
 /* Pops the list's head if the forced GC may evict it; NULL if not. */
 static struct neigh *
@@ -407,7 +411,8 @@ gc_candidate(struct neigh_list *l, uint64_t now)
  *      retrans-ms x mcast-probes old, so there is no minimum age: with one,
  *      a scan fast enough to fill the table within that time would lock out
  *      every new neighbour, which is what this is for.  Its held packets
- *      are dropped (neigh_deleted), as Linux purges its arp_queue;
+ *      are dropped (neigh_evicted, not neigh_deleted: the operator did not
+ *      ask for it, the table's size did), as Linux purges its arp_queue;
  *   3. STALE, unused and unconfirmed for 5 s (Linux's rule).
  * Never REACHABLE, DELAY or PROBE (confirmed or in use) nor PERMANENT.
  * Each eviction is a list head, O(1), so it evicts just what is needed
@@ -423,7 +428,7 @@ neigh_forced_gc(uint32_t want)
 
 	for (unsigned i = 0; i < RTE_DIM(order) && done < want; i++)
 		while (done < want && (n = gc_candidate(order[i], now)) != NULL) {
-			neigh_destroy(n);
+			neigh_destroy(n, TERN_CTL_DROP_NEIGH_EVICTED);
 			done++;
 		}
 	arp_stats.forced_gc += done;
@@ -467,9 +472,10 @@ neigh_create(uint16_t port, rte_be32_t ip)
 	return n;
 }
 
-/* Unlinks `n`; the hash frees it once no worker can hold it (RCU). */
+/* Unlinks `n`; the hash frees it once no worker can hold it (RCU).  What
+ * waited on its hold queue is dropped, counted under `why`. */
 static void
-neigh_destroy(struct neigh *n)
+neigh_destroy(struct neigh *n, enum tern_ctl_drop why)
 {
 	struct tern_neigh_key key = { .ip = n->pub.ip, .port = n->pub.port };
 	struct neigh_list *gc = gc_list_of(state_of(n));
@@ -477,7 +483,7 @@ neigh_destroy(struct neigh *n)
 
 	tern_timer_stop(&tern_ctl.wheel, &n->timer);
 	while ((m = hold_pop(n)) != NULL)
-		tern_ctl_drop(m, TERN_CTL_DROP_NEIGH_DELETED);
+		tern_ctl_drop(m, why);
 	if (gc != NULL)
 		TAILQ_REMOVE(gc, n, gc_link);
 	TAILQ_REMOVE(&neighs, n, link);
@@ -601,7 +607,7 @@ arp_scan(struct tern_timer *t, void *arg)
 			set_state(n, TERN_NUD_DELAY);
 		else if ((st == TERN_NUD_STALE || st == TERN_NUD_FAILED) &&
 		         now - RTE_MAX(used, n->updated_ms) > arp_cfg.gc_stale_ms)
-			neigh_destroy(n);
+			neigh_destroy(n, TERN_CTL_DROP_NEIGH_DELETED);
 	}
 	tern_timer_start(&tern_ctl.wheel, t, now + ARP_SCAN_MS);
 }
@@ -613,12 +619,41 @@ arp_addr_changed(uint16_t port, rte_be32_t ip, uint8_t len, bool added)
 		arp_announce(port, ip);
 }
 
+/*
+ * Link down: forget the port's neighbours but the PERMANENT ones, as Linux
+ * does on carrier loss (neigh_carrier_down, from arp_netdev_event on
+ * NETDEV_CHANGE).  Whatever was learnt may be stale once the link is back
+ * (a cable moved to another switch, the peer replaced), and packets held
+ * for resolution would otherwise wait for a link that may not return: they
+ * are dropped (neigh_link_down), as Linux purges the arp_queue
+ * (SKB_DROP_REASON_NEIGH_DEAD).  Entries made while the link stays down
+ * (packets still routed to the port) resolve or fail as usual.
+ */
+static void
+arp_link_down(uint16_t port)
+{
+	struct neigh *n, *next;
+
+	for (n = TAILQ_FIRST(&neighs); n != NULL; n = next) {
+		next = TAILQ_NEXT(n, link);
+		if (n->pub.port == port && state_of(n) != TERN_NUD_PERMANENT) {
+			neigh_destroy(n, TERN_CTL_DROP_NEIGH_LINK_DOWN);
+			arp_stats.link_down_flushed++;
+		}
+	}
+}
+
 static void
 arp_link_changed(uint16_t port, bool up)
 {
 	struct tern_addr a[TERN_MAX_ADDRS_PER_PORT];
-	unsigned n = up ? tern_addr_list(port, a) : 0;
+	unsigned n;
 
+	if (!up) {
+		arp_link_down(port);
+		return;
+	}
+	n = tern_addr_list(port, a);
 	for (unsigned i = 0; i < n; i++)
 		arp_announce(port, a[i].ip);
 }
@@ -665,7 +700,7 @@ static void
 arp_fini(void)
 {
 	while (!TAILQ_EMPTY(&neighs))
-		neigh_destroy(TAILQ_FIRST(&neighs));
+		neigh_destroy(TAILQ_FIRST(&neighs), TERN_CTL_DROP_NEIGH_DELETED);
 	rte_hash_free(table);
 	table = NULL;
 	memset(&arp_stats, 0, sizeof(arp_stats));
@@ -730,7 +765,7 @@ cli_neigh_del(struct cmd_ctx *c, int argc, char **argv)
 		return 0;
 	if ((n = neigh_find(p->port_id, ip)) == NULL)
 		return out_err(c->out, ENOENT, "no neighbour %s on %s", argv[0], p->name);
-	neigh_destroy(n);
+	neigh_destroy(n, TERN_CTL_DROP_NEIGH_DELETED);
 	return 0;
 }
 
@@ -748,7 +783,7 @@ cli_neigh_flush(struct cmd_ctx *c, int argc, char **argv)
 	for (n = TAILQ_FIRST(&neighs); n != NULL; n = next) {
 		next = TAILQ_NEXT(n, link);
 		if ((p == NULL || n->pub.port == p->port_id) && state_of(n) != TERN_NUD_PERMANENT)
-			neigh_destroy(n);
+			neigh_destroy(n, TERN_CTL_DROP_NEIGH_DELETED);
 	}
 	return 0;
 }

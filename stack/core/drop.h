@@ -102,7 +102,11 @@ enum tern_drop { TERN_DROP_REASONS(TERN_DROP_ID) TERN_DROP_MAX };
 	X(PUNT_UNHANDLED, "ctl_punt_unhandled", "punted packet of a kind nothing handles")         \
 	X(NEIGH_NO_ENTRY, "neigh_no_entry",                                                        \
 	  "packet for a next hop that got no neighbour entry (table full, no memory)")             \
-	X(NEIGH_DELETED, "neigh_deleted", "packet awaiting ARP when its entry was deleted")
+	X(NEIGH_DELETED, "neigh_deleted", "packet awaiting ARP when its entry was deleted")        \
+	X(NEIGH_EVICTED, "neigh_evicted",                                                          \
+	  "packet awaiting ARP when its entry was evicted to make room (table full)")              \
+	X(NEIGH_LINK_DOWN, "neigh_link_down",                                                      \
+	  "packet awaiting ARP when its port's link went down (entries flushed)")
 
 #define TERN_CTL_DROP_ID(id, name, desc) TERN_CTL_DROP_##id,
 enum tern_ctl_drop { TERN_CTL_DROP_REASONS(TERN_CTL_DROP_ID) TERN_CTL_DROP_MAX };

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_mempool.h>
 #include <rte_pcapng.h>
@@ -105,6 +106,8 @@ static struct {
 	bool running;
 	struct tern_capture_dp dp; /* what the published version points at */
 	rte_pcapng_t *out;
+	int fd;    /* cap.out's file */
+	off_t end; /* where its last whole block ends; -1: not seekable (a FIFO) */
 	char file[PATH_MAX];
 	uint64_t count; /* frames to write, 0: until stopped */
 	uint64_t written;
@@ -128,6 +131,101 @@ worker_counts(uint64_t *copied, uint64_t *dropped)
 	}
 }
 
+/*
+ * What rte_pcapng_write_packets() left unwritten of pkts[0..n), from byte
+ * `skip` of their blocks on: it took a short writev as success.  Adds what
+ * goes in to *put.  0, or -errno.
+ */
+static int
+capture_write_rest(struct rte_mbuf **pkts, unsigned n, size_t skip, size_t *put)
+{
+	for (unsigned i = 0; i < n; i++) {
+		for (const struct rte_mbuf *seg = pkts[i]; seg != NULL; seg = seg->next) {
+			const char *p = rte_pktmbuf_mtod(seg, const char *);
+			size_t len = rte_pktmbuf_data_len(seg);
+
+			if (skip >= len) {
+				skip -= len;
+				continue;
+			}
+			p += skip;
+			len -= skip;
+			skip = 0;
+			while (len > 0) {
+				ssize_t w = write(cap.fd, p, len);
+
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w <= 0)
+					return w < 0 ? -errno : -EIO;
+				*put += (size_t)w;
+				p += w;
+				len -= (size_t)w;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Append pkts[0..n) to the file; *done is how many of them it now holds.
+ * 0, or -errno with the file cut back to the end of its last whole block.
+ *
+ * A regular file's write is short when the disk (or a quota, or the file
+ * size limit) runs out midway: rte_pcapng_write_packets() counts that as
+ * written, and the file would end in a truncated block, which tcpdump
+ * reports as a damaged file and other readers refuse.  So a short write is
+ * finished here, which either succeeds or fails with the reason (ENOSPC,
+ * EDQUOT, EFBIG); on failure the partial block is cut off (ftruncate), and
+ * the file stays readable to its end.  Error path only: the usual cost is
+ * the one writev.
+ */
+static int
+capture_append(struct rte_mbuf **pkts, unsigned n, unsigned *done)
+{
+	size_t want = 0, put, whole = 0;
+	unsigned k = 0;
+	ssize_t rc;
+	off_t at;
+	int err;
+
+	for (unsigned i = 0; i < n; i++)
+		want += rte_pktmbuf_pkt_len(pkts[i]);
+	rc = rte_pcapng_write_packets(cap.out, pkts, (uint16_t)n);
+	if (rc == (ssize_t)want) {
+		if (cap.end >= 0)
+			cap.end += (off_t)want;
+		*done = n;
+		return 0;
+	}
+	err = rc < 0 ? (rte_errno ? rte_errno : EIO) : 0;
+	if (cap.end < 0) {
+		/* Not seekable: nothing can be cut; report what we know. */
+		*done = 0;
+		return -(err ? err : EIO);
+	}
+	/* How much went in.  The file offset says even when the writev that
+	 * failed followed others (a burst of more than IOV_MAX segments). */
+	at = lseek(cap.fd, 0, SEEK_CUR);
+	put = at > cap.end ? (size_t)(at - cap.end) : 0;
+	if (rc >= 0) {
+		err = -capture_write_rest(pkts, n, put, &put);
+		if (err == 0) {
+			cap.end += (off_t)want;
+			*done = n;
+			return 0;
+		}
+	}
+	while (k < n && whole + rte_pktmbuf_pkt_len(pkts[k]) <= put)
+		whole += rte_pktmbuf_pkt_len(pkts[k++]);
+	cap.end += (off_t)whole;
+	if (whole != put && ftruncate(cap.fd, cap.end) < 0)
+		LOG_ERR("capture %s: cannot cut the partial block at %jd: %s", cap.file,
+		        (intmax_t)cap.end, strerror(errno));
+	*done = k;
+	return -err;
+}
+
 /* Write what the ring holds (all of it when draining), up to the count. */
 static void
 capture_write(bool drain)
@@ -142,12 +240,14 @@ capture_write(bool drain)
 		if (cap.count != 0 && cap.written + keep > cap.count)
 			keep = (unsigned)(cap.count - cap.written);
 		if (cap.error == 0 && keep != 0) {
-			if (rte_pcapng_write_packets(cap.out, pkts, (uint16_t)keep) < 0) {
-				cap.error = errno ? errno : EIO;
+			unsigned done;
+			int rc = capture_append(pkts, keep, &done);
+
+			cap.written += done;
+			if (rc < 0) {
+				cap.error = -rc;
 				LOG_ERR("capture %s: %s; capture stopped", cap.file,
 				        strerror(cap.error));
-			} else {
-				cap.written += keep;
 			}
 		}
 		rte_pktmbuf_free_bulk(pkts, n);
@@ -289,6 +389,8 @@ cli_capture_start(struct cmd_ctx *c, int argc, char **argv)
 		return out_err(c->out, rc, "%s: %s", argv[1], rte_strerror(rc));
 	}
 	snprintf(cap.file, sizeof(cap.file), "%s", argv[1]);
+	cap.fd = fd;
+	cap.end = lseek(fd, 0, SEEK_CUR); /* past the headers just written */
 	cap.dp.port = p != NULL ? p->port_id : TERN_PORT_NONE;
 	capture_clock(&cap.dp);
 	cap.dp.snaplen = (uint32_t)snaplen;

@@ -4,12 +4,13 @@ pcapng file holds the frames ternd received and sent on the port, in
 order, and tcpdump and scapy read it; bad commands get clear errors."""
 
 import os
+import struct
 import subprocess
 import time
 
 from scapy.all import ICMP, IP, rdpcap
 
-from conftest import wait_until
+from conftest import sh, wait_until
 from peers import one_host, ping
 
 
@@ -91,5 +92,56 @@ def test_capture_errors(ternd_factory, netns_factory, tmpdir_tern):
     assert "is running" in err("capture", "start", "pa", path + "2")
     t.ctl("capture", "stop")
     assert os.path.exists(path) and not os.path.exists(path + "2")
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def pcapng_blocks(path):
+    """The file's block types, checking that each block is whole (its two
+    length fields agree) and that the last one ends the file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    off, types = 0, []
+    while off < len(data):
+        assert off + 12 <= len(data), "partial block header at %d of %d" % (off, len(data))
+        btype, blen = struct.unpack_from("<II", data, off)
+        assert blen >= 12 and blen % 4 == 0 and off + blen <= len(data), \
+            "block at %d: length %d, file %d bytes" % (off, blen, len(data))
+        assert struct.unpack_from("<I", data, off + blen - 4)[0] == blen, off
+        types.append(btype)
+        off += blen
+    return types
+
+
+def test_capture_disk_full(ternd_factory, netns_factory, tmpdir_tern):
+    """A capture onto a disk that fills up stops with the reason, and the
+    file ends with the last whole block: the write that ran out of room
+    midway is cut back, so scapy and tcpdump read the file to its end.  The
+    disk is a 64 KiB tmpfs mounted in the test's own directory."""
+    t, a = one_host(ternd_factory, netns_factory, prefix="tcf")
+    assert ping(a.ns, a.gw, count=1).returncode == 0
+    base = t.mbufs_in_use()
+    mnt = os.path.join(tmpdir_tern, "small")
+    os.mkdir(mnt)
+    sh("mount -t tmpfs -o size=64k,mode=0700 tern-test %s" % mnt)
+    try:
+        path = os.path.join(mnt, "full.pcapng")
+        t.ctl("capture", "start", "pa", path)
+        # About 1.1 KB a block, two blocks a ping: the disk fills up after
+        # some 30 pings; the block that does not fit is cut by a page end.
+        a.ns.run("ping -q -c 100 -i 0.01 -s 1000 -W 1 %s" % a.gw, check=False)
+        wait_until(lambda: not cap_show(t)["running"], what="capture stopped by the full disk")
+        s = cap_show(t)
+        assert s["error"] == "No space left on device", s
+        assert "No space left on device; capture stopped" in t.logtext()
+        types = pcapng_blocks(path)
+        assert types[0] == 0x0A0D0D0A and types.count(6) == s["written"] >= 20, (types, s)
+        assert os.path.getsize(path) > 60 * 1024
+        assert len(rdpcap(path)) == s["written"]
+        r = subprocess.run(["tcpdump", "-nr", path], capture_output=True, text=True)
+        assert r.returncode == 0 and "truncated" not in r.stderr, r.stderr
+        assert r.stdout.count("\n") == s["written"], r.stdout
+    finally:
+        sh("umount -l %s" % mnt, check=False)
     t.wait_mbufs(base)
     assert t.stop() == 0

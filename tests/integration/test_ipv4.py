@@ -15,8 +15,8 @@ import time
 from scapy.all import ARP, ICMP, IP, IPerror, UDP, Ether, Raw, rdpcap, wrpcap
 
 from conftest import config, uniq, wait_until
-from peers import (RAW, capture, deltas, links_up, ns_scapy, one_host, ping, settle, subnet,
-                   two_hosts)
+from peers import (RAW, capture, deltas, links_up, no_ipv6, ns_scapy, one_host, ping, settle,
+                   subnet, two_hosts)
 
 
 
@@ -656,6 +656,61 @@ def test_gratuitous_arp_on_link_up(ternd_factory, netns_factory, tmpdir_tern):
     assert garp[0][Ether].src == me and garp[0][Ether].dst == "ff:ff:ff:ff:ff:ff"
     assert deltas(c0, arp_counters(t)).get("announcements_sent") == 1
     assert t.logtext().count("port t0: link up") == 2
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
+def test_link_down_flushes_neighbours(ternd_factory, netns_factory):
+    """When a port's link goes down, ternd forgets the port's learnt
+    neighbours, as Linux does on carrier loss (neigh_carrier_down): a
+    REACHABLE entry and an INCOMPLETE one go, the packets held by the latter
+    are dropped as neigh_link_down, the PERMANENT entry stays.  Once the
+    link is back the host is resolved again and reached.  net_tap reports
+    its kernel side's state, so ternd runs in the host's namespace."""
+    ns = netns_factory("t4d")
+    no_ipv6(ns)
+    tap = uniq("td")
+    net = subnet()
+    me, peer, ghost, perm = net + ".1", net + ".2", net + ".97", net + ".200"
+    # delay-ms: the host's entry, learnt STALE and used, is probed soon and
+    # so confirmed REACHABLE; retrans-ms: the ghost stays INCOMPLETE (15 s).
+    # No redirects: the pings through ternd go back out the port they came in.
+    t = ternd_factory(config("port add t0 net_tap0,iface=%s" % tap, "addr add %s/24 dev t0" % me,
+                             "route add 198.51.100.0/24 via %s" % ghost,
+                             "neigh add %s lladdr 02:00:00:00:00:44 dev t0" % perm,
+                             "arp set delay-ms 200", "arp set retrans-ms 5000",
+                             "icmp redirects off"), netns=ns.name)
+    ns.run("ip link set %s address 02:00:00:00:bb:02" % tap)
+    ns.run("ip addr add %s/24 dev %s" % (peer, tap))
+    ns.run("ip link set %s up" % tap)
+    ns.run("ip route add 198.51.100.0/24 via %s" % me)
+    links_up(t, "t0")
+    base = t.mbufs_in_use()
+
+    assert ping(ns, me, count=2).returncode == 0
+    wait_until(lambda: (neigh_of(t, peer) or {}).get("state") == "REACHABLE", timeout=5,
+               what="the host REACHABLE: %s" % neighbours(t))
+    ping(ns, "198.51.100.5", count=2)
+    wait_until(lambda: (neigh_of(t, ghost) or {}).get("held") == 2, what="two packets held")
+    assert neigh_of(t, ghost)["state"] == "INCOMPLETE"
+    c0, d0 = arp_counters(t), t.drops()
+
+    ns.run("ip link set %s down" % tap)
+    wait_until(lambda: "port t0: link down" in t.logtext(), what="link down seen")
+    left = neighbours(t)
+    assert [(n["address"], n["state"], n["lladdr"]) for n in left] == \
+        [(perm, "PERMANENT", "02:00:00:00:00:44")], left
+    assert deltas(d0, t.drops()) == {"neigh_link_down": 2}
+    c = deltas(c0, arp_counters(t))
+    assert c.get("link_down_flushed") == 2 and "unreachable_sent" not in c, c
+
+    ns.run("ip link set %s up" % tap)
+    wait_until(lambda: t.logtext().count("port t0: link up") == 2, what="link up again")
+    wait_until(lambda: ping(ns, me, count=1).returncode == 0, timeout=10, what="pinging ternd")
+    assert ping(ns, me, count=3).returncode == 0
+    n = neigh_of(t, peer)
+    assert n is not None and n["lladdr"].lower() == "02:00:00:00:bb:02", neighbours(t)
+    assert neigh_of(t, perm)["state"] == "PERMANENT"
     t.wait_mbufs(base)
     assert t.stop() == 0
 
