@@ -250,25 +250,32 @@ tern_link_notify_register(tern_link_notify_fn fn)
 		link_notify[nb_link_notify++] = fn;
 }
 
+void
+tern_link_refresh(struct tern_port *p)
+{
+	struct rte_eth_link link = { 0 };
+	bool up;
+
+	if (!p->started || rte_eth_link_get_nowait(p->port_id, &link) < 0)
+		return;
+	/* A port set down is down to its listeners, whatever the PMD says
+	 * (many vdevs cannot take their link down themselves). */
+	up = link.link_status == RTE_ETH_LINK_UP && !p->admin_down;
+	if (up == p->link_up)
+		return;
+	p->link_up = up;
+	LOG_INFO("port %s: link %s%s", p->name, up ? "up" : "down",
+	         p->admin_down ? " (set down)" : "");
+	for (unsigned k = 0; k < nb_link_notify; k++)
+		link_notify[k](p->port_id, up);
+}
+
 /* Vdevs rarely raise link interrupts: poll the links once a second. */
 static void
 link_poll(struct tern_timer *t, void *arg)
 {
-	for (unsigned i = 0; i < tern_ctl.nb_ports; i++) {
-		struct tern_port *p = &tern_ctl.port[i];
-		struct rte_eth_link link = { 0 };
-		bool up;
-
-		if (!p->started || rte_eth_link_get_nowait(p->port_id, &link) < 0)
-			continue;
-		up = link.link_status == RTE_ETH_LINK_UP;
-		if (up == p->link_up)
-			continue;
-		p->link_up = up;
-		LOG_INFO("port %s: link %s", p->name, up ? "up" : "down");
-		for (unsigned k = 0; k < nb_link_notify; k++)
-			link_notify[k](p->port_id, up);
-	}
+	for (unsigned i = 0; i < tern_ctl.nb_ports; i++)
+		tern_link_refresh(&tern_ctl.port[i]);
 	tern_timer_start(&tern_ctl.wheel, t, tern_now_ms() + 1000);
 }
 

@@ -45,7 +45,8 @@ struct tern_port {
 	struct rte_ether_addr mac;
 	char driver[32];
 	struct rte_mempool *pool;
-	bool link_up;         /* as last polled by the control thread */
+	bool link_up;         /* as last polled by the control thread, and not set down */
+	bool admin_down;      /* `link set PORT down` */
 	struct tern_rss *rss; /* allocated when RSS is on, filled at start */
 };
 
@@ -99,6 +100,9 @@ int tern_start(const char *prog);
 /* Called on the control thread when a port's link goes up or down. */
 typedef void (*tern_link_notify_fn)(uint16_t port, bool up);
 void tern_link_notify_register(tern_link_notify_fn fn);
+/* Compare port p's link (the PMD's, unless it is set down) with what the
+ * listeners last heard, and tell them of a change now. */
+void tern_link_refresh(struct tern_port *p);
 
 /* Milliseconds on the clock the workers use (TSC based, monotonic). */
 uint64_t tern_now_ms(void);

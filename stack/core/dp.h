@@ -44,6 +44,7 @@ struct tern_dp_port {
 	uint16_t mtu;
 	uint16_t xconnect;          /* peer port id, or TERN_PORT_NONE */
 	bool up;                    /* configured and started */
+	bool admin_down;            /* `link set PORT down`: not polled, nothing sent */
 	bool tx_multiseg;           /* sends mbuf chains; else port_tx linearizes them */
 	rte_be32_t ip4;             /* first IPv4 address (source of ICMP errors), or 0 */
 	const struct tern_rss *rss; /* NULL: no RSS, or not known */

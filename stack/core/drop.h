@@ -21,6 +21,7 @@
 	X(ETH_OUT_NO_ROOM, "eth_out_no_room", "no headroom for the Ethernet header")               \
 	X(XCONNECT_NO_PEER, "xconnect_no_peer", "cross-connect removed while packets in flight")   \
 	X(TX_BAD_PORT, "tx_bad_port", "egress port does not exist")                                \
+	X(TX_ADMIN_DOWN, "tx_admin_down", "egress port set down (link set PORT down)")             \
 	X(TX_FULL, "tx_full", "egress TX queue full")                                              \
 	X(TX_NO_MULTISEG, "tx_no_multiseg",                                                        \
 	  "mbuf chain for a PMD that sends single segments, too long to linearize")                \

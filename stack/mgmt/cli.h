@@ -23,6 +23,7 @@ int cli_log_level(struct cmd_ctx *c, int argc, char **argv);
 int cli_port_add(struct cmd_ctx *c, int argc, char **argv);
 int cli_port_xconnect(struct cmd_ctx *c, int argc, char **argv);
 int cli_link_show(struct cmd_ctx *c, int argc, char **argv);
+int cli_link_set(struct cmd_ctx *c, int argc, char **argv);
 int cli_capture_start(struct cmd_ctx *c, int argc, char **argv);
 int cli_capture_stop(struct cmd_ctx *c, int argc, char **argv);
 int cli_capture_show(struct cmd_ctx *c, int argc, char **argv);

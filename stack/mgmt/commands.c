@@ -22,6 +22,8 @@ const struct cmd_def tern_commands[] = {
 	  "TCP connection blocks per worker (default 16384)" },
 
 	/* Runtime: from ternctl or the config file. */
+	{ "link set", 2, 2, cli_link_set, 0, "PORT up|down",
+	  "set a port down (not polled, nothing sent, neighbours forgotten) or up" },
 	{ "port xconnect", 2, 2, cli_port_xconnect, 0, "A B|none",
 	  "L2 cross-connect: frames in on A go out on B and back" },
 	{ "addr add", 3, 3, cli_addr_add, 0, "A.B.C.D/LEN dev PORT",

@@ -8,6 +8,7 @@
 
 #include "core/ctl.h"
 #include "core/dp.h"
+#include "core/log.h"
 #include "mgmt/cli.h"
 
 /* Port names start with a letter, so they never read as numbers or keywords. */
@@ -219,6 +220,9 @@ port_running_config(struct tern_out *o)
 		if (b != NULL && b >= a)
 			out_text(o, "port xconnect %s %s\n", a->name, b->name);
 	}
+	for (unsigned i = 0; i < tern_ctl.nb_ports; i++)
+		if (tern_ctl.port[i].admin_down)
+			out_text(o, "link set %s down\n", tern_ctl.port[i].name);
 }
 
 static const char *
@@ -255,6 +259,7 @@ link_one(struct tern_out *o, const struct tern_port *p, const struct tern_dp *dp
 	 * each chain into one segment first (a cost worth seeing). */
 	out_str(o, "tx_chains", "%s", p->tx_multiseg ? "sent" : "linearized");
 	out_str(o, "link", "%s", link.link_status ? "up" : "down");
+	out_str(o, "admin", "%s", p->admin_down ? "down" : "up");
 	out_str(o, "speed", "%s", link_speed(link.link_speed));
 	out_str(o, "duplex", "%s", link.link_duplex ? "full" : "half");
 	out_u64(o, "rxq", p->nb_rxq);
@@ -271,6 +276,48 @@ link_one(struct tern_out *o, const struct tern_port *p, const struct tern_dp *dp
 	out_u64(o, "mbufs", p->nb_mbufs);
 	out_u64(o, "mbufs_in_use", p->nb_mbufs - avail);
 	out_obj_close(o);
+}
+
+/*
+ * link set PORT up|down: the administrative state, like `ip link set dev X
+ * down`.  Down: the workers stop polling the port and drop what is routed
+ * to it (tx_admin_down); the PMD is asked to take its link down where it
+ * can (net_tap: the kernel interface), and the link listeners hear of it
+ * at once (ARP forgets the port's learnt neighbours).  Up: the reverse;
+ * the listeners hear of it when the PMD reports its link up (gratuitous
+ * ARP).  The port's addresses and routes stay.
+ */
+int
+cli_link_set(struct cmd_ctx *c, int argc, char **argv)
+{
+	struct tern_port *p = tern_port_lookup(argv[0]);
+	struct tern_dp *dp;
+	bool down;
+	int rc;
+
+	(void)argc;
+	if (p == NULL)
+		return out_err(c->out, ENODEV, "no port '%s'", argv[0]);
+	if (strcmp(argv[1], "down") == 0)
+		down = true;
+	else if (strcmp(argv[1], "up") == 0)
+		down = false;
+	else
+		return out_err(c->out, EINVAL, "'%s': expected up or down", argv[1]);
+	if (c->dry_run || down == p->admin_down)
+		return 0;
+	if ((dp = tern_dp_copy()) == NULL)
+		return out_err(c->out, ENOMEM, "link set %s: out of memory", p->name);
+	/* Most vdevs cannot do this (-ENOTSUP): the port is down to ternd
+	 * all the same. */
+	rc = down ? rte_eth_dev_set_link_down(p->port_id) : rte_eth_dev_set_link_up(p->port_id);
+	if (rc < 0 && rc != -ENOTSUP && rc != -EIO)
+		LOG_WARN("port %s: set link %s: %s", p->name, argv[1], strerror(-rc));
+	dp->port[p->port_id].admin_down = down;
+	p->admin_down = down;
+	tern_dp_publish(dp);
+	tern_link_refresh(p);
+	return 0;
 }
 
 /* link show [NAME] */

@@ -32,15 +32,21 @@ port_rx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uin
 	 * from the queue where this one stopped, so none starves. */
 	for (uint16_t k = 0; k < w->nb_rxq && total + TERN_RX_BURST <= RTE_GRAPH_BURST_SIZE; k++) {
 		const struct tern_rxq *q = &w->rxq[w->rxq_next];
-		rte_edge_t next = dp->port[q->port_id].xconnect != TERN_PORT_NONE
-		                      ? PORT_RX_NEXT_XCONNECT
-		                      : PORT_RX_NEXT_ETH_INPUT;
-		void **to = rte_node_next_stream_get(graph, node, next, TERN_RX_BURST);
-		uint16_t n = rte_eth_rx_burst(q->port_id, q->queue_id, (struct rte_mbuf **)to,
-		                              TERN_RX_BURST);
+		rte_edge_t next;
+		void **to;
+		uint16_t n;
 
 		if (++w->rxq_next == w->nb_rxq)
 			w->rxq_next = 0;
+		/* A port set down is not polled: what arrives stays in (and
+		 * overflows) its RX ring, as on a Linux interface set down. */
+		if (unlikely(dp->port[q->port_id].admin_down))
+			continue;
+		next = dp->port[q->port_id].xconnect != TERN_PORT_NONE ? PORT_RX_NEXT_XCONNECT
+		                                                       : PORT_RX_NEXT_ETH_INPUT;
+		to = rte_node_next_stream_get(graph, node, next, TERN_RX_BURST);
+		n = rte_eth_rx_burst(q->port_id, q->queue_id, (struct rte_mbuf **)to,
+		                     TERN_RX_BURST);
 		if (n == 0)
 			continue;
 		for (uint16_t i = 0; i < n; i++)

@@ -18,6 +18,7 @@ enum {
 	PORT_TX_NEXT_FULL,
 	PORT_TX_NEXT_BAD_PORT,
 	PORT_TX_NEXT_NO_MULTISEG,
+	PORT_TX_NEXT_ADMIN_DOWN,
 	PORT_TX_NEXT_MAX,
 };
 
@@ -79,8 +80,13 @@ port_tx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uin
 
 		while (j < nb && tern_mbuf_priv(pkts[j])->tx_port == port)
 			j++;
-		if (unlikely(port >= RTE_MAX_ETHPORTS || !dp->port[port].up)) {
-			rte_node_enqueue(graph, node, PORT_TX_NEXT_BAD_PORT, &objs[i], j - i);
+		if (unlikely(port >= RTE_MAX_ETHPORTS || !dp->port[port].up ||
+		             dp->port[port].admin_down)) {
+			rte_node_enqueue(graph, node,
+			                 port < RTE_MAX_ETHPORTS && dp->port[port].admin_down
+			                     ? PORT_TX_NEXT_ADMIN_DOWN
+			                     : PORT_TX_NEXT_BAD_PORT,
+			                 &objs[i], j - i);
 		} else {
 			if (unlikely(dp->capture != NULL)) {
 				const struct tern_capture_dp *c = tern_capture_of(dp, port);
@@ -112,6 +118,7 @@ static struct rte_node_register port_tx_node = {
 			[PORT_TX_NEXT_FULL] = TERN_DROP_NODE("tx_full"),
 			[PORT_TX_NEXT_BAD_PORT] = TERN_DROP_NODE("tx_bad_port"),
 			[PORT_TX_NEXT_NO_MULTISEG] = TERN_DROP_NODE("tx_no_multiseg"),
+			[PORT_TX_NEXT_ADMIN_DOWN] = TERN_DROP_NODE("tx_admin_down"),
 		},
 };
 RTE_NODE_REGISTER(port_tx_node);
