@@ -117,20 +117,35 @@ upper_start(void *state, const void *cfg)
 	int rc;
 
 	(void)cfg;
-	if ((u->ep = tern_epoll_create()) < 0)
-		return u->ep;
-	if ((u->lfd = tern_socket(SOCK_STREAM)) < 0)
-		return u->lfd;
+	/* The state comes zeroed, and 0 is a valid descriptor: mark what is
+	 * not open yet, so that a failure closes only what this call opened. */
+	u->ep = u->lfd = u->ufd = -1;
+	if ((rc = u->ep = tern_epoll_create()) < 0)
+		goto fail;
+	if ((rc = u->lfd = tern_socket(SOCK_STREAM)) < 0)
+		goto fail;
 	if ((rc = tern_bind(u->lfd, &a)) < 0 || (rc = tern_listen(u->lfd, 128)) < 0)
-		return rc;
+		goto fail;
 	if ((rc = tern_epoll_ctl(u->ep, EPOLL_CTL_ADD, u->lfd, EPOLLIN, UINT64_MAX)) < 0)
-		return rc;
+		goto fail;
 	/* The same API for UDP: a datagram socket on the same port. */
-	if ((u->ufd = tern_socket(SOCK_DGRAM)) < 0)
-		return u->ufd;
+	if ((rc = u->ufd = tern_socket(SOCK_DGRAM)) < 0)
+		goto fail;
 	if ((rc = tern_bind(u->ufd, &a)) < 0)
-		return rc;
-	return tern_epoll_ctl(u->ep, EPOLL_CTL_ADD, u->ufd, EPOLLIN, UINT64_MAX - 1);
+		goto fail;
+	if ((rc = tern_epoll_ctl(u->ep, EPOLL_CTL_ADD, u->ufd, EPOLLIN, UINT64_MAX - 1)) < 0)
+		goto fail;
+	return 0;
+fail:
+	/* tern_app_start() does not call stop after a failed start: undo
+	 * here, or the set and the listener outlive the application. */
+	if (u->ufd >= 0)
+		tern_close(u->ufd);
+	if (u->lfd >= 0)
+		tern_close(u->lfd);
+	if (u->ep >= 0)
+		tern_epoll_close(u->ep);
+	return rc;
 }
 
 static void
