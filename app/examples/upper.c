@@ -5,11 +5,13 @@
  * It is ternd (same command line and config file) plus one application
  * that runs on every worker: a TCP server on port 7777 (or $TERN_UPPER_PORT)
  * that answers each line it receives with the same line in upper case, and
- * a UDP socket on the same port that answers each datagram likewise.
+ * a UDP socket on the same port that answers each datagram likewise.  Both
+ * listen on every address of ternd, or on $TERN_UPPER_ADDR only.
  * The code is the usual non-blocking server loop, except that it is a
  * poll function the worker calls every loop instead of a thread that
  * blocks in epoll_wait().
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -109,7 +111,7 @@ static int
 upper_start(void *state, const void *cfg)
 {
 	struct upper *u = state;
-	const char *env = getenv("TERN_UPPER_PORT");
+	const char *env = getenv("TERN_UPPER_PORT"), *addr = getenv("TERN_UPPER_ADDR");
 	struct sockaddr_in a = {
 		.sin_family = AF_INET,
 		.sin_port = htons(env != NULL ? (uint16_t)atoi(env) : 7777),
@@ -117,20 +119,37 @@ upper_start(void *state, const void *cfg)
 	int rc;
 
 	(void)cfg;
-	if ((u->ep = tern_epoll_create()) < 0)
-		return u->ep;
-	if ((u->lfd = tern_socket(SOCK_STREAM)) < 0)
-		return u->lfd;
+	/* The state comes zeroed, and 0 is a valid descriptor: mark what is
+	 * not open yet, so that a failure closes only what this call opened. */
+	u->ep = u->lfd = u->ufd = -1;
+	if (addr != NULL && inet_pton(AF_INET, addr, &a.sin_addr) != 1)
+		return -EINVAL;
+	if ((rc = u->ep = tern_epoll_create()) < 0)
+		goto fail;
+	if ((rc = u->lfd = tern_socket(SOCK_STREAM)) < 0)
+		goto fail;
 	if ((rc = tern_bind(u->lfd, &a)) < 0 || (rc = tern_listen(u->lfd, 128)) < 0)
-		return rc;
+		goto fail;
 	if ((rc = tern_epoll_ctl(u->ep, EPOLL_CTL_ADD, u->lfd, EPOLLIN, UINT64_MAX)) < 0)
-		return rc;
+		goto fail;
 	/* The same API for UDP: a datagram socket on the same port. */
-	if ((u->ufd = tern_socket(SOCK_DGRAM)) < 0)
-		return u->ufd;
+	if ((rc = u->ufd = tern_socket(SOCK_DGRAM)) < 0)
+		goto fail;
 	if ((rc = tern_bind(u->ufd, &a)) < 0)
-		return rc;
-	return tern_epoll_ctl(u->ep, EPOLL_CTL_ADD, u->ufd, EPOLLIN, UINT64_MAX - 1);
+		goto fail;
+	if ((rc = tern_epoll_ctl(u->ep, EPOLL_CTL_ADD, u->ufd, EPOLLIN, UINT64_MAX - 1)) < 0)
+		goto fail;
+	return 0;
+fail:
+	/* tern_app_start() does not call stop after a failed start: undo
+	 * here, or the set and the listener outlive the application. */
+	if (u->ufd >= 0)
+		tern_close(u->ufd);
+	if (u->lfd >= 0)
+		tern_close(u->lfd);
+	if (u->ep >= 0)
+		tern_epoll_close(u->ep);
+	return rc;
 }
 
 static void

@@ -48,9 +48,11 @@ struct tern_sock {
 	uint32_t ev_mask;
 	uint64_t ev_data;
 	uint32_t next_free;
-	/* UDP: the peer of a connected socket, and received datagrams. */
+	/* UDP: the peer of a connected socket, the next socket bound to the
+	 * same port (slot + 1, 0: none), and received datagrams. */
 	uint32_t raddr;
 	uint16_t rport;
+	uint32_t port_next;
 	uint16_t q_head, q_len;
 	struct rte_mbuf **q;
 	uint64_t q_drops;
@@ -72,8 +74,11 @@ struct tern_sock_table {
 	uint32_t size;
 	uint32_t free_head; /* UINT32_MAX: none */
 	struct tern_ep ep[TERN_MAX_EPOLL];
-	uint32_t *udp_port; /* UDP port -> slot + 1 (64 Ki entries) */
-	uint16_t udp_next;  /* ephemeral port search start */
+	/* UDP port -> slot + 1 of the first socket bound to it (64 Ki
+	 * entries); the rest follow port_next.  A port has at most one
+	 * socket per local address, so a chain is short. */
+	uint32_t *udp_port;
+	uint16_t udp_next; /* ephemeral port search start */
 	struct tern_sock s[];
 };
 
@@ -268,14 +273,52 @@ tern_sock_event(struct tcp_worker *tw, struct tcp_conn *c, unsigned ev)
 
 static uint32_t source_for(const struct tern_dp *dp, uint32_t dst);
 
-/* Take `port` (0: an ephemeral one) for UDP socket `s` on this worker.
- * Ports a built-in receiver (udp-echo) holds are in use. */
+/* The configuration the calling worker sees: its loop's version, or the
+ * current one before its first loop (an application starting). */
+static const struct tern_dp *
+sock_dp(void)
+{
+	struct tcp_worker *tw = cur();
+
+	return tw->w->dp != NULL ? tw->w->dp : tern_dp_current();
+}
+
+static bool
+sock_reuseaddr(const struct tern_sock *s)
+{
+	return (s->opt_set & (1u << TCP_SO_REUSEADDR)) && s->opt_val[TCP_SO_REUSEADDR] != 0;
+}
+
+/* May `s` take laddr:port beside the sockets already bound to the port?
+ * As Linux: a wildcard and a specific address share a port only when both
+ * sockets set SO_REUSEADDR.  Two sockets on one address and port never do
+ * (Linux allows it with SO_REUSEADDR, but then only one of them hears
+ * unicast datagrams: a trap, not a feature). */
 static int
-udp_port_bind(struct tern_sock *s, uint16_t port)
+udp_port_conflict(const struct tern_sock_table *t, const struct tern_sock *s, uint32_t laddr,
+                  uint16_t port)
+{
+	for (uint32_t i = t->udp_port[port]; i != 0; i = t->s[i - 1].port_next) {
+		const struct tern_sock *o = &t->s[i - 1];
+
+		if (o->laddr == laddr)
+			return -EADDRINUSE;
+		if ((o->laddr == 0 || laddr == 0) && !(sock_reuseaddr(s) && sock_reuseaddr(o)))
+			return -EADDRINUSE;
+	}
+	return 0;
+}
+
+/* Bind UDP socket `s` to laddr:port (port 0: an ephemeral one) on this
+ * worker.  Ports a built-in receiver (udp-echo) holds are in use.  On
+ * failure nothing changes. */
+static int
+udp_port_bind(struct tern_sock *s, uint32_t laddr, uint16_t port)
 {
 	struct tcp_worker *tw = cur();
 	struct tern_sock_table *t = tw->socks;
-	const struct tern_dp *dp = tw->w->dp != NULL ? tw->w->dp : tern_dp_current();
+	const struct tern_dp *dp = sock_dp();
+	int rc;
 
 	if (port == 0) {
 		for (unsigned i = 0; i < 28232 && port == 0; i++) {
@@ -287,19 +330,31 @@ udp_port_bind(struct tern_sock *s, uint16_t port)
 		}
 		if (port == 0)
 			return -EADDRNOTAVAIL;
-	} else if (t->udp_port[port] != 0 || (dp->udp != NULL && dp->udp->receiver[port] != 0)) {
+	} else if (dp->udp != NULL && dp->udp->receiver[port] != 0) {
 		return -EADDRINUSE;
+	} else if ((rc = udp_port_conflict(t, s, laddr, port)) < 0) {
+		return rc;
 	}
-	t->udp_port[port] = (uint32_t)(s - t->s) + 1;
+	s->laddr = laddr;
 	s->lport = port;
+	s->port_next = t->udp_port[port];
+	t->udp_port[port] = (uint32_t)(s - t->s) + 1;
 	return 0;
 }
 
 static void
 udp_sock_close(struct tern_sock_table *t, struct tern_sock *s)
 {
-	if (s->lport != 0 && t->udp_port[s->lport] == (uint32_t)(s - t->s) + 1)
-		t->udp_port[s->lport] = 0;
+	uint32_t self = (uint32_t)(s - t->s) + 1;
+
+	if (s->lport != 0) {
+		uint32_t *link = &t->udp_port[s->lport];
+
+		while (*link != 0 && *link != self)
+			link = &t->s[*link - 1].port_next;
+		if (*link == self)
+			*link = s->port_next;
+	}
 	while (s->q_len != 0) {
 		rte_pktmbuf_free(s->q[s->q_head]);
 		s->q_head = (uint16_t)((s->q_head + 1) % UDP_SOCK_QLEN);
@@ -309,27 +364,39 @@ udp_sock_close(struct tern_sock_table *t, struct tern_sock *s)
 	s->q = NULL;
 }
 
+/*
+ * The socket for a datagram, as Linux chooses: among the sockets bound to
+ * its port, those bound to its destination address or to 0.0.0.0, and
+ * (when connected) to its source; a specific address before the wildcard.
+ * A datagram to a subnet or limited broadcast thus reaches only a
+ * wildcard socket.
+ */
 int
 tern_sock_udp_deliver(struct tcp_worker *tw, struct rte_mbuf *m, uint16_t port)
 {
 	struct tern_sock_table *t = tw->socks;
-	uint32_t slot = t->udp_port[port];
-	struct tern_sock *s;
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	const struct rte_udp_hdr *u =
+	    rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, m->l3_len);
+	uint32_t dst = ntohl(ip->dst_addr), src = ntohl(ip->src_addr);
+	uint16_t sport = ntohs(u->src_port);
+	struct tern_sock *s = NULL;
 
-	if (slot == 0)
+	for (uint32_t i = t->udp_port[port]; i != 0; i = t->s[i - 1].port_next) {
+		struct tern_sock *o = &t->s[i - 1];
+
+		if (o->laddr != 0 && o->laddr != dst)
+			continue;
+		if (o->rport != 0 && (o->raddr != src || o->rport != sport))
+			continue;
+		if (s == NULL || o->laddr != 0)
+			s = o;
+	}
+	if (s == NULL)
 		return -ENOENT;
-	s = &t->s[slot - 1];
 	if (s->q_len == UDP_SOCK_QLEN) {
 		s->q_drops++;
 		return -ENOBUFS;
-	}
-	/* A connected socket takes datagrams from its peer only. */
-	if (s->rport != 0) {
-		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
-		const struct rte_udp_hdr *u =
-		    rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, m->l3_len);
-		if (ntohl(ip->src_addr) != s->raddr || ntohs(u->src_port) != s->rport)
-			return -ENOENT;
 	}
 	s->q[(s->q_head + s->q_len) % UDP_SOCK_QLEN] = m;
 	s->q_len++;
@@ -352,24 +419,48 @@ tern_sock_udp_port_check(uint16_t port)
 	return tcp_on_workers(udp_port_check_one, &port);
 }
 
-/* Build and send one datagram from `s` to dst:dport. */
+/*
+ * Can a datagram go to dst:dport?  Port 0 is -EINVAL, as in Linux.  tern
+ * sends neither multicast (no multicast routing or IGMP: -ENETUNREACH;
+ * Linux would send it) nor broadcast: the limited broadcast and a subnet's
+ * broadcast address are -EACCES, what Linux says to a socket without
+ * SO_BROADCAST, which tern does not offer.
+ */
+static int
+udp_dst_check(const struct tern_dp *dp, uint32_t dst, uint16_t dport)
+{
+	uint32_t idx;
+
+	if (dport == 0)
+		return -EINVAL;
+	if (IN_MULTICAST(dst))
+		return -ENETUNREACH;
+	if (dst == INADDR_BROADCAST)
+		return -EACCES;
+	idx = ip_fib_lookup(dp, htonl(dst));
+	if (idx != 0 && dp->nh[idx].type == TERN_NH_BROADCAST)
+		return -EACCES;
+	return 0;
+}
+
+/* Build and send one datagram from `s` to dst:dport (checked). */
 static ssize_t
 udp_send(struct tern_sock *s, const void *buf, size_t len, uint32_t dst, uint16_t dport)
 {
 	struct tcp_worker *tw = cur();
-	const struct tern_dp *dp = tw->w->dp != NULL ? tw->w->dp : tern_dp_current();
-	uint32_t src = s->laddr != 0 ? s->laddr : source_for(dp, dst);
+	uint32_t src = s->laddr != 0 ? s->laddr : source_for(sock_dp(), dst);
 	struct rte_ipv4_hdr *ip;
 	struct rte_udp_hdr *u;
 	struct rte_mbuf *m;
 	int rc;
 
-	if (src == 0)
-		return -ENETUNREACH;
-	if (s->lport == 0 && (rc = udp_port_bind(s, 0)) < 0)
-		return rc;
+	/* Checks before the implicit bind: a refused send binds nothing. */
 	if (len > UDP_SOCK_MAX_PAYLOAD)
 		return -EMSGSIZE;
+	if (src == 0)
+		return -ENETUNREACH;
+	if (s->lport == 0 && (rc = udp_port_bind(s, 0, 0)) < 0)
+		return rc;
 	if ((m = rte_pktmbuf_alloc(tw->pool)) == NULL)
 		return -ENOBUFS;
 	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(m,
@@ -403,6 +494,8 @@ ssize_t
 tern_sendto(int fd, const void *buf, size_t len, const struct sockaddr_in *to)
 {
 	struct tern_sock *s = sock_get(fd);
+	uint32_t dst;
+	int rc;
 
 	if (s == NULL)
 		return -EBADF;
@@ -415,7 +508,10 @@ tern_sendto(int fd, const void *buf, size_t len, const struct sockaddr_in *to)
 	}
 	if (to->sin_family != AF_INET)
 		return -EAFNOSUPPORT;
-	return udp_send(s, buf, len, ntohl(to->sin_addr.s_addr), ntohs(to->sin_port));
+	dst = ntohl(to->sin_addr.s_addr);
+	if ((rc = udp_dst_check(sock_dp(), dst, ntohs(to->sin_port))) < 0)
+		return rc;
+	return udp_send(s, buf, len, dst, ntohs(to->sin_port));
 }
 
 ssize_t
@@ -482,6 +578,7 @@ int
 tern_bind(int fd, const struct sockaddr_in *a)
 {
 	struct tern_sock *s = sock_get(fd);
+	uint32_t laddr;
 
 	if (s == NULL)
 		return -EBADF;
@@ -489,9 +586,14 @@ tern_bind(int fd, const struct sockaddr_in *a)
 		return -EAFNOSUPPORT;
 	if (s->c != NULL || s->lport != 0)
 		return -EINVAL;
-	s->laddr = ntohl(a->sin_addr.s_addr);
+	laddr = ntohl(a->sin_addr.s_addr);
+	/* As Linux: 0.0.0.0 or an address of ours, as the datapath sees them
+	 * (a subnet broadcast or multicast address is not one). */
+	if (laddr != 0 && !ip_route_is_local_unicast(sock_dp(), a->sin_addr.s_addr))
+		return -EADDRNOTAVAIL;
 	if (s->type == SOCK_DGRAM)
-		return udp_port_bind(s, ntohs(a->sin_port));
+		return udp_port_bind(s, laddr, ntohs(a->sin_port));
+	s->laddr = laddr;
 	s->lport = ntohs(a->sin_port);
 	return 0;
 }
@@ -579,10 +681,15 @@ tern_connect(int fd, const struct sockaddr_in *a)
 	if (a == NULL || a->sin_family != AF_INET)
 		return -EAFNOSUPPORT;
 	if (s->type == SOCK_DGRAM) {
-		/* UDP: remember the peer; sends go there, only it is heard. */
-		if (s->lport == 0 && (rc = udp_port_bind(s, 0)) < 0)
+		/* UDP: remember the peer; sends go there, only it is heard.
+		 * rport 0 means "not connected", so port 0 is refused here
+		 * as sendto refuses it (Linux would accept the connect). */
+		raddr = ntohl(a->sin_addr.s_addr);
+		if ((rc = udp_dst_check(sock_dp(), raddr, ntohs(a->sin_port))) < 0)
 			return rc;
-		s->raddr = ntohl(a->sin_addr.s_addr);
+		if (s->lport == 0 && (rc = udp_port_bind(s, 0, 0)) < 0)
+			return rc;
+		s->raddr = raddr;
 		s->rport = ntohs(a->sin_port);
 		return 0;
 	}
@@ -590,7 +697,7 @@ tern_connect(int fd, const struct sockaddr_in *a)
 		return -EINVAL;
 	if (s->c != NULL)
 		return s->c->state == TCP_SYN_SENT ? -EALREADY : -EISCONN;
-	dp = tw->w->dp != NULL ? tw->w->dp : tern_dp_current();
+	dp = sock_dp();
 	raddr = ntohl(a->sin_addr.s_addr);
 	laddr = s->laddr != 0 ? s->laddr : source_for(dp, raddr);
 	if (laddr == 0)
@@ -800,6 +907,13 @@ sockname(int fd, struct sockaddr_in *a, bool peer)
 		return -EFAULT;
 	memset(a, 0, sizeof(*a));
 	a->sin_family = AF_INET;
+	if (peer && s->type == SOCK_DGRAM) {
+		if (s->rport == 0)
+			return -ENOTCONN;
+		a->sin_addr.s_addr = htonl(s->raddr);
+		a->sin_port = htons(s->rport);
+		return 0;
+	}
 	if (peer) {
 		if (s->c == NULL || s->listening)
 			return -ENOTCONN;
@@ -978,6 +1092,32 @@ tern_epoll_wait(int epfd, struct tern_event *ev, int max)
 	return n;
 }
 
+/* UDP: SIOCINQ (FIONREAD) is the next datagram's size, as in Linux, not
+ * the bytes of all of them; nothing waits to be sent. */
+static int
+udp_ioctl(const struct tern_sock *s, unsigned long req, int *val)
+{
+	switch (req) {
+	case SIOCINQ:
+		if (s->q_len == 0) {
+			*val = 0;
+		} else {
+			const struct rte_mbuf *m = s->q[s->q_head];
+			const struct rte_udp_hdr *u =
+			    rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, m->l3_len);
+			*val = ntohs(u->dgram_len) - (int)sizeof(*u);
+		}
+		return 0;
+	case SIOCOUTQ:
+		*val = 0;
+		return 0;
+	case TERN_SIOCOUTSPACE:
+		*val = UDP_SOCK_MAX_PAYLOAD;
+		return 0;
+	}
+	return -ENOTTY;
+}
+
 int
 tern_ioctl(int fd, unsigned long req, int *val)
 {
@@ -987,6 +1127,8 @@ tern_ioctl(int fd, unsigned long req, int *val)
 		return -EBADF;
 	if (val == NULL)
 		return -EFAULT;
+	if (s->type == SOCK_DGRAM)
+		return udp_ioctl(s, req, val);
 	if (s->c == NULL || s->listening)
 		return -ENOTCONN;
 	switch (req) {

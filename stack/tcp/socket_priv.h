@@ -14,8 +14,9 @@ void tern_sock_table_destroy(struct tern_sock_table *t);
 /* The TCP core's event hook. */
 void tern_sock_event(struct tcp_worker *tw, struct tcp_conn *c, unsigned ev);
 /* udp_sock: queue datagram `m` (IPv4 header at data, l3_len set) on the
- * UDP socket bound to `port` on this worker.  0 (kept), -ENOENT (no
- * socket), -ENOBUFS (its queue is full). */
+ * UDP socket of this worker bound to `port` and to its destination
+ * address (else to 0.0.0.0).  0 (kept), -ENOENT (no socket), -ENOBUFS
+ * (its queue is full). */
 struct rte_mbuf;
 int tern_sock_udp_deliver(struct tcp_worker *tw, struct rte_mbuf *m, uint16_t port);
 /* Control thread: 0 if no worker has a UDP socket on `port`, else

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * udp_sock: datagrams for ports no built-in receiver holds (udp_input's
- * default receiver).  Each goes to the UDP socket bound to its port on
- * this worker; with none, an ICMP port unreachable goes back (RFC 1122
- * 4.1.3.1), as from udp_input itself.
+ * default receiver).  Each goes to the UDP socket of this worker bound
+ * to its port and its destination address, or else to 0.0.0.0; with
+ * none, an ICMP port unreachable goes back (RFC 1122 4.1.3.1), as from
+ * udp_input itself.
  */
 #include <rte_graph.h>
 #include <rte_graph_worker.h>
