@@ -715,6 +715,61 @@ def test_link_down_flushes_neighbours(ternd_factory, netns_factory):
     assert t.stop() == 0
 
 
+def test_link_set_down_and_up(ternd_factory, netns_factory):
+    """`link set PORT down` (ip link set dev X down): ternd stops polling
+    the port, drops what it would send there as tx_admin_down, forgets the
+    port's learnt neighbours at once, and net_tap takes its kernel side
+    down too; `link set PORT up` brings it all back.  Bad arguments are
+    refused by name and change nothing."""
+    ns = netns_factory("t4s")
+    no_ipv6(ns)
+    tap = uniq("ts")
+    net = subnet()
+    me, peer = net + ".1", net + ".2"
+    t = ternd_factory(config("port add t0 net_tap0,iface=%s" % tap, "addr add %s/24 dev t0" % me,
+                             "arp set delay-ms 200"), netns=ns.name)
+    ns.run("ip addr add %s/24 dev %s" % (peer, tap))
+    ns.run("ip link set %s up" % tap)
+    links_up(t, "t0")
+    base = t.mbufs_in_use()
+    assert ping(ns, me, count=2).returncode == 0
+    wait_until(lambda: neigh_of(t, peer) is not None, what="the host learnt")
+    assert t.links()["t0"]["admin"] == "up"
+
+    for args, msg in ((["t0", "sideways"], "'sideways': expected up or down"),
+                      (["nope", "down"], "no port 'nope'"),
+                      (["t0"], None)):
+        r = t.ctl("link", "set", *args, check=False)
+        assert r.returncode != 0 and (msg is None or msg in r.stderr), r.stderr
+    assert t.links()["t0"]["admin"] == "up" and neigh_of(t, peer) is not None
+
+    d0 = t.drops()
+    t.ctl("link", "set", "t0", "down")
+    assert t.links()["t0"]["admin"] == "down"
+    assert "port t0: link down (set down)" in t.logtext()
+    assert neigh_of(t, peer) is None, neighbours(t)  # forgotten at once
+    assert "link set t0 down" in t.ctl("show", "running-config")
+    # net_tap took its kernel side down; nothing gets through.
+    wait_until(lambda: "state DOWN" in ns.run("ip link show %s" % tap).stdout,
+               what="the tap down in the kernel")
+    assert ping(ns, me, count=1).returncode != 0
+    # What ternd would send there (the gratuitous ARP of a new address) is
+    # dropped and counted.
+    t.ctl("addr", "add", "198.18.77.1/24", "dev", "t0")
+    wait_until(lambda: deltas(d0, t.drops()).get("tx_admin_down", 0) >= 1,
+               what="tx_admin_down: %s" % deltas(d0, t.drops()))
+    t.ctl("addr", "del", "198.18.77.1/24", "dev", "t0")
+
+    t.ctl("link", "set", "t0", "up")
+    assert t.links()["t0"]["admin"] == "up"
+    assert "link set t0" not in t.ctl("show", "running-config")
+    ns.run("ip link set %s up" % tap, check=False)  # the kernel side may still be on its way
+    wait_until(lambda: ping(ns, me, count=1).returncode == 0, timeout=15, what="pinging ternd")
+    assert neigh_of(t, peer) is not None
+    t.wait_mbufs(base)
+    assert t.stop() == 0
+
+
 # --- the CLI: static routes, neighbours, running-config -----------------------
 
 
