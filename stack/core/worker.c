@@ -144,28 +144,45 @@ tern_worker_main(void *arg)
 	return 0;
 }
 
-int
-tern_worker_call(struct tern_worker *w, tern_worker_fn fn, void *arg)
+/*
+ * Hand fn(w, arg) to worker w.  Returns the call to wait for, or NULL with
+ * *rc set: fn's result when w is not running (fn ran here), else -errno.
+ */
+static struct tern_call *
+call_post(struct tern_worker *w, tern_worker_fn fn, void *arg, int *rc)
 {
 	struct tern_call *c;
-	int rc;
 
-	if (!atomic_load(&w->running))
-		return fn(w, arg);
+	if (!atomic_load(&w->running)) {
+		*rc = fn(w, arg);
+		return NULL;
+	}
 	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return -ENOMEM;
+	if (c == NULL) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
 	c->fn = fn;
 	c->arg = arg;
 	if (rte_ring_sp_enqueue(w->calls, c) != 0) {
 		free(c);
-		return -EBUSY;
+		*rc = -EBUSY;
+		return NULL;
 	}
-	/* A worker polls its ring every TERN_CALL_POLL_MASK+1 loops:
-	 * microseconds.  Past the timeout, a call not yet taken is cancelled;
-	 * one the worker is running is waited for, however long it takes. */
-	uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz() / 1000 * CALL_TIMEOUT_MS;
+	return c;
+}
+
+/*
+ * Wait for a posted call and free it.  A worker polls its ring every
+ * TERN_CALL_POLL_MASK+1 loops: microseconds.  Past the deadline, a call not
+ * yet taken is cancelled; one the worker is running is waited for, however
+ * long it takes.  Returns fn's result or -ETIMEDOUT.
+ */
+static int
+call_wait(struct tern_call *c, uint64_t deadline)
+{
 	int state;
+	int rc;
 
 	while ((state = atomic_load_explicit(&c->state, memory_order_acquire)) != CALL_DONE) {
 		int expect = CALL_PENDING;
@@ -178,4 +195,44 @@ tern_worker_call(struct tern_worker *w, tern_worker_fn fn, void *arg)
 	rc = c->rc;
 	free(c);
 	return rc;
+}
+
+static uint64_t
+call_deadline(void)
+{
+	return rte_get_timer_cycles() + rte_get_timer_hz() / 1000 * CALL_TIMEOUT_MS;
+}
+
+int
+tern_worker_call(struct tern_worker *w, tern_worker_fn fn, void *arg)
+{
+	int rc = 0;
+	struct tern_call *c = call_post(w, fn, arg, &rc);
+
+	return c == NULL ? rc : call_wait(c, call_deadline());
+}
+
+int
+tern_worker_call_each(struct tern_worker *const *ws, unsigned n, tern_worker_fn fn,
+                      void *const *args, int *rcs)
+{
+	struct tern_call *c[RTE_MAX_LCORE];
+	uint64_t deadline;
+	int first = 0;
+
+	if (n > RTE_DIM(c))
+		return -EINVAL;
+	/* Post all before waiting for any: the workers run their parts at
+	 * once.  Every posted call is waited for, even after a failure,
+	 * since args[k] may live on the caller's stack. */
+	for (unsigned k = 0; k < n; k++)
+		c[k] = call_post(ws[k], fn, args[k], &rcs[k]);
+	deadline = call_deadline();
+	for (unsigned k = 0; k < n; k++) {
+		if (c[k] != NULL)
+			rcs[k] = call_wait(c[k], deadline);
+		if (rcs[k] < 0 && first == 0)
+			first = rcs[k];
+	}
+	return first;
 }

@@ -88,4 +88,11 @@ int tern_worker_main(void *arg);
 typedef int (*tern_worker_fn)(struct tern_worker *w, void *arg);
 int tern_worker_call(struct tern_worker *w, tern_worker_fn fn, void *arg);
 
+/*
+ * Run fn(ws[k], args[k]) on n workers in parallel and wait for all of them;
+ * rcs[k] gets each result.  Returns 0, or the first negative result.
+ */
+int tern_worker_call_each(struct tern_worker *const *ws, unsigned n, tern_worker_fn fn,
+                          void *const *args, int *rcs);
+
 #endif

@@ -824,19 +824,37 @@ flush_chunk(struct tern_worker *w, void *arg)
 int
 cli_nat_sessions_flush(struct cmd_ctx *c, int argc, char **argv)
 {
+	struct tern_worker *ws[RTE_MAX_LCORE];
+	uint32_t cursor[RTE_MAX_LCORE];
+	void *args[RTE_MAX_LCORE];
+	int rcs[RTE_MAX_LCORE];
+	unsigned left[RTE_MAX_LCORE]; /* nat worker index of each busy one */
+	unsigned n = nat_nb_workers();
+
 	(void)argc;
 	(void)argv;
-	for (unsigned k = 0; k < nat_nb_workers(); k++) {
-		struct tern_worker *w = nat_worker_by_index(k)->w;
-		uint32_t cursor = 0;
+	for (unsigned k = 0; k < n; k++) {
+		cursor[k] = 0;
+		left[k] = k;
+	}
+	/* All workers flush at once, each chunk by chunk: the flush takes as
+	 * long as the largest table, not the sum of them. */
+	while (n > 0) {
+		unsigned still = 0;
 
-		do {
-			int rc = tern_worker_call(w, flush_chunk, &cursor);
-
-			if (rc < 0)
-				return out_err(c->out, -rc, "nat sessions flush: worker %u: %s",
-				               w->id, strerror(-rc));
-		} while (cursor != NAT_WALK_DONE);
+		for (unsigned j = 0; j < n; j++) {
+			ws[j] = nat_worker_by_index(left[j])->w;
+			args[j] = &cursor[left[j]];
+		}
+		tern_worker_call_each(ws, n, flush_chunk, args, rcs);
+		for (unsigned j = 0; j < n; j++) {
+			if (rcs[j] < 0)
+				return out_err(c->out, -rcs[j], "nat sessions flush: worker %u: %s",
+				               ws[j]->id, strerror(-rcs[j]));
+			if (cursor[left[j]] != NAT_WALK_DONE)
+				left[still++] = left[j];
+		}
+		n = still;
 	}
 	return 0;
 }
