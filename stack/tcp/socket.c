@@ -420,6 +420,26 @@ tern_sock_udp_port_check(uint16_t port)
 }
 
 /*
+ * 0.0.0.0/8 and 127.0.0.0/8 mean this host (RFC 1122 3.2.1.3): Linux
+ * sends there over its loopback device.  tern has none, and must not put
+ * them on a wire (RFC 1812 5.3.7 would have routers drop them), so
+ * sendto and connect refuse them with -ENETUNREACH.
+ */
+static bool
+dst_this_host(uint32_t dst)
+{
+	return (dst >> 24) == 0 || (dst >> 24) == 127;
+}
+
+static bool
+dst_is_subnet_broadcast(const struct tern_dp *dp, uint32_t dst)
+{
+	uint32_t idx = ip_fib_lookup(dp, htonl(dst));
+
+	return idx != 0 && dp->nh[idx].type == TERN_NH_BROADCAST;
+}
+
+/*
  * Can a datagram go to dst:dport?  Port 0 is -EINVAL, as in Linux.  tern
  * sends neither multicast (no multicast routing or IGMP: -ENETUNREACH;
  * Linux would send it) nor broadcast: the limited broadcast and a subnet's
@@ -429,16 +449,15 @@ tern_sock_udp_port_check(uint16_t port)
 static int
 udp_dst_check(const struct tern_dp *dp, uint32_t dst, uint16_t dport)
 {
-	uint32_t idx;
-
 	if (dport == 0)
 		return -EINVAL;
+	if (dst_this_host(dst))
+		return -ENETUNREACH;
 	if (IN_MULTICAST(dst))
 		return -ENETUNREACH;
 	if (dst == INADDR_BROADCAST)
 		return -EACCES;
-	idx = ip_fib_lookup(dp, htonl(dst));
-	if (idx != 0 && dp->nh[idx].type == TERN_NH_BROADCAST)
+	if (dst_is_subnet_broadcast(dp, dst))
 		return -EACCES;
 	return 0;
 }
@@ -684,11 +703,19 @@ tern_connect(int fd, const struct sockaddr_in *a)
 		/* UDP: remember the peer; sends go there, only it is heard.
 		 * rport 0 means "not connected", so port 0 is refused here
 		 * as sendto refuses it (Linux would accept the connect). */
+		dp = sock_dp();
 		raddr = ntohl(a->sin_addr.s_addr);
-		if ((rc = udp_dst_check(sock_dp(), raddr, ntohs(a->sin_port))) < 0)
+		if ((rc = udp_dst_check(dp, raddr, ntohs(a->sin_port))) < 0)
 			return rc;
-		if (s->lport == 0 && (rc = udp_port_bind(s, 0, 0)) < 0)
+		/* As Linux (ip4_datagram_connect): the route fixes the local
+		 * address of a socket bound to none, as getsockname shows,
+		 * and no route is -ENETUNREACH now rather than at send. */
+		laddr = s->laddr != 0 ? s->laddr : source_for(dp, raddr);
+		if (laddr == 0)
+			return -ENETUNREACH;
+		if (s->lport == 0 && (rc = udp_port_bind(s, laddr, 0)) < 0)
 			return rc;
+		s->laddr = laddr;
 		s->raddr = raddr;
 		s->rport = ntohs(a->sin_port);
 		return 0;
@@ -699,6 +726,11 @@ tern_connect(int fd, const struct sockaddr_in *a)
 		return s->c->state == TCP_SYN_SENT ? -EALREADY : -EISCONN;
 	dp = sock_dp();
 	raddr = ntohl(a->sin_addr.s_addr);
+	/* As Linux's tcp_v4_connect: no connection to a multicast or
+	 * broadcast address; nor to this host, having no loopback. */
+	if (dst_this_host(raddr) || IN_MULTICAST(raddr) || raddr == INADDR_BROADCAST ||
+	    dst_is_subnet_broadcast(dp, raddr))
+		return -ENETUNREACH;
 	laddr = s->laddr != 0 ? s->laddr : source_for(dp, raddr);
 	if (laddr == 0)
 		return -ENETUNREACH;

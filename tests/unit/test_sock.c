@@ -420,6 +420,12 @@ test_udp_sendto_refused_destinations(void **state)
 		{ IP4(239, 1, 2, 3), 5000, -ENETUNREACH },
 		{ 0xffffffffu, 5000, -EACCES },
 		{ BC0, 5000, -EACCES },
+		/* This host: Linux's loopback, which tern has not. */
+		{ 0, 5000, -ENETUNREACH },
+		{ IP4(0, 1, 2, 3), 5000, -ENETUNREACH },
+		{ IP4(127, 0, 0, 1), 5000, -ENETUNREACH },
+		/* No route. */
+		{ IP4(192, 168, 9, 9), 5000, -ENETUNREACH },
 	};
 	int fd = tern_socket(SOCK_DGRAM);
 	struct sockaddr_in got, ok = addr_in(PEER, 5000);
@@ -449,6 +455,86 @@ test_udp_sendto_refused_destinations(void **state)
 		assert_int_equal(u->dst_port, htons(5000));
 	}
 	assert_int_equal(tern_close(fd), 0);
+}
+
+static void
+test_udp_connect_fixes_local_address(void **state)
+{
+	/* As Linux: connect on an unbound socket picks the route's source,
+	 * getsockname shows it, and only datagrams to it are heard. */
+	int a = tern_socket(SOCK_DGRAM), b = tern_socket(SOCK_DGRAM);
+	struct sockaddr_in p0 = addr_in(PEER, 4000), p1 = addr_in(IP4(10, 1, 0, 9), 4000), got;
+
+	(void)state;
+	assert_int_equal(tern_connect(a, &p0), 0);
+	assert_int_equal(tern_getsockname(a, &got), 0);
+	assert_int_equal(got.sin_addr.s_addr, htonl(US0));
+	assert_true(ntohs(got.sin_port) >= 32768);
+	assert_int_equal(deliver(PEER, 4000, US1, ntohs(got.sin_port), 3, 'n'), -ENOENT);
+	assert_int_equal(deliver(PEER, 4000, US0, ntohs(got.sin_port), 3, 'y'), 0);
+	assert_int_equal(recv_one(a, 'y'), 3);
+	/* Bound to the wildcard first: the port stays, the address is set. */
+	{
+		struct sockaddr_in any = addr_in(0, 5001);
+
+		assert_int_equal(tern_bind(b, &any), 0);
+	}
+	assert_int_equal(tern_connect(b, &p1), 0);
+	assert_int_equal(tern_getsockname(b, &got), 0);
+	assert_int_equal(got.sin_addr.s_addr, htonl(US1));
+	assert_int_equal(got.sin_port, htons(5001));
+	assert_int_equal(tern_send(b, "z", 1), 1);
+	assert_int_equal(E.tw->npending, 1);
+	assert_int_equal(rte_pktmbuf_mtod(E.tw->pending[0], const struct rte_ipv4_hdr *)->src_addr,
+	                 htonl(US1));
+	assert_int_equal(tern_close(a), 0);
+	assert_int_equal(tern_close(b), 0);
+}
+
+static void
+test_tcp_connect_refused_destinations(void **state)
+{
+	static const uint32_t bad[] = {
+		0, IP4(127, 0, 0, 1), IP4(224, 0, 0, 1), 0xffffffffu, BC0, IP4(192, 168, 9, 9),
+	};
+	int fd = tern_socket(SOCK_STREAM);
+
+	(void)state;
+	assert_true(fd >= 0);
+	for (unsigned i = 0; i < RTE_DIM(bad); i++) {
+		struct sockaddr_in to = addr_in(bad[i], 80);
+
+		assert_int_equal(tern_connect(fd, &to), -ENETUNREACH);
+	}
+	/* No SYN went out, no connection block is held (teardown checks). */
+	assert_int_equal(E.tw->npending, 0);
+	assert_int_equal(tern_close(fd), 0);
+}
+
+static void
+test_this_host_refused_despite_default_route(void **state)
+{
+	/* With a default route, 0/8 and 127/8 would otherwise go out of
+	 * port 0; an unknown unicast address does. */
+	static const uint32_t here[] = { 0, IP4(0, 9, 9, 9), IP4(127, 0, 0, 1), IP4(127, 8, 8, 8) };
+	int u = tern_socket(SOCK_DGRAM), t = tern_socket(SOCK_STREAM);
+	struct sockaddr_in far = addr_in(IP4(192, 168, 9, 9), 5000);
+
+	(void)state;
+	assert_int_equal(rte_fib_add(fib, 0, 0, NH_P0_CONNECTED), 0);
+	for (unsigned i = 0; i < RTE_DIM(here); i++) {
+		struct sockaddr_in to = addr_in(here[i], 5000);
+
+		assert_int_equal(tern_sendto(u, "x", 1, &to), -ENETUNREACH);
+		assert_int_equal(tern_connect(u, &to), -ENETUNREACH);
+		assert_int_equal(tern_connect(t, &to), -ENETUNREACH);
+	}
+	assert_int_equal(E.tw->npending, 0);
+	assert_int_equal(tern_sendto(u, "x", 1, &far), 1);
+	assert_int_equal(E.tw->npending, 1);
+	assert_int_equal(rte_fib_delete(fib, 0, 0), 0);
+	assert_int_equal(tern_close(u), 0);
+	assert_int_equal(tern_close(t), 0);
 }
 
 static void
@@ -612,6 +698,9 @@ main(int argc, char **argv)
 		T(test_udp_getpeername),
 		T(test_udp_fionread_is_next_datagram),
 		T(test_udp_sendto_refused_destinations),
+		T(test_udp_connect_fixes_local_address),
+		T(test_tcp_connect_refused_destinations),
+		T(test_this_host_refused_despite_default_route),
 		T(test_udp_sendto_from_specific_address),
 		T(test_udp_bind_failed_changes_nothing),
 		T(test_upper_start_failure_undoes_everything),
