@@ -217,15 +217,16 @@ cli_stats_show(struct cmd_ctx *c, int argc, char **argv)
 		uint64_t since =
 		    tern_ctl.worker_base[wi][2] ? tern_ctl.worker_base[wi][2] : w->start_tsc;
 		double span = (double)(now - since);
+		/* A loop that began before `since` counts whole, so a busy
+		 * worker can add up to a little over its span. */
+		double busy_pct =
+		    span > 0 ? 100.0 * (double)(busy - tern_ctl.worker_base[wi][1]) / span : 0.0;
 
 		out_obj_open(o, NULL);
 		out_u64(o, "worker", wi);
 		out_u64(o, "lcore", w->lcore);
 		out_u64(o, "loops", loops - tern_ctl.worker_base[wi][0]);
-		out_double(o, "busy_percent",
-		           span > 0 ? 100.0 * (double)(busy - tern_ctl.worker_base[wi][1]) / span
-		                    : 0.0,
-		           1);
+		out_double(o, "busy_percent", busy_pct > 100.0 ? 100.0 : busy_pct, 1);
 		if (o->json) {
 			unsigned n = collect(wi, one, max);
 			emit_nodes(o, one, n, true);
