@@ -476,6 +476,13 @@ tcp_rtt_sample(struct tcp_conn *c, uint32_t r)
 
 	if (r == 0)
 		r = 1;
+	/* A sample above the largest RTO could only take the RTO to that
+	 * maximum, and unclamped it overflows the scaled sums below: an ACK
+	 * echoing a timestamp from long ago (RFC 7323 4.1; a broken peer, or
+	 * an echo kept across a long outage) reads as up to 2^31 ms, and
+	 * srtt = r << 3 wraps, to 0 ("no sample yet") at 2^29. */
+	if (r > cfg->rto_max_ms)
+		r = cfg->rto_max_ms;
 	if (c->srtt == 0) {
 		c->srtt = r << 3;
 		c->rttvar = r << 1;

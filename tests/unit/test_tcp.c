@@ -2007,6 +2007,44 @@ test_established_tail_loss_probe(void **state)
 	finish(c);
 }
 
+/* RFC 7323 4.1, RFC 6298 2.3: an echoed timestamp from long ago (2^31 ms
+ * less a little) is a sample far above the largest RTO.  It may take the
+ * RTO to its maximum, no further, and must not overflow srtt and rttvar
+ * (found by the stateful fuzz: srtt wrapped to 2^31, RTO then stuck). */
+static void
+test_established_ts_old_echo(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	struct tcp_seg s;
+	uint32_t snd;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_not_equal(c->srtt, 0);
+	assert_int_equal(tcp_send(c, "x", 1), 1);
+	advance(5);
+	p.ack = snd + 1;
+	s = mkseg(&p, TCP_F_ACK, NULL, 0);
+	s.o.tsecr = TCP_TS(E.now) - 0x7ffffff0u;
+	assert_int_equal(input(&s), 0);
+	assert_int_equal(c->snd_una, snd + 1);
+	assert_true((c->srtt >> 3) <= E.cfg.rto_max_ms);
+	assert_true((c->rttvar >> 2) <= E.cfg.rto_max_ms);
+	assert_int_equal(c->rto, E.cfg.rto_max_ms);
+	/* Later, real samples bring it back down. */
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(tcp_send(c, "x", 1), 1);
+		advance(5);
+		p.ack++;
+		assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	}
+	assert_true(c->rto < 1000);
+	finish(c);
+}
+
 /* RFC 7323 4.1, RFC 6298 2: an echoed timestamp from our future gives
  * no RTT sample (read as a uint32 it would set the RTO to its maximum). */
 static void
@@ -3863,6 +3901,7 @@ main(void)
 		T(test_established_rto_ack_seq),
 		T(test_established_rto_give_up),
 		T(test_established_ts_future_echo),
+		T(test_established_ts_old_echo),
 		T(test_established_ts_recent),
 		T(test_established_tail_loss_probe),
 		T(test_established_tail_loss_probe_window),
