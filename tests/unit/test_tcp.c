@@ -1325,6 +1325,51 @@ test_syn_received_close(void **state)
 	finish(NULL);
 }
 
+/* A half-close in SYN-RECEIVED (simultaneous open) sends the FIN at once
+ * (RFC 9293 3.10.4) and enters FIN-WAIT-1 with our SYN unacknowledged.  The
+ * ACK of that SYN still completes the handshake (3.10.7.4 fifth, "SYN-
+ * RECEIVED STATE: If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED
+ * state and continue processing"; FIN-WAIT-1 then, as the close is
+ * pending): congestion window, scaled send window, the application told it
+ * is connected.  Found by the stateful fuzz: cwnd stayed 0. */
+static void
+test_syn_received_shutdown_ack(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t iss;
+
+	(void)state;
+	peer_init(&p, LPORT);
+	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
+	p.t = *tcp_conn_tuple(c);
+	iss = last_out()->o.seq;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_RECEIVED);
+	clear_out();
+	assert_int_equal(tcp_shutdown(c, 1), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_1);
+	check_seg(last_out(), TCP_F_FIN | TCP_F_ACK, iss + 1, p.seq, 0);
+	clear_ev();
+	/* The peer acknowledges our SYN only, with a scaled window. */
+	p.ack = iss + 1;
+	p.wnd = 1000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_1);
+	assert_int_equal(c->snd_una, iss + 1);
+	assert_true(c->cwnd >= c->mss);
+	assert_int_equal(c->snd_wnd, 1000u << 7);
+	assert_true(E.ev_mask & TCP_EV_OUT);
+	/* Then the FIN: FIN-WAIT-2; the peer's data and FIN still come in. */
+	p.ack = iss + 2;
+	assert_int_equal(psend(&p, TCP_F_ACK, "abc", 3), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	assert_int_equal(tcp_conn_readable(c), 3);
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_TIME_WAIT);
+	finish(c);
+}
+
 /* CLOSE in SYN-RECEIVED with data queued: the FIN waits for ESTABLISHED
  * (RFC 9293 3.10.4), then data and FIN go. */
 static void
@@ -3885,6 +3930,7 @@ main(void)
 		T(test_syn_received_syn),
 		T(test_syn_received_close),
 		T(test_syn_received_close_pending),
+		T(test_syn_received_shutdown_ack),
 		T(test_established_data),
 		T(test_established_data_ack_every_2nd),
 		T(test_established_ooo),
