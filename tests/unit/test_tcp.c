@@ -1370,6 +1370,46 @@ test_syn_received_shutdown_ack(void **state)
 	finish(c);
 }
 
+/* The retransmission timer in FIN-WAIT-1 entered from SYN-RECEIVED, our SYN
+ * still unacknowledged: the SYN-ACK goes again (RFC 9293 3.8.1, as in
+ * SYN-RECEIVED), then the FIN once the SYN is acknowledged.  Found by the
+ * stateful fuzz: the go-back-N resend took the SYN's sequence number for a
+ * byte of data and sent one byte from a send buffer never allocated (in
+ * ternd, tcp_out_copy from a NULL ring). */
+static void
+test_fin_wait_1_rto_syn_unacked(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t iss;
+
+	(void)state;
+	peer_init(&p, LPORT);
+	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
+	p.t = *tcp_conn_tuple(c);
+	iss = last_out()->o.seq;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(tcp_shutdown(c, 1), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_1);
+	clear_out();
+	advance(E.cfg.rto_init_ms);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_SYN | TCP_F_ACK, iss, p.seq, 0);
+	assert_null(c->snd.buf);
+	/* The SYN acknowledged: the FIN goes again at the next timeout. */
+	p.ack = iss + 1;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_1);
+	clear_out();
+	advance(E.cfg.rto_max_ms);
+	assert_true(E.nout >= 1);
+	check_seg(&E.out[0], TCP_F_FIN | TCP_F_ACK, iss + 1, p.seq, 0);
+	p.ack = iss + 2;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	finish(c);
+}
+
 /* CLOSE in SYN-RECEIVED with data queued: the FIN waits for ESTABLISHED
  * (RFC 9293 3.10.4), then data and FIN go. */
 static void
@@ -3931,6 +3971,7 @@ main(void)
 		T(test_syn_received_close),
 		T(test_syn_received_close_pending),
 		T(test_syn_received_shutdown_ack),
+		T(test_fin_wait_1_rto_syn_unacked),
 		T(test_established_data),
 		T(test_established_data_ack_every_2nd),
 		T(test_established_ooo),
