@@ -727,6 +727,16 @@ data_input(struct tcp_conn *c, const struct tcp_seg *s, uint32_t seq, uint32_t s
 	tcp_event(c, TCP_EV_IN);
 }
 
+/* Our SYN is not acknowledged yet: SYN-RECEIVED, or FIN-WAIT-1 entered from
+ * it by a close or shutdown with nothing to send (RFC 9293 3.10.4, which
+ * sends the FIN at once).  The ACK of our SYN completes the handshake in
+ * both (3.10.7.4 fifth, SYN-RECEIVED STATE). */
+static bool
+syn_unacked(const struct tcp_conn *c)
+{
+	return c->state == TCP_SYN_RECEIVED || (c->state == TCP_FIN_WAIT_1 && c->snd_una == c->iss);
+}
+
 /* RFC 9293 3.10.7.4: SYN-RECEIVED and every synchronised state. */
 static int
 synced_input(struct tcp_conn *c, const struct tcp_seg *s)
@@ -747,7 +757,7 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 	 * reaches us in SYN-RECEIVED.  Its SYN is the one we already hold;
 	 * what is new is the ACK of ours, so take it as that ACK rather than
 	 * drop it as out of window and wait for a retransmission. */
-	if (c->state == TCP_SYN_RECEIVED &&
+	if (syn_unacked(c) &&
 	    (s->flags & (TCP_F_SYN | TCP_F_ACK | TCP_F_RST)) == (TCP_F_SYN | TCP_F_ACK) &&
 	    s->seq == c->irs) {
 		trimmed = *s;
@@ -828,7 +838,7 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 	/* Fifth: the ACK field. */
 	if (!(s->flags & TCP_F_ACK))
 		return -EINVAL;
-	if (c->state == TCP_SYN_RECEIVED) {
+	if (syn_unacked(c)) {
 		struct tcp_conn *l = c->parent;
 		if (!(SEQ_LT(c->snd_una, s->ack) && SEQ_LEQ(s->ack, c->snd_max))) {
 			tcp_send_rst_for(st, s);
@@ -848,7 +858,8 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 			acceptq_add(l, c);
 		else
 			tcp_event(c, TCP_EV_OUT);
-		/* A close that waited for the handshake (RFC 9293 3.10.4). */
+		/* A close that waited for the handshake, or whose FIN went
+		 * already (RFC 9293 3.10.4): FIN-WAIT-1, not ESTABLISHED. */
 		if (c->flags & TCPF_FIN_QUEUED)
 			tcp_set_state(c, TCP_FIN_WAIT_1);
 	}

@@ -351,8 +351,12 @@ rexmit_cb(struct tern_timer *t, void *arg)
 		persist_start(c);
 		return;
 	}
-	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
-		/* Our SYN (or SYN-ACK) again, with backoff, up to its limit. */
+	/* Our SYN (or SYN-ACK) again, with backoff, up to its limit; also in
+	 * FIN-WAIT-1 entered from SYN-RECEIVED by a close (RFC 9293 3.10.4)
+	 * while the SYN is unacknowledged: the go-back-N below would take the
+	 * SYN's sequence number for a byte of data, from a send buffer that
+	 * does not exist.  The FIN goes again once the SYN is acknowledged. */
+	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED || c->snd_una == c->iss) {
 		uint8_t limit =
 		    c->state == TCP_SYN_SENT ? st->cfg.syn_retries : st->cfg.synack_retries;
 		if (c->retransmits >= limit) {
@@ -476,6 +480,13 @@ tcp_rtt_sample(struct tcp_conn *c, uint32_t r)
 
 	if (r == 0)
 		r = 1;
+	/* A sample above the largest RTO could only take the RTO to that
+	 * maximum, and unclamped it overflows the scaled sums below: an ACK
+	 * echoing a timestamp from long ago (RFC 7323 4.1; a broken peer, or
+	 * an echo kept across a long outage) reads as up to 2^31 ms, and
+	 * srtt = r << 3 wraps, to 0 ("no sample yet") at 2^29. */
+	if (r > cfg->rto_max_ms)
+		r = cfg->rto_max_ms;
 	if (c->srtt == 0) {
 		c->srtt = r << 3;
 		c->rttvar = r << 1;

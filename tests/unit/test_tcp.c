@@ -66,9 +66,14 @@ static struct {
 	struct tcp_conn *l;         /* listener of the passive-open helper */
 	struct tcp_conn *ev_conn;
 	unsigned ev_mask, ev_count;
+	bool fuzz; /* check every segment sent (the stateful fuzz) */
+	unsigned cur_round, cur_iter;
+	unsigned fz_states[TCP_NSTATES]; /* steps seen in each state */
 } E;
 
 static const uint8_t key[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+
+static void fuzz_check_out(const struct tcp_out *o);
 
 static int
 cap_output(void *ctx, const struct tcp_out *o)
@@ -77,6 +82,8 @@ cap_output(void *ctx, const struct tcp_out *o)
 
 	(void)ctx;
 	assert_true(E.nout < MAXOUT);
+	if (E.fuzz)
+		fuzz_check_out(o);
 	c = &E.out[E.nout++];
 	c->o = *o;
 	c->at = E.now;
@@ -249,10 +256,29 @@ mkseg(const struct peer *p, uint8_t flags, const void *data, uint32_t len)
 	return s;
 }
 
+static bool fz_trace;
+
 static int
 input(const struct tcp_seg *s)
 {
-	return tcp_input(E.st, s, E.now);
+	const struct tcp_conn *c;
+	int rc;
+
+	if (!fz_trace)
+		return tcp_input(E.st, s, E.now);
+	c = tcp_conn_lookup(E.st, &s->t);
+	printf("  in  %s seq %u ack %u fl %#x len %u wnd %u ts %u/%u sack %u | rcv_nxt %u una %u "
+	       "max %u\n",
+	       c ? tcp_state_name(c->state) : "-", s->seq, s->ack, s->flags, s->len, s->wnd,
+	       s->o.tsval, s->o.tsecr, s->o.nsack, c ? c->rcv_nxt : 0, c ? c->snd_una : 0,
+	       c ? c->snd_max : 0);
+	rc = tcp_input(E.st, s, E.now);
+	c = tcp_conn_lookup(E.st, &s->t);
+	printf("      rc %d -> %s rcv_nxt %u una %u nxt %u max %u cwnd %u rcv.len %u nooo %u\n", rc,
+	       c ? tcp_state_name(c->state) : "-", c ? c->rcv_nxt : 0, c ? c->snd_una : 0,
+	       c ? c->snd_nxt : 0, c ? c->snd_max : 0, c ? c->cwnd : 0, c ? c->rcv.len : 0,
+	       c ? c->nooo : 0);
+	return rc;
 }
 
 /* The peer sends a segment and moves its SND.NXT past it. */
@@ -1325,6 +1351,91 @@ test_syn_received_close(void **state)
 	finish(NULL);
 }
 
+/* A half-close in SYN-RECEIVED (simultaneous open) sends the FIN at once
+ * (RFC 9293 3.10.4) and enters FIN-WAIT-1 with our SYN unacknowledged.  The
+ * ACK of that SYN still completes the handshake (3.10.7.4 fifth, "SYN-
+ * RECEIVED STATE: If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED
+ * state and continue processing"; FIN-WAIT-1 then, as the close is
+ * pending): congestion window, scaled send window, the application told it
+ * is connected.  Found by the stateful fuzz: cwnd stayed 0. */
+static void
+test_syn_received_shutdown_ack(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t iss;
+
+	(void)state;
+	peer_init(&p, LPORT);
+	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
+	p.t = *tcp_conn_tuple(c);
+	iss = last_out()->o.seq;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_RECEIVED);
+	clear_out();
+	assert_int_equal(tcp_shutdown(c, 1), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_1);
+	check_seg(last_out(), TCP_F_FIN | TCP_F_ACK, iss + 1, p.seq, 0);
+	clear_ev();
+	/* The peer acknowledges our SYN only, with a scaled window. */
+	p.ack = iss + 1;
+	p.wnd = 1000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_1);
+	assert_int_equal(c->snd_una, iss + 1);
+	assert_true(c->cwnd >= c->mss);
+	assert_int_equal(c->snd_wnd, 1000u << 7);
+	assert_true(E.ev_mask & TCP_EV_OUT);
+	/* Then the FIN: FIN-WAIT-2; the peer's data and FIN still come in. */
+	p.ack = iss + 2;
+	assert_int_equal(psend(&p, TCP_F_ACK, "abc", 3), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	assert_int_equal(tcp_conn_readable(c), 3);
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_TIME_WAIT);
+	finish(c);
+}
+
+/* The retransmission timer in FIN-WAIT-1 entered from SYN-RECEIVED, our SYN
+ * still unacknowledged: the SYN-ACK goes again (RFC 9293 3.8.1, as in
+ * SYN-RECEIVED), then the FIN once the SYN is acknowledged.  Found by the
+ * stateful fuzz: the go-back-N resend took the SYN's sequence number for a
+ * byte of data and sent one byte from a send buffer never allocated (in
+ * ternd, tcp_out_copy from a NULL ring). */
+static void
+test_fin_wait_1_rto_syn_unacked(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t iss;
+
+	(void)state;
+	peer_init(&p, LPORT);
+	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
+	p.t = *tcp_conn_tuple(c);
+	iss = last_out()->o.seq;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(tcp_shutdown(c, 1), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_1);
+	clear_out();
+	advance(E.cfg.rto_init_ms);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_SYN | TCP_F_ACK, iss, p.seq, 0);
+	assert_null(c->snd.buf);
+	/* The SYN acknowledged: the FIN goes again at the next timeout. */
+	p.ack = iss + 1;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_1);
+	clear_out();
+	advance(E.cfg.rto_max_ms);
+	assert_true(E.nout >= 1);
+	check_seg(&E.out[0], TCP_F_FIN | TCP_F_ACK, iss + 1, p.seq, 0);
+	p.ack = iss + 2;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	finish(c);
+}
+
 /* CLOSE in SYN-RECEIVED with data queued: the FIN waits for ESTABLISHED
  * (RFC 9293 3.10.4), then data and FIN go. */
 static void
@@ -2004,6 +2115,44 @@ test_established_tail_loss_probe(void **state)
 	check_seg(last_out(), TCP_F_ACK, snd, p.seq, mss);
 	p.ack = snd + 3 * mss;
 	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	finish(c);
+}
+
+/* RFC 7323 4.1, RFC 6298 2.3: an echoed timestamp from long ago (2^31 ms
+ * less a little) is a sample far above the largest RTO.  It may take the
+ * RTO to its maximum, no further, and must not overflow srtt and rttvar
+ * (found by the stateful fuzz: srtt wrapped to 2^31, RTO then stuck). */
+static void
+test_established_ts_old_echo(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	struct tcp_seg s;
+	uint32_t snd;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_not_equal(c->srtt, 0);
+	assert_int_equal(tcp_send(c, "x", 1), 1);
+	advance(5);
+	p.ack = snd + 1;
+	s = mkseg(&p, TCP_F_ACK, NULL, 0);
+	s.o.tsecr = TCP_TS(E.now) - 0x7ffffff0u;
+	assert_int_equal(input(&s), 0);
+	assert_int_equal(c->snd_una, snd + 1);
+	assert_true((c->srtt >> 3) <= E.cfg.rto_max_ms);
+	assert_true((c->rttvar >> 2) <= E.cfg.rto_max_ms);
+	assert_int_equal(c->rto, E.cfg.rto_max_ms);
+	/* Later, real samples bring it back down. */
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(tcp_send(c, "x", 1), 1);
+		advance(5);
+		p.ack++;
+		assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	}
+	assert_true(c->rto < 1000);
 	finish(c);
 }
 
@@ -3812,6 +3961,995 @@ test_loopback_loss_nosack(void **state)
 	finish(NULL);
 }
 
+/* ------------------------------------------------------------------------ */
+/*
+ * Stateful fuzz.  Each test takes connections into one state (with data in
+ * flight both ways where the state allows it), then feeds them random but
+ * plausible segments: sequence and acknowledgment numbers at and around the
+ * window edges and far from them (peer ISN and ours near 2^32 in half the
+ * rounds, so that the numbers wrap), every flag combination the tcp_input
+ * node lets through, option blocks encoded as bytes and parsed as the node
+ * does (odd SACK ranges, timestamps 0, old or from the future, bad lengths,
+ * NOP/EOL padding), and 0..MSS+100 bytes of payload in one to three iovs.
+ * Interleaved: timer advances (delayed ACK, RTO, persist, keepalive,
+ * FIN-WAIT-2 and TIME-WAIT expiry) and application calls (send, recv,
+ * shutdown, close, abort, options).
+ *
+ * After every step: the sequence variables are ordered, buffers and
+ * scoreboards are consistent, the pool and hash agree with the counters,
+ * the listener's queues with its children.  Every segment sent is checked
+ * as it leaves (flags, option bytes, length within the MSS and within the
+ * send buffer, payload equal to what the application wrote at that
+ * sequence number), and every byte the application reads is the byte the
+ * peer sent at that sequence number.  At the end of a round everything is
+ * closed, time runs out, and no block, timer or buffer may remain.
+ *
+ * Deterministic (fixed seed).  TERN_TCP_FUZZ_ITERS sets the segments and
+ * calls per round (default 1500), TERN_TCP_FUZZ_SEED the seed.
+ */
+
+static uint64_t fz_rng;
+
+static uint32_t
+fz_r(void)
+{
+	/* xorshift64* */
+	fz_rng ^= fz_rng >> 12;
+	fz_rng ^= fz_rng << 25;
+	fz_rng ^= fz_rng >> 27;
+	return (uint32_t)((fz_rng * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+static uint32_t
+fz_n(uint32_t n)
+{
+	return n == 0 ? 0 : fz_r() % n;
+}
+
+static unsigned
+fz_env(const char *name, unsigned def)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? (unsigned)strtoul(v, NULL, 0) : def;
+}
+
+/* The bytes each side sends, by absolute sequence number, so that any
+ * byte can be checked wherever it turns up. */
+static uint8_t
+peer_byte(uint32_t seq)
+{
+	return (uint8_t)(seq * 7 + (seq >> 8) + (seq >> 16) * 3);
+}
+
+static uint8_t
+app_byte(uint32_t seq)
+{
+	return (uint8_t)(seq * 13 + (seq >> 8) * 5 + (seq >> 16) + 1);
+}
+
+/* Every segment the core sends, checked as it leaves. */
+static void
+fuzz_check_out(const struct tcp_out *o)
+{
+	const struct tcp_conn *c = o->c;
+	uint8_t buf[TCP_MAX_OPT_LEN + 65536];
+
+	assert_true(o->optlen <= TCP_MAX_OPT_LEN);
+	assert_int_equal(o->optlen % 4, 0);
+	assert_false((o->flags & TCP_F_SYN) && (o->flags & (TCP_F_FIN | TCP_F_RST)));
+	if (o->flags & (TCP_F_RST | TCP_F_SYN))
+		assert_int_equal(o->len, 0);
+	if (o->len == 0)
+		return;
+	assert_non_null(c);
+	assert_non_null(c->snd.buf);
+	/* Within what the send buffer holds. */
+	assert_true(o->seq - c->data_seq <= c->snd.len);
+	assert_true(o->len <= c->snd.len - (o->seq - c->data_seq));
+	if (o->flags & TCP_F_FIN)
+		assert_int_equal(o->seq + o->len, c->data_seq + c->snd.len);
+	/* Payload and options within the peer's MSS (the timestamp's 12
+	 * bytes are taken out of c->mss already). */
+	assert_true(o->len + o->optlen - (c->ts_ok ? TS_LEN : 0) <= c->mss);
+	assert_true(TCP_HDR_LEN + o->optlen + o->len <= 1480);
+	tcp_out_copy(o, buf);
+	for (uint32_t i = 0; i < o->len; i++)
+		if (buf[i] != app_byte(o->seq + i))
+			fail_msg("payload byte %u of seq %u is wrong", i, o->seq);
+}
+
+static void
+fuzz_check_conn(const struct tcp_conn *c)
+{
+	uint32_t data_end = c->data_seq + c->snd.len;
+	int32_t d;
+
+	assert_true(c->snd.len <= c->snd.size);
+	assert_true(c->rcv.len <= c->rcv.size);
+	if (c->snd.buf == NULL)
+		assert_int_equal(c->snd.len, 0);
+	if (c->rcv.buf == NULL)
+		assert_int_equal(c->rcv.len, 0);
+	if (c->state == TCP_CLOSED || c->state == TCP_LISTEN)
+		return;
+	if (!SEQ_LEQ(c->snd_una, c->snd_nxt) || !SEQ_LEQ(c->snd_nxt, c->snd_max))
+		fail_msg("%s: snd_una %u snd_nxt %u snd_max %u", tcp_state_name(c->state),
+		         c->snd_una, c->snd_nxt, c->snd_max);
+	d = (int32_t)(c->data_seq - c->snd_una);
+	if (d < -1 || d > 1)
+		fail_msg("%s: data_seq %u snd_una %u", tcp_state_name(c->state), c->data_seq,
+		         c->snd_una);
+	if (!SEQ_LEQ(c->snd_max, data_end + !!(c->flags & TCPF_FIN_QUEUED)))
+		fail_msg("%s: snd_max %u past data end %u", tcp_state_name(c->state), c->snd_max,
+		         data_end);
+	assert_true(c->nsacked <= TCP_MAX_OOO);
+	for (unsigned i = 0; i < c->nsacked; i++) {
+		assert_true(SEQ_LT(c->sacked[i].start, c->sacked[i].end));
+		assert_true(SEQ_GEQ(c->sacked[i].start, c->snd_una));
+		assert_true(SEQ_LEQ(c->sacked[i].end, c->snd_max));
+		if (i > 0)
+			assert_true(SEQ_LT(c->sacked[i - 1].end, c->sacked[i].start));
+	}
+	assert_true(c->nooo <= TCP_MAX_OOO);
+	for (unsigned i = 0; i < c->nooo; i++) {
+		assert_true(SEQ_LT(c->ooo[i].start, c->ooo[i].end));
+		assert_true(SEQ_GT(c->ooo[i].start, c->rcv_nxt));
+		/* Held in the ring past the unread bytes, so within its room. */
+		assert_non_null(c->rcv.buf);
+		assert_true(c->ooo[i].end - c->rcv_nxt <= c->rcv.size - c->rcv.len);
+	}
+	/* Once our SYN is acknowledged (a FIN-WAIT-1 entered from SYN-RECEIVED
+	 * may still wait for that). */
+	if (c->state >= TCP_ESTABLISHED && c->state != TCP_TIME_WAIT && c->snd_una != c->iss)
+		if (c->cwnd < c->mss || c->cwnd > TCP_CWND_MAX)
+			fail_msg("%s: cwnd %u mss %u flags %#x una %u max %u iss %u",
+			         tcp_state_name(c->state), c->cwnd, c->mss, c->flags, c->snd_una,
+			         c->snd_max, c->iss);
+	if (c->flags & TCPF_FIN_RCVD)
+		assert_true(c->state == TCP_CLOSE_WAIT || c->state == TCP_LAST_ACK ||
+		            c->state == TCP_CLOSING || c->state == TCP_TIME_WAIT);
+	switch (c->state) {
+	case TCP_FIN_WAIT_1:
+	case TCP_FIN_WAIT_2:
+	case TCP_CLOSING:
+	case TCP_LAST_ACK:
+		assert_true(c->flags & TCPF_FIN_QUEUED);
+		break;
+	case TCP_TIME_WAIT:
+		assert_true(tern_timer_pending(&c->t_keep));
+		break;
+	default:
+		break;
+	}
+	if (c->state == TCP_FIN_WAIT_2)
+		assert_true(c->snd_una == data_end + 1 && c->snd_una == c->snd_max);
+	if (c->state == TCP_SYN_SENT)
+		assert_true(c->snd_una == c->iss && c->snd_max == c->iss + 1);
+}
+
+/* The stack as a whole: pool, hash, counters, listener queues. */
+static void
+fuzz_check_stack(void)
+{
+	struct tcp_stack *st = E.st;
+	uint32_t live = 0, orphans = 0;
+
+	for (uint32_t i = 0; i < st->cfg.max_conns; i++) {
+		const struct tcp_conn *c = &st->pool[i];
+
+		if (c->flags & TCPF_FREED)
+			continue;
+		live++;
+		orphans += !!(c->flags & TCPF_ORPHAN);
+		if (c->flags & TCPF_HASHED)
+			assert_ptr_equal(tcp_conn_lookup(st, &c->t), c);
+		if (c->flags & TCPF_LISTENER) {
+			unsigned aq = 0, synq = 0;
+
+			for (const struct tcp_conn *x = c->aq_head; x != NULL; x = x->aq_next) {
+				assert_ptr_equal(x->parent, c);
+				assert_true(x->flags & TCPF_IN_ACCEPTQ);
+				aq++;
+			}
+			for (uint32_t j = 0; j < st->cfg.max_conns; j++) {
+				const struct tcp_conn *x = &st->pool[j];
+				if (!(x->flags & TCPF_FREED) && x->parent == c &&
+				    x->state == TCP_SYN_RECEIVED)
+					synq++;
+			}
+			assert_int_equal(c->aq_len, aq);
+			assert_int_equal(c->synq_len, synq);
+			continue;
+		}
+		/* A connection nobody holds must be on its way out. */
+		if (c->state == TCP_CLOSED)
+			assert_false(c->flags & TCPF_ORPHAN);
+		fuzz_check_conn(c);
+	}
+	assert_int_equal(live, st->nb_conns);
+	assert_int_equal(orphans, st->nb_orphans);
+}
+
+static bool
+tuple_same(const struct tcp_tuple *a, const struct tcp_tuple *b)
+{
+	return a->laddr == b->laddr && a->raddr == b->raddr && a->lport == b->lport &&
+	       a->rport == b->rport;
+}
+
+struct fz {
+	struct peer p;
+	struct tcp_conn *app; /* the application's handle, or NULL */
+	bool accepted;        /* a passive open the application took */
+	bool closed;          /* the application let go */
+	bool rd_ok;           /* received bytes still checkable (no SHUT_RD) */
+	bool rd_init;
+	uint32_t rd_seq; /* sequence number of the next byte to read */
+	uint32_t wr_seq; /* of the next byte to write */
+	bool wr_init;
+};
+
+/* The peer sends `len` bytes at its SND.NXT, the right ones. */
+static int
+fz_psend(struct peer *p, uint8_t flags, uint32_t len)
+{
+	static uint8_t buf[4096];
+
+	assert_true(len <= sizeof(buf));
+	for (uint32_t i = 0; i < len; i++)
+		buf[i] = peer_byte(p->seq + i);
+	return psend(p, flags, buf, len);
+}
+
+static void
+fz_app_send(struct fz *f, uint32_t len)
+{
+	static uint8_t buf[16384];
+	long n;
+
+	if (f->app == NULL || len > sizeof(buf))
+		return;
+	if (!f->wr_init) {
+		f->wr_seq = f->app->data_seq + f->app->snd.len;
+		f->wr_init = true;
+	}
+	for (uint32_t i = 0; i < len; i++)
+		buf[i] = app_byte(f->wr_seq + i);
+	n = tcp_send(f->app, buf, len);
+	if (n > 0)
+		f->wr_seq += (uint32_t)n;
+}
+
+static void
+fz_app_recv(struct fz *f, uint32_t len)
+{
+	static uint8_t buf[1 << 16];
+	long n;
+
+	if (f->app == NULL)
+		return;
+	n = tcp_recv(f->app, buf, len < sizeof(buf) ? len : sizeof(buf));
+	if (fz_trace)
+		printf("  recv %ld (irs %u rd_seq %u)\n", n, f->app->irs, f->rd_seq);
+	if (n <= 0 || !f->rd_ok)
+		return;
+	if (!f->rd_init) {
+		f->rd_seq = f->app->irs + 1;
+		f->rd_init = true;
+	}
+	for (long i = 0; i < n; i++)
+		if (buf[i] != peer_byte(f->rd_seq + (uint32_t)i))
+			fail_msg("read byte %ld at seq %u is wrong", i, f->rd_seq);
+	f->rd_seq += (uint32_t)n;
+}
+
+/* Our ISN near 2^32 for the tuple `t`: move the clock so that RFC 6528's
+ * 4 us term brings it there. */
+static void
+fz_isn_near_wrap(const struct tcp_tuple *t)
+{
+	uint32_t target = 0u - 2000 - fz_n(6000);
+	uint32_t d = target - tcp_isn(E.st, t, E.now);
+
+	advance(d / 250);
+}
+
+/* A new connection in `target`, the application holding it (but in
+ * SYN-RECEIVED, where the listener does). */
+static void
+fz_open(struct fz *f, enum tcp_state target, uint16_t rport, bool wrap)
+{
+	static const uint16_t msss[] = { 0, 88, 100, 536, 1200, 1460, 9000 };
+	struct tcp_conn *c;
+	bool active = target == TCP_SYN_SENT || (target != TCP_SYN_RECEIVED && fz_n(2));
+
+	memset(f, 0, sizeof(*f));
+	f->rd_ok = true;
+	peer_init(&f->p, rport);
+	f->p.ts = fz_n(4) != 0;
+	f->p.sack = fz_n(4) != 0;
+	f->p.wscale = fz_n(3) == 0 ? -1 : (int)fz_n(15);
+	f->p.mss = msss[fz_n(sizeof(msss) / sizeof(msss[0]))];
+	f->p.tsdelta = fz_r();
+	if (wrap)
+		f->p.seq = 0u - 1000 - fz_n(3000);
+	else
+		f->p.seq = fz_r();
+	if (active) {
+		struct tcp_tuple t = { LADDR, RADDR, rport, LPORT };
+
+		if (wrap)
+			fz_isn_near_wrap(&t);
+		assert_int_equal(tcp_connect(E.st, LADDR, rport, RADDR, LPORT, &c), 0);
+		f->app = c;
+		f->p.t = *tcp_conn_tuple(c);
+		f->p.ack = c->iss + 1;
+		if (target == TCP_SYN_SENT)
+			goto out;
+		assert_int_equal(psend(&f->p, TCP_F_SYN | TCP_F_ACK, NULL, 0), 0);
+	} else {
+		if (wrap)
+			fz_isn_near_wrap(&f->p.t);
+		listen_default(16);
+		assert_int_equal(psend(&f->p, TCP_F_SYN, NULL, 0), 0);
+		c = tcp_conn_lookup(E.st, &f->p.t);
+		assert_non_null(c);
+		f->p.ack = c->iss + 1;
+		if (target == TCP_SYN_RECEIVED)
+			goto out;
+		assert_int_equal(psend(&f->p, TCP_F_ACK, NULL, 0), 0);
+		c = tcp_accept(E.l);
+		assert_non_null(c);
+		f->app = c;
+		f->accepted = true;
+	}
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	/* Data in flight both ways: ours unacknowledged, the peer's in order
+	 * and unread. */
+	fz_app_send(f, 1000 + fz_n(5000));
+	if (c->snd_wnd != 0 && fz_n(2))
+		f->p.ack = c->snd_una + fz_n(c->snd_max - c->snd_una + 1);
+	fz_psend(&f->p, TCP_F_ACK, fz_n(3000));
+	switch (target) {
+	case TCP_FIN_WAIT_1:
+		assert_int_equal(tcp_shutdown(c, 1), 0);
+		break;
+	case TCP_FIN_WAIT_2:
+	case TCP_TIME_WAIT:
+		assert_int_equal(tcp_shutdown(c, 1), 0);
+		/* The peer takes everything, however small the segments. */
+		for (int i = 0; i < 5000 && tcp_conn_state(c) == TCP_FIN_WAIT_1; i++) {
+			f->p.ack = c->snd_max;
+			fz_psend(&f->p, TCP_F_ACK, 0);
+			if (tcp_conn_state(c) == TCP_FIN_WAIT_1 && c->snd_una == c->snd_max)
+				advance(E.cfg.delack_ms);
+			clear_out();
+		}
+		if (target == TCP_TIME_WAIT)
+			fz_psend(&f->p, TCP_F_ACK | TCP_F_FIN, 0);
+		break;
+	case TCP_CLOSING:
+		assert_int_equal(tcp_shutdown(c, 1), 0);
+		f->p.ack = c->snd_una;
+		fz_psend(&f->p, TCP_F_ACK | TCP_F_FIN, 0);
+		break;
+	case TCP_CLOSE_WAIT:
+		fz_psend(&f->p, TCP_F_ACK | TCP_F_FIN, 0);
+		break;
+	case TCP_LAST_ACK:
+		fz_psend(&f->p, TCP_F_ACK | TCP_F_FIN, 0);
+		assert_int_equal(tcp_shutdown(c, 1), 0);
+		break;
+	default:
+		break;
+	}
+out:
+	if (tcp_conn_state(c) != target)
+		fail_msg("set-up reached %s, not %s (una %u nxt %u max %u data end %u wnd %u "
+		         "cwnd %u mss %u flags %#x)",
+		         tcp_state_name(tcp_conn_state(c)), tcp_state_name(target), c->snd_una,
+		         c->snd_nxt, c->snd_max, c->data_seq + c->snd.len, c->snd_wnd, c->cwnd,
+		         c->mss, c->flags);
+	clear_out();
+	clear_ev();
+}
+
+/* Raw option bytes, as a peer might put them on the wire. */
+static unsigned
+fz_opts_bytes(uint8_t *p, const struct tcp_conn *c)
+{
+	unsigned n = 0, want = fz_n(41);
+
+	while (n < want) {
+		unsigned k = fz_n(12), room = TCP_MAX_OPT_LEN - n;
+		uint32_t v;
+
+		switch (k) {
+		case 0:
+			p[n++] = 0; /* EOL, then padding that must be ignored */
+			break;
+		case 1:
+		case 2:
+			p[n++] = 1;
+			break;
+		case 3:
+			if (room < 4)
+				goto out;
+			p[n++] = 2;
+			p[n++] = 4;
+			v = fz_n(2) ? fz_r() : fz_n(2000);
+			p[n++] = (uint8_t)(v >> 8);
+			p[n++] = (uint8_t)v;
+			break;
+		case 4:
+			if (room < 3)
+				goto out;
+			p[n++] = 3;
+			p[n++] = 3;
+			p[n++] = (uint8_t)fz_n(20);
+			break;
+		case 5:
+			if (room < 2)
+				goto out;
+			p[n++] = 4;
+			p[n++] = 2;
+			break;
+		case 6:
+		case 7: {
+			/* SACK: blocks around what we sent, odd ones too. */
+			unsigned nb = 1 + fz_n(4);
+			if (room < 2 + 8 * nb)
+				nb = room >= 10 ? (room - 2) / 8 : 0;
+			if (nb == 0)
+				goto out;
+			p[n++] = 5;
+			p[n++] = (uint8_t)(2 + 8 * nb);
+			for (unsigned b = 0; b < nb; b++) {
+				uint32_t una = c ? c->snd_una : fz_r(),
+				         max = c ? c->snd_max : fz_r();
+				uint32_t s, e;
+				switch (fz_n(5)) {
+				case 0:
+					s = fz_r();
+					e = fz_r();
+					break;
+				case 1:
+					s = una + fz_n(max - una + 1);
+					e = s + fz_n(max - s + 2);
+					break;
+				case 2:
+					e = una + fz_n(max - una + 1);
+					s = e + fz_n(3000); /* start after end */
+					break;
+				case 3:
+					s = una - fz_n(70000);
+					e = max + fz_n(3);
+					break;
+				default:
+					s = una + fz_n(max - una + 1);
+					e = s + 1 + fz_n(2000);
+					break;
+				}
+				p[n++] = (uint8_t)(s >> 24);
+				p[n++] = (uint8_t)(s >> 16);
+				p[n++] = (uint8_t)(s >> 8);
+				p[n++] = (uint8_t)s;
+				p[n++] = (uint8_t)(e >> 24);
+				p[n++] = (uint8_t)(e >> 16);
+				p[n++] = (uint8_t)(e >> 8);
+				p[n++] = (uint8_t)e;
+			}
+			break;
+		}
+		case 8:
+		case 9: {
+			uint32_t tsr = c ? c->ts_recent : fz_r(), tsval, tsecr;
+			uint32_t ours = E.last_tsval[c ? c->t.rport : 0];
+			if (room < 10)
+				goto out;
+			switch (fz_n(6)) {
+			case 0:
+				tsval = 0;
+				break;
+			case 1:
+				tsval = tsr - 1 - fz_n(100000); /* old: PAWS */
+				break;
+			case 2:
+				tsval = fz_r();
+				break;
+			default:
+				tsval = tsr + fz_n(1000);
+				break;
+			}
+			switch (fz_n(5)) {
+			case 0:
+				tsecr = 0;
+				break;
+			case 1:
+				tsecr = fz_r();
+				break;
+			case 2:
+				tsecr = (uint32_t)E.now + fz_n(100000); /* our future */
+				break;
+			default:
+				tsecr = ours - fz_n(500);
+				break;
+			}
+			p[n++] = 8;
+			p[n++] = 10;
+			p[n++] = (uint8_t)(tsval >> 24);
+			p[n++] = (uint8_t)(tsval >> 16);
+			p[n++] = (uint8_t)(tsval >> 8);
+			p[n++] = (uint8_t)tsval;
+			p[n++] = (uint8_t)(tsecr >> 24);
+			p[n++] = (uint8_t)(tsecr >> 16);
+			p[n++] = (uint8_t)(tsecr >> 8);
+			p[n++] = (uint8_t)tsecr;
+			break;
+		}
+		case 10:
+			/* A bad length: the node drops the segment. */
+			if (room < 2)
+				goto out;
+			p[n++] = (uint8_t)(2 + fz_n(9));
+			p[n++] = (uint8_t)fz_n(12);
+			break;
+		default:
+			/* Unknown kind, skipped by its length. */
+			if (room < 4)
+				goto out;
+			p[n++] = (uint8_t)(9 + fz_n(200));
+			p[n++] = 4;
+			p[n++] = (uint8_t)fz_r();
+			p[n++] = (uint8_t)fz_r();
+			break;
+		}
+	}
+out:
+	/* The header carries whole words. */
+	while (n % 4 != 0)
+		p[n++] = fz_n(2) ? 1 : 0;
+	return n;
+}
+
+static uint32_t
+fz_delta(void)
+{
+	switch (fz_n(8)) {
+	case 0:
+	case 1:
+	case 2:
+		return 0;
+	case 3:
+		return fz_n(7) - 3;
+	case 4:
+		return fz_n(3000) - 1500;
+	case 5:
+		return fz_n(140000) - 70000;
+	case 6:
+		return 0x80000000u + fz_n(5) - 2;
+	default:
+		return fz_r();
+	}
+}
+
+/* A segment a well-behaved peer could send: in-window data (sometimes
+ * out of order), an ACK within what we sent, its usual window, a current
+ * timestamp and SACK blocks for ranges we really sent; duplicates too. */
+static void
+fz_good_segment(struct fz *f)
+{
+	static uint8_t data[1460];
+	struct tcp_conn *c = tcp_conn_lookup(E.st, &f->p.t);
+	struct tcp_seg s;
+	uint32_t len = 0, una, max;
+
+	if (c == NULL || c->state == TCP_SYN_SENT || c->state == TCP_LISTEN)
+		return;
+	una = c->snd_una;
+	max = c->snd_max;
+	if (fz_n(3) == 0 && c->state <= TCP_FIN_WAIT_2 && c->state != TCP_CLOSE_WAIT)
+		len = 1 + fz_n(c->mss);
+	s = mkseg(&f->p, TCP_F_ACK, data, len);
+	s.seq = c->rcv_nxt + (fz_n(4) == 0 ? fz_n(4) * c->mss : 0);
+	s.ack = fz_n(3) == 0 ? una : una + fz_n(max - una + 1);
+	if (fz_n(16) == 0)
+		s.flags |= TCP_F_FIN;
+	if (f->p.ts && c->ts_ok) {
+		s.o.tsval = c->ts_recent + fz_n(3);
+		s.o.tsecr = E.last_tsval[f->p.t.rport];
+	}
+	if (c->sack_ok && max != una && fz_n(2)) {
+		uint32_t at = una + 1 + fz_n(max - una);
+		for (unsigned b = 0; b < 1 + fz_n(3) && SEQ_LT(at, max); b++) {
+			uint32_t e = at + 1 + fz_n(max - at);
+			s.o.sack[s.o.nsack].start = at;
+			s.o.sack[s.o.nsack].end = e;
+			s.o.nsack++;
+			at = e + 1 + fz_n(2000);
+		}
+	}
+	for (uint32_t i = 0; i < len; i++)
+		data[i] = peer_byte(s.seq + i);
+	input(&s);
+}
+
+/* One random segment from the peer. */
+static void
+fz_segment(struct fz *f)
+{
+	static uint8_t data[1460 + 100 + 1];
+	struct tcp_conn *c = tcp_conn_lookup(E.st, &f->p.t);
+	uint32_t rn = c ? c->rcv_nxt : f->p.seq, wnd = c ? tcp_rcv_window(c) : 65535;
+	uint32_t una = c ? c->snd_una : f->p.ack, max = c ? c->snd_max : f->p.ack;
+	uint32_t mss = c && c->mss ? c->mss : 1460;
+	uint8_t raw[TCP_MAX_OPT_LEN];
+	struct tcp_seg s = { .t = f->p.t };
+	unsigned optlen;
+	uint32_t seqs[] = { f->p.seq,        rn,
+		            rn - 1,          rn + wnd,
+		            rn + wnd - 1,    c ? c->rcv_adv : rn,
+		            rn - 65536,      rn + 0x80000000u,
+		            c ? c->irs : rn, c ? c->irs + 1 : rn,
+		            fz_r() };
+	uint32_t acks[] = { una,
+		            c ? c->snd_nxt : una,
+		            max,
+		            max + 1,
+		            una - 1,
+		            una - (c && c->max_snd_wnd ? c->max_snd_wnd : 65535),
+		            una - (c && c->max_snd_wnd ? c->max_snd_wnd : 65535) - 1,
+		            c ? c->iss : una,
+		            c ? c->iss + 1 : una,
+		            c ? c->data_seq + c->snd.len + 1 : una,
+		            una + fz_n(max - una + 1),
+		            f->p.ack,
+		            fz_r() };
+	static const uint8_t extra[] = { TCP_F_SYN, TCP_F_FIN, TCP_F_RST, TCP_F_PSH,
+		                         TCP_F_URG, TCP_F_ECE, TCP_F_CWR };
+
+	s.seq = seqs[fz_n(sizeof(seqs) / sizeof(seqs[0]))] + fz_delta();
+	s.ack = acks[fz_n(sizeof(acks) / sizeof(acks[0]))] + (fz_n(3) ? 0 : fz_delta());
+	switch (fz_n(5)) {
+	case 0:
+		s.flags = (uint8_t)fz_r();
+		break;
+	case 1:
+		s.flags = TCP_F_ACK;
+		break;
+	case 2:
+		s.flags = TCP_F_ACK | (fz_n(2) ? TCP_F_PSH : TCP_F_FIN);
+		break;
+	default:
+		s.flags = TCP_F_ACK | extra[fz_n(sizeof(extra))];
+		if (fz_n(4) == 0)
+			s.flags &= (uint8_t)~TCP_F_ACK;
+		break;
+	}
+	/* RSTs end the connection early, so fewer of them. */
+	if ((s.flags & TCP_F_RST) && fz_n(4) != 0)
+		s.flags &= (uint8_t)~TCP_F_RST;
+	/* The tcp_input node drops SYN with FIN or RST. */
+	if ((s.flags & TCP_F_SYN) && (s.flags & (TCP_F_FIN | TCP_F_RST)))
+		return;
+	switch (fz_n(5)) {
+	case 0:
+		s.wnd = 0;
+		break;
+	case 1:
+		s.wnd = (uint16_t)fz_r();
+		break;
+	case 2:
+		s.wnd = (uint16_t)(1 + fz_n(8));
+		break;
+	default:
+		s.wnd = 65535;
+		break;
+	}
+	optlen = fz_opts_bytes(raw, c);
+	if (tcp_opts_parse(raw, optlen, &s.o) < 0)
+		return; /* TCP_INPUT_NEXT_OPTIONS */
+	switch (fz_n(4)) {
+	case 0:
+		s.len = 0;
+		break;
+	case 1:
+		s.len = fz_n(mss + 101);
+		break;
+	default:
+		s.len = fz_n(fz_n(2) ? 64 : mss + 1);
+		break;
+	}
+	if (s.len > sizeof(data) - 1)
+		s.len = sizeof(data) - 1;
+	/* A SYN's data starts after the SYN's sequence number. */
+	for (uint32_t i = 0; i < s.len; i++)
+		data[i] = peer_byte(s.seq + !!(s.flags & TCP_F_SYN) + i);
+	if (s.len != 0) {
+		uint32_t off = 0;
+		unsigned niov = 1 + fz_n(3);
+		for (unsigned i = 0; i < niov && off < s.len; i++) {
+			uint32_t n = i + 1 == niov ? s.len - off : fz_n(s.len - off + 1);
+			s.iov[s.niov].base = data + off;
+			s.iov[s.niov].len = n;
+			s.niov++;
+			off += n;
+		}
+	}
+	input(&s);
+	/* Now and then the peer catches up with what we hold and sent. */
+	if (fz_n(4) == 0 && (c = tcp_conn_lookup(E.st, &f->p.t)) != NULL) {
+		f->p.seq = c->rcv_nxt;
+		f->p.ack = c->snd_max;
+	}
+}
+
+static void
+fz_timer(struct fz *f)
+{
+	const struct tcp_conn *c = tcp_conn_lookup(E.st, &f->p.t);
+
+	switch (fz_n(10)) {
+	case 0:
+		advance(1);
+		break;
+	case 1:
+		advance(E.cfg.delack_ms);
+		break;
+	case 2:
+	case 3:
+		advance(fz_n(500));
+		break;
+	case 4:
+		advance(c ? c->rto : 1000);
+		break;
+	case 5:
+		advance(200 + fz_n(3000));
+		break;
+	case 6:
+		advance(fz_n(2) ? 120000 : 60000); /* persist cap, FIN-WAIT-2, TIME-WAIT */
+		break;
+	case 7:
+		if (fz_n(8) == 0)
+			advance(2ull * 3600 * 1000); /* keepalive idle */
+		break;
+	default:
+		if (c != NULL && tern_timer_pending(&c->t_rexmit))
+			advance(c->t_rexmit.expires > E.now ? c->t_rexmit.expires - E.now : 0);
+		break;
+	}
+}
+
+static void
+fz_app(struct fz *f)
+{
+	if (fz_trace && f->app != NULL)
+		printf("  app %s %p irs %u rcv_nxt %u flags %#x rd_seq %u rcv.len %u\n",
+		       tcp_state_name(f->app->state), (void *)f->app, f->app->irs, f->app->rcv_nxt,
+		       f->app->flags, f->rd_seq, f->app->rcv.len);
+	if (f->app == NULL) {
+		/* The listener's children, taken when they are ready. */
+		if (!f->closed && E.l != NULL && E.l->aq_head != NULL &&
+		    tuple_same(&E.l->aq_head->t, &f->p.t)) {
+			f->app = tcp_accept(E.l);
+			f->accepted = true;
+		}
+		return;
+	}
+	switch (fz_n(20)) {
+	case 0:
+	case 1:
+	case 2:
+	case 3:
+		fz_app_send(f, fz_n(2) ? fz_n(100) : fz_n(16384));
+		break;
+	case 4:
+	case 5:
+	case 6:
+	case 7:
+		fz_app_recv(f, fz_n(2) ? fz_n(100) : 1 << 16);
+		break;
+	case 8: {
+		int how = (int)fz_n(3);
+		if (how != 1)
+			f->rd_ok = false;
+		tcp_shutdown(f->app, how);
+		break;
+	}
+	case 9:
+		tcp_setopt(f->app, TCP_SO_KEEPALIVE, (int)fz_n(2));
+		break;
+	case 10:
+		tcp_setopt(f->app, TCP_SO_NODELAY, (int)fz_n(2));
+		break;
+	case 11:
+		if (fz_n(4) == 0)
+			tcp_setopt(f->app, TCP_SO_KEEPIDLE, 1 + (int)fz_n(100));
+		break;
+	case 12:
+		if (fz_n(3) == 0) {
+			tcp_close(f->app);
+			f->app = NULL;
+			f->closed = true;
+		}
+		break;
+	case 13:
+		if (fz_n(20) == 0) {
+			tcp_abort(f->app);
+			f->app = NULL;
+			f->closed = true;
+		}
+		break;
+	default:
+		(void)tcp_conn_readable(f->app);
+		(void)tcp_conn_writable(f->app);
+		break;
+	}
+}
+
+/* Everything goes: the application closes, time runs out, the listener
+ * closes; nothing may remain. */
+static void
+fz_drain(struct fz *f)
+{
+	if (f->app != NULL) {
+		if (fz_n(2))
+			fz_app_recv(f, 1 << 16);
+		tcp_close(f->app);
+		f->app = NULL;
+	}
+	if (E.l != NULL)
+		tcp_close(E.l);
+	E.l = NULL;
+	fuzz_check_stack();
+	clear_out();
+	/* retries2 backoffs capped at 120 s, keepalive, FIN-WAIT-2, 2*MSL. */
+	for (int i = 0; i < 4 * 3600 && tcp_stack_nb_conns(E.st) != 0; i++) {
+		advance(1000);
+		fuzz_check_stack();
+		clear_out();
+	}
+	if (tcp_stack_nb_conns(E.st) != 0) {
+		for (uint32_t i = 0; i < E.st->cfg.max_conns; i++)
+			if (!(E.st->pool[i].flags & TCPF_FREED))
+				print_error("left: %s flags %#x\n",
+				            tcp_state_name(E.st->pool[i].state),
+				            E.st->pool[i].flags);
+		fail_msg("%u connections left", tcp_stack_nb_conns(E.st));
+	}
+	assert_int_equal(E.w.pending, 0);
+}
+
+static void
+fuzz_state(enum tcp_state target, uint32_t salt)
+{
+	unsigned iters = fz_env("TERN_TCP_FUZZ_ITERS", 1500);
+	unsigned rounds = fz_env("TERN_TCP_FUZZ_ROUNDS", 8);
+	struct fz f;
+
+	fz_rng = ((uint64_t)fz_env("TERN_TCP_FUZZ_SEED", 1) << 32 | salt) * 0x9e3779b97f4a7c15ull;
+	fz_trace = fz_env("TERN_TCP_FUZZ_TRACE", 0);
+	if (fz_trace)
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	if (fz_rng == 0)
+		fz_rng = 1;
+	E.fuzz = true;
+	for (unsigned r = 0, i = 0; i < iters * rounds; r++) {
+		E.cur_round = r;
+		fz_open(&f, target, (uint16_t)(RPORT + r % 1000), r % 2 == 1);
+		/* Until the connection is gone (then a new one), or the
+		 * round's share of steps is spent. */
+		for (unsigned k = 0; k < iters && i < iters * rounds; k++, i++) {
+			E.cur_iter = i;
+			if (tcp_conn_lookup(E.st, &f.p.t) == NULL &&
+			    (f.app == NULL || fz_n(8) == 0))
+				break;
+			switch (fz_n(12)) {
+			case 0:
+			case 1:
+				fz_timer(&f);
+				break;
+			case 2:
+			case 3:
+				fz_app(&f);
+				break;
+			case 4:
+			case 5:
+			case 6:
+			case 7:
+				fz_good_segment(&f);
+				break;
+			default:
+				fz_segment(&f);
+				break;
+			}
+			fuzz_check_stack();
+			clear_out();
+			clear_ev();
+			{
+				const struct tcp_conn *c = tcp_conn_lookup(E.st, &f.p.t);
+				E.fz_states[c ? c->state : TCP_CLOSED]++;
+			}
+		}
+		fz_drain(&f);
+	}
+	E.fuzz = false;
+	fz_trace = false;
+	if (fz_env("TERN_TCP_FUZZ_VERBOSE", 0)) {
+		for (unsigned k = 0; k < TCP_MIB_MAX; k++)
+			if (mib(k) != 0)
+				printf(" %s=%" PRIu64, tcp_counter_names[k], mib(k));
+		printf("\n states:");
+		for (unsigned k = 0; k < TCP_NSTATES; k++)
+			printf(" %s=%u", tcp_state_name(k), E.fz_states[k]);
+		printf("\n");
+	}
+}
+
+static void
+test_fuzz_syn_sent(void **state)
+{
+	(void)state;
+	fuzz_state(TCP_SYN_SENT, 1);
+}
+
+static void
+test_fuzz_syn_received(void **state)
+{
+	(void)state;
+	fuzz_state(TCP_SYN_RECEIVED, 2);
+}
+
+static void
+test_fuzz_established(void **state)
+{
+	(void)state;
+	fuzz_state(TCP_ESTABLISHED, 3);
+}
+
+static void
+test_fuzz_fin_wait_1(void **state)
+{
+	(void)state;
+	fuzz_state(TCP_FIN_WAIT_1, 4);
+}
+
+static void
+test_fuzz_fin_wait_2(void **state)
+{
+	(void)state;
+	fuzz_state(TCP_FIN_WAIT_2, 5);
+}
+
+static void
+test_fuzz_closing(void **state)
+{
+	(void)state;
+	fuzz_state(TCP_CLOSING, 6);
+}
+
+static void
+test_fuzz_time_wait(void **state)
+{
+	(void)state;
+	fuzz_state(TCP_TIME_WAIT, 7);
+}
+
+static void
+test_fuzz_close_wait(void **state)
+{
+	(void)state;
+	fuzz_state(TCP_CLOSE_WAIT, 8);
+}
+
+static void
+test_fuzz_last_ack(void **state)
+{
+	(void)state;
+	fuzz_state(TCP_LAST_ACK, 9);
+}
+
 int
 main(void)
 {
@@ -3847,6 +4985,8 @@ main(void)
 		T(test_syn_received_syn),
 		T(test_syn_received_close),
 		T(test_syn_received_close_pending),
+		T(test_syn_received_shutdown_ack),
+		T(test_fin_wait_1_rto_syn_unacked),
 		T(test_established_data),
 		T(test_established_data_ack_every_2nd),
 		T(test_established_ooo),
@@ -3863,6 +5003,7 @@ main(void)
 		T(test_established_rto_ack_seq),
 		T(test_established_rto_give_up),
 		T(test_established_ts_future_echo),
+		T(test_established_ts_old_echo),
 		T(test_established_ts_recent),
 		T(test_established_tail_loss_probe),
 		T(test_established_tail_loss_probe_window),
@@ -3908,6 +5049,15 @@ main(void)
 		T(test_walk_chunks_with_churn),
 		T(test_walk_longest_call),
 		T(test_loopback_loss_random),
+		T(test_fuzz_syn_sent),
+		T(test_fuzz_syn_received),
+		T(test_fuzz_established),
+		T(test_fuzz_fin_wait_1),
+		T(test_fuzz_fin_wait_2),
+		T(test_fuzz_closing),
+		T(test_fuzz_time_wait),
+		T(test_fuzz_close_wait),
+		T(test_fuzz_last_ack),
 	};
 #undef T
 
