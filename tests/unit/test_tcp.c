@@ -1319,6 +1319,22 @@ test_syn_received_syn(void **state)
 	finish(NULL);
 }
 
+/* A simultaneous open up to SYN-RECEIVED: our SYN out (its sequence in
+ * *iss), the peer's SYN in.  The only way an application holds a
+ * SYN-RECEIVED connection. */
+static struct tcp_conn *
+simopen_syn_received(struct peer *p, uint32_t *iss)
+{
+	struct tcp_conn *c;
+
+	peer_init(p, LPORT);
+	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
+	p->t = *tcp_conn_tuple(c);
+	*iss = last_out()->o.seq;
+	assert_int_equal(psend(p, TCP_F_SYN, NULL, 0), 0);
+	return c;
+}
+
 /* SYN-RECEIVED -> FIN-WAIT-1 on CLOSE (after a simultaneous open, the only
  * way an application holds a SYN-RECEIVED connection). */
 static void
@@ -1329,11 +1345,7 @@ test_syn_received_close(void **state)
 	uint32_t iss;
 
 	(void)state;
-	peer_init(&p, LPORT);
-	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
-	p.t = *tcp_conn_tuple(c);
-	iss = last_out()->o.seq;
-	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	c = simopen_syn_received(&p, &iss);
 	assert_int_equal(tcp_conn_state(c), TCP_SYN_RECEIVED);
 	clear_out();
 	assert_int_equal(tcp_close(c), 0);
@@ -1366,11 +1378,7 @@ test_syn_received_shutdown_ack(void **state)
 	uint32_t iss;
 
 	(void)state;
-	peer_init(&p, LPORT);
-	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
-	p.t = *tcp_conn_tuple(c);
-	iss = last_out()->o.seq;
-	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	c = simopen_syn_received(&p, &iss);
 	assert_int_equal(tcp_conn_state(c), TCP_SYN_RECEIVED);
 	clear_out();
 	assert_int_equal(tcp_shutdown(c, 1), 0);
@@ -1410,11 +1418,7 @@ test_fin_wait_1_rto_syn_unacked(void **state)
 	uint32_t iss;
 
 	(void)state;
-	peer_init(&p, LPORT);
-	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
-	p.t = *tcp_conn_tuple(c);
-	iss = last_out()->o.seq;
-	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	c = simopen_syn_received(&p, &iss);
 	assert_int_equal(tcp_shutdown(c, 1), 0);
 	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_1);
 	clear_out();
@@ -1446,11 +1450,7 @@ test_syn_received_close_pending(void **state)
 	uint32_t iss;
 
 	(void)state;
-	peer_init(&p, LPORT);
-	assert_int_equal(tcp_connect(E.st, LADDR, RPORT, RADDR, LPORT, &c), 0);
-	p.t = *tcp_conn_tuple(c);
-	iss = last_out()->o.seq;
-	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	c = simopen_syn_received(&p, &iss);
 	assert_int_equal(tcp_conn_state(c), TCP_SYN_RECEIVED);
 	clear_out();
 	assert_int_equal(tcp_send(c, "early", 5), 5);
