@@ -11,7 +11,7 @@ TERN_DEPS=(
 	python3 python3-pytest python3-scapy
 	nginx-light wrk
 	iproute2 ethtool iputils-ping iputils-arping iputils-tracepath traceroute curl socat netcat-openbsd tcpdump
-	wget hping3 nmap iptables coturn
+	wget hping3 nmap iptables coturn vde2
 )
 
 tern_need_root() {
