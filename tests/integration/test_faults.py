@@ -7,7 +7,11 @@ two vde_switches joined by a wirefilter, which loses, delays with jitter
     tap B (a Linux host in its own namespace)
 
 vde_switch and wirefilter read commands from stdin and exit at its end, so
-each gets a pipe this test holds open."""
+each gets a pipe this test holds open.
+
+Covered: a TCP transfer both ways, 30 handshakes and closes, ARP
+resolution, and a transfer through SNAT whose conntrack must not be fooled
+by retransmitted or duplicated segments."""
 
 import hashlib
 import os
@@ -16,7 +20,8 @@ import subprocess
 import pytest
 
 from conftest import config, sh, uniq, wait_until
-from peers import links_up, no_ipv6, ping, subnet
+from peers import host, links_up, no_ipv6, ping, subnet
+from test_nat import curl_sha, http_server, kill, log_clients, nstats, sessions, www
 
 pytestmark = pytest.mark.skipif(
     subprocess.run("command -v wirefilter vde_switch", shell=True,
@@ -58,10 +63,12 @@ class Wire:
 @pytest.fixture
 def faulty(ternd_factory, netns_factory, tmpdir_tern):
     """make(wirefilter args, ternd lines): ternd (port pa, .1) and a Linux
-    host (.2) on a faulty wire; returns (ternd, host namespace, net)."""
+    host (.2) on a faulty wire; returns (ternd, host namespace, net).  With
+    inside=True, also an inside host on a clean veth (port pi), returned
+    fourth."""
     wires = []
 
-    def make(args, *lines):
+    def make(args, *lines, inside=False):
         net = subnet()
         h = netns_factory("tfh")
         no_ipv6(h)
@@ -71,10 +78,15 @@ def faulty(ternd_factory, netns_factory, tmpdir_tern):
         sh("ip link set %s up" % w.tap_a)
         h.run("ip link set %s up" % w.tap_b)
         h.run("ip addr add %s.2/24 dev %s" % (net, w.tap_b))
-        t = ternd_factory(config("port add pa net_af_packet0,iface=%s" % w.tap_a,
-                                 "addr add %s.1/24 dev pa" % net, *lines))
-        links_up(t, "pa")
-        return t, h, net
+        ports = ["port add pa net_af_packet0,iface=%s" % w.tap_a, "addr add %s.1/24 dev pa" % net]
+        a = None
+        if inside:
+            a = host(netns_factory, "tfa")
+            ports += ["port add pi net_af_packet1,iface=%s" % a.outer,
+                      "addr add %s/24 dev pi" % a.gw]
+        t = ternd_factory(config(*(ports + list(lines))))
+        links_up(t, "pa", *(["pi"] if inside else []))
+        return (t, h, net, a) if inside else (t, h, net)
 
     yield make
     for w in wires:
@@ -157,3 +169,31 @@ def test_arp_lossy_link(faulty):
                            for n in t.ctl("neigh", "show", json_out=True)["neighbours"]),
                what="host in the neighbour table")
     t.wait_mbufs(base)
+
+
+def test_nat_lossy_outside(faulty, tmpdir_tern):
+    """SNAT with the outside host behind a wire that loses, reorders and
+    duplicates: a 2 MB curl through it is byte-exact, the server sees the
+    NAT address, retransmitted and duplicated SYNs make no second session,
+    no packet of the connection is refused by NAT, and the session follows
+    the close (conntrack TIME_WAIT or CLOSE)."""
+    t, b, net, a = faulty("-l 4 -d 5+4 -D 2", inside=True)
+    t.ctl("nat", "add", "snat", "src", a.net + ".0/24", "out", "pa")
+    root, sha = www(tmpdir_tern, 2 << 20)
+    log = os.path.join(tmpdir_tern, "http.log")
+    srv = http_server(b, net + ".2", 8000, root, log)
+    try:
+        base = t.mbufs_in_use()
+        drops = t.drops()
+        assert curl_sha(a.ns, "http://%s.2:8000/f" % net, timeout=120) == sha
+        assert log_clients(log) == [net + ".1"]
+        st = nstats(t)
+        assert st["SessionsCreated"] == 1, st
+        grew = {k: v - drops.get(k, 0) for k, v in t.drops().items()
+                if k.startswith("nat") and v != drops.get(k, 0)}
+        assert grew == {}, grew
+        tcp = [x for x in sessions(t) if x["proto"] == "tcp"]
+        assert len(tcp) == 1 and tcp[0]["state"] in ("TIME_WAIT", "CLOSE"), tcp
+        t.wait_mbufs(base)
+    finally:
+        kill(srv)
