@@ -1319,6 +1319,68 @@ test_syn_received_syn(void **state)
 	finish(NULL);
 }
 
+/*
+ * A SYN-ACK to a passive open in SYN-RECEIVED: that connection sent no SYN
+ * but its SYN-ACK, so a SYN-ACK answers nothing (it is no simultaneous
+ * open).  An unacceptable ACK draws <SEQ=SEG.ACK><CTL=RST>, even out of
+ * window (RFC 9293 3.5.2 case 2; Linux's tcp_check_req); one that
+ * acknowledges our SYN is out of window, so it gets an ACK, and does not
+ * complete the handshake.  The connection stays, and the peer's ACK
+ * completes it.
+ */
+static void
+test_syn_received_synack(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t iss, irs;
+
+	(void)state;
+	listen_default(16);
+	peer_init(&p, RPORT);
+	irs = p.seq;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	iss = last_out()->o.seq;
+	clear_out();
+	/* An ACK of what was never sent: RST from SEG.ACK, whatever SEG.SEQ. */
+	p.seq = irs;
+	p.ack = iss + 5;
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), -EINVAL);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_RST, iss + 5, 0, 0);
+	p.seq = irs - 1000;
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), -EINVAL);
+	assert_int_equal(E.nout, 2);
+	check_seg(last_out(), TCP_F_RST, iss + 5, 0, 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	assert_int_equal(E.l->synq_len, 1);
+	/* The ACK of our SYN-ACK, on a SYN-ACK: out of window, no handshake. */
+	p.seq = irs;
+	p.ack = iss + 1;
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), -EINVAL);
+	assert_int_equal(E.nout, 1);
+	assert_false(last_out()->o.flags & TCP_F_RST);
+	assert_int_equal(last_out()->o.ack, irs + 1);
+	assert_null(tcp_accept(E.l));
+	assert_int_equal(E.l->synq_len, 1);
+	/* A RST with an unacceptable ACK: no answer, nothing changes. */
+	p.ack = iss + 5;
+	p.seq = irs + 1;
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_RST | TCP_F_ACK, NULL, 0), -EINVAL);
+	assert_int_equal(E.nout, 0);
+	assert_int_equal(E.l->synq_len, 1);
+	/* The real ACK completes the handshake. */
+	p.seq = irs + 1;
+	p.ack = iss + 1;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	c = tcp_accept(E.l);
+	assert_non_null(c);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	finish(c);
+}
+
 /* A simultaneous open up to SYN-RECEIVED: our SYN out (its sequence in
  * *iss), the peer's SYN in.  The only way an application holds a
  * SYN-RECEIVED connection. */
@@ -4983,6 +5045,7 @@ main(void)
 		T(test_syn_received_ack),
 		T(test_syn_received_rst),
 		T(test_syn_received_syn),
+		T(test_syn_received_synack),
 		T(test_syn_received_close),
 		T(test_syn_received_close_pending),
 		T(test_syn_received_shutdown_ack),
