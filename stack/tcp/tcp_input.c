@@ -607,17 +607,18 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 	return true;
 }
 
-/* Put a segment's payload in the receive ring, skipping `skip` bytes. */
+/* Put a segment's payload in the receive ring, skipping `skip` bytes:
+ * piece by piece, however many the caller's chain has (struct tcp_seg). */
 static void
 rcv_copy(struct tcp_conn *c, const struct tcp_seg *s, uint32_t skip, uint32_t off, uint32_t len)
 {
 	struct tcp_ring *r = &c->rcv;
 	uint32_t pos = r->head + r->len + off;
+	const void *chain = s->chain;
+	const uint8_t *p = s->data;
+	uint32_t n = s->dlen;
 
-	for (unsigned i = 0; i < s->niov && len != 0; i++) {
-		const uint8_t *p = s->iov[i].base;
-		uint32_t n = s->iov[i].len;
-
+	for (; p != NULL && len != 0; p = s->next != NULL ? s->next(&chain, &n) : NULL) {
 		if (skip >= n) {
 			skip -= n;
 			continue;

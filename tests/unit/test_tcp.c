@@ -249,11 +249,42 @@ mkseg(const struct peer *p, uint8_t flags, const void *data, uint32_t len)
 		s.o.tsecr = (flags & TCP_F_ACK) ? E.last_tsval[p->t.rport] : 0;
 	}
 	if (len != 0) {
-		s.niov = 1;
-		s.iov[0].base = data;
-		s.iov[0].len = len;
+		s.data = data;
+		s.dlen = len;
 	}
 	return s;
+}
+
+/* A payload in pieces, as a chain of buffers gives it (struct tcp_seg):
+ * an array ending with a NULL base, walked by piece_next. */
+#define PIECES_MAX 16
+
+struct piece {
+	const void *base;
+	uint32_t len;
+};
+
+static const void *
+piece_next(const void **chain, uint32_t *n)
+{
+	const struct piece *p = *chain;
+
+	if (p->base == NULL)
+		return NULL;
+	*chain = p + 1;
+	*n = p->len;
+	return p->base;
+}
+
+/* Give `s` the payload in pieces[0..n) (pieces[n] is set to the end). */
+static void
+pieces_seg(struct tcp_seg *s, struct piece *pieces, unsigned n)
+{
+	pieces[n].base = NULL;
+	s->data = pieces[0].base;
+	s->dlen = pieces[0].len;
+	s->chain = &pieces[1];
+	s->next = piece_next;
 }
 
 static bool fz_trace;
@@ -1578,6 +1609,47 @@ test_established_data(void **state)
 	assert_int_equal(psend(&p, TCP_F_ACK, pattern + 50, 100), 0);
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf)), 50);
 	assert_memory_equal(buf, pattern + 100, 50);
+	finish(c);
+}
+
+/* A payload in 16 pieces (as an mbuf chain gives it): every byte arrives,
+ * in order, also when the first pieces are old data to skip. */
+static void
+test_established_data_pieces(void **state)
+{
+	struct piece pieces[PIECES_MAX + 1];
+	struct tcp_conn *c;
+	struct tcp_seg s;
+	struct peer p;
+	char buf[2048];
+	uint32_t off = 0;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	/* Pieces of 1 to 16 bytes, then what is left of 1200. */
+	for (unsigned i = 0; i < PIECES_MAX; i++) {
+		pieces[i].base = pattern + off;
+		pieces[i].len = i + 1 < PIECES_MAX ? i + 1 : 1200 - off;
+		off += pieces[i].len;
+	}
+	s = mkseg(&p, TCP_F_ACK, pattern, 1200);
+	pieces_seg(&s, pieces, PIECES_MAX);
+	assert_int_equal(input(&s), 0);
+	p.seq += 1200;
+	assert_int_equal(tcp_conn_readable(c), 1200);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf)), 1200);
+	assert_memory_equal(buf, pattern, 1200);
+	/* The same again with 100 new bytes: the first 1200 are skipped,
+	 * through 15 pieces and into the 16th. */
+	pieces[PIECES_MAX - 1].len += 100;
+	s = mkseg(&p, TCP_F_ACK, pattern, 1300);
+	s.seq -= 1200;
+	pieces_seg(&s, pieces, PIECES_MAX);
+	assert_int_equal(input(&s), 0);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf)), 100);
+	assert_memory_equal(buf, pattern + 1200, 100);
 	finish(c);
 }
 
@@ -3800,9 +3872,8 @@ lb_output(void *ctx, const struct tcp_out *o)
 		p->data = malloc(o->len);
 		assert_non_null(p->data);
 		tcp_out_copy(o, p->data);
-		p->s.niov = 1;
-		p->s.iov[0].base = p->data;
-		p->s.iov[0].len = o->len;
+		p->s.data = p->data;
+		p->s.dlen = o->len;
 	}
 	p->at = LB.now + 2; /* 2 ms one way */
 	p->to = 1 - sd->idx;
@@ -4642,6 +4713,7 @@ static void
 fz_segment(struct fz *f)
 {
 	static uint8_t data[1460 + 100 + 1];
+	static struct piece pieces[PIECES_MAX + 1];
 	struct tcp_conn *c = tcp_conn_lookup(E.st, &f->p.t);
 	uint32_t rn = c ? c->rcv_nxt : f->p.seq, wnd = c ? tcp_rcv_window(c) : 65535;
 	uint32_t una = c ? c->snd_una : f->p.ack, max = c ? c->snd_max : f->p.ack;
@@ -4730,14 +4802,13 @@ fz_segment(struct fz *f)
 		data[i] = peer_byte(s.seq + !!(s.flags & TCP_F_SYN) + i);
 	if (s.len != 0) {
 		uint32_t off = 0;
-		unsigned niov = 1 + fz_n(3);
-		for (unsigned i = 0; i < niov && off < s.len; i++) {
-			uint32_t n = i + 1 == niov ? s.len - off : fz_n(s.len - off + 1);
-			s.iov[s.niov].base = data + off;
-			s.iov[s.niov].len = n;
-			s.niov++;
-			off += n;
+		unsigned n = 1 + fz_n(fz_n(4) == 0 ? PIECES_MAX : 4), k = 0;
+		for (unsigned i = 0; i < n && off < s.len; i++, k++) {
+			pieces[i].len = i + 1 == n ? s.len - off : fz_n(s.len - off + 1);
+			pieces[i].base = data + off;
+			off += pieces[i].len;
 		}
+		pieces_seg(&s, pieces, k);
 	}
 	input(&s);
 	/* Now and then the peer catches up with what we hold and sent. */
@@ -5051,6 +5122,7 @@ main(void)
 		T(test_syn_received_shutdown_ack),
 		T(test_fin_wait_1_rto_syn_unacked),
 		T(test_established_data),
+		T(test_established_data_pieces),
 		T(test_established_data_ack_every_2nd),
 		T(test_established_ooo),
 		T(test_established_rcv_window),
