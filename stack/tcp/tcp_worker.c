@@ -396,6 +396,32 @@ tcp_on_workers(int (*fn)(struct tcp_worker *tw, void *arg), void *arg)
 	return 0;
 }
 
+int
+tcp_cfg_commit(const struct tcp_cfg *next, unsigned n, tcp_cfg_push_fn push)
+{
+	struct tcp_cfg *cfg = tcp_global_cfg();
+	unsigned i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++)
+		rc = push(i, next);
+	if (rc == 0) {
+		*cfg = *next;
+		return 0;
+	}
+	/* Worker i-1 did not take it (a call that fails never ran, see
+	 * tern_worker_call): those before it get the current config back.
+	 * That hand-off can fail in turn (a worker stuck past the call
+	 * timeout); the worker then keeps `next` until the next `tcp set`,
+	 * and the log says so. */
+	for (unsigned k = 0; k + 1 < i; k++) {
+		int r = push(k, cfg);
+		if (r < 0)
+			LOG_ERR("tcp set: worker %u keeps the new settings: %s", k, strerror(-r));
+	}
+	return rc;
+}
+
 static int
 apply_one(struct tcp_worker *tw, void *arg)
 {
@@ -403,8 +429,17 @@ apply_one(struct tcp_worker *tw, void *arg)
 	return 0;
 }
 
-int
-tcp_cfg_apply(void)
+/* The hand-off: through worker i's call ring. */
+static int
+push_call(unsigned i, const struct tcp_cfg *cfg)
 {
-	return tcp_on_workers(apply_one, tcp_global_cfg());
+	struct on_worker ow = { apply_one, (void *)(uintptr_t)cfg };
+
+	return tern_worker_call(by_index[i]->w, on_worker, &ow);
+}
+
+int
+tcp_cfg_apply(const struct tcp_cfg *next)
+{
+	return tcp_cfg_commit(next, nb_tcp_workers, push_call);
 }
