@@ -607,8 +607,10 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 	return true;
 }
 
-/* Put a segment's payload in the receive ring, skipping `skip` bytes:
- * piece by piece, however many the caller's chain has (struct tcp_seg). */
+/* Put a segment's payload in the receive ring (RFC 9293 3.10.7.4 seventh:
+ * the segment text goes to the receive buffer), skipping `skip` bytes:
+ * piece by piece, to the end of the caller's chain however long it is
+ * (struct tcp_seg), so that all SEG.LEN bytes arrive. */
 static void
 rcv_copy(struct tcp_conn *c, const struct tcp_seg *s, uint32_t skip, uint32_t off, uint32_t len)
 {
