@@ -1159,6 +1159,14 @@ test_syn_sent_syn(void **state)
 	o = last_out();
 	check_seg(o, TCP_F_SYN | TCP_F_ACK, iss, p.seq, 0);
 	assert_true(o->opts.have & TCP_OPT_MSS);
+	/* A SYN-ACK acknowledging what we never sent: RST, and no change
+	 * (RFC 9293 3.10.7.4 fifth, SYN-RECEIVED). */
+	p.seq--;
+	p.ack = iss + 5;
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), -EINVAL);
+	check_seg(last_out(), TCP_F_RST, iss + 5, 0, 0);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_RECEIVED);
 	/* Its SYN-ACK (answering our SYN) completes the handshake. */
 	p.seq--;
 	p.ack = iss + 1;
