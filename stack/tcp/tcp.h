@@ -35,9 +35,8 @@
 
 #define TCP_HDR_LEN       20
 #define TCP_MAX_OPT_LEN   40
-#define TCP_MAX_SACK      4 /* blocks in one segment */
-#define TCP_MAX_OOO       8 /* out-of-order ranges held by a receiver */
-#define TCP_MAX_IOV       8
+#define TCP_MAX_SACK      4   /* blocks in one segment */
+#define TCP_MAX_OOO       8   /* out-of-order ranges held by a receiver */
 #define TCP_MAX_WSCALE    14  /* RFC 7323 2.3 */
 #define TCP_DEFAULT_MSS   536 /* RFC 9293 3.7.1, when the peer sends none */
 #define TCP_MAX_LISTENERS 64
@@ -171,12 +170,17 @@ struct tcp_seg {
 	uint16_t wnd; /* unscaled, as on the wire */
 	uint8_t flags;
 	struct tcp_opts o;
-	uint32_t len; /* payload bytes, in iov[] */
-	uint8_t niov;
-	struct {
-		const void *base;
-		uint32_t len;
-	} iov[TCP_MAX_IOV];
+	uint32_t len; /* payload bytes */
+	/* The payload, in any number of pieces: the first is `data` (`dlen`
+	 * bytes); when `next` is set, next(&chain, &n) returns each of the
+	 * following pieces in turn (n bytes) and NULL after the last.  The
+	 * core walks them only forwards, from `chain`, so a chain of buffers
+	 * of any length (an mbuf chain: chain is the next mbuf) needs no
+	 * array.  A contiguous payload leaves `next` NULL. */
+	const void *data;
+	uint32_t dlen;
+	const void *chain;
+	const void *(*next)(const void **chain, uint32_t *n);
 };
 
 struct tcp_conn;

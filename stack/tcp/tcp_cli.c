@@ -100,9 +100,9 @@ apply:
 		dry_cfg = next;
 		return 0;
 	}
-	*cfg = next;
-	if ((rc = tcp_cfg_apply()) < 0)
-		return out_err(c->out, -rc, "tcp set: %s", strerror(-rc));
+	/* All or nothing: stored only once every worker took it. */
+	if ((rc = tcp_cfg_apply(&next)) < 0)
+		return out_err(c->out, -rc, "tcp set: %s (settings unchanged)", strerror(-rc));
 	return 0;
 }
 

@@ -607,17 +607,20 @@ ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 	return true;
 }
 
-/* Put a segment's payload in the receive ring, skipping `skip` bytes. */
+/* Put a segment's payload in the receive ring (RFC 9293 3.10.7.4 seventh:
+ * the segment text goes to the receive buffer), skipping `skip` bytes:
+ * piece by piece, to the end of the caller's chain however long it is
+ * (struct tcp_seg), so that all SEG.LEN bytes arrive. */
 static void
 rcv_copy(struct tcp_conn *c, const struct tcp_seg *s, uint32_t skip, uint32_t off, uint32_t len)
 {
 	struct tcp_ring *r = &c->rcv;
 	uint32_t pos = r->head + r->len + off;
+	const void *chain = s->chain;
+	const uint8_t *p = s->data;
+	uint32_t n = s->dlen;
 
-	for (unsigned i = 0; i < s->niov && len != 0; i++) {
-		const uint8_t *p = s->iov[i].base;
-		uint32_t n = s->iov[i].len;
-
+	for (; p != NULL && len != 0; p = s->next != NULL ? s->next(&chain, &n) : NULL) {
 		if (skip >= n) {
 			skip -= n;
 			continue;
@@ -737,6 +740,15 @@ syn_unacked(const struct tcp_conn *c)
 	return c->state == TCP_SYN_RECEIVED || (c->state == TCP_FIN_WAIT_1 && c->snd_una == c->iss);
 }
 
+/* A passive open's child whose handshake is not complete.  A child keeps
+ * its listener as parent until accepted, and is accepted only once
+ * synchronised; an active open (simultaneous open included) has none. */
+static bool
+passive_syn_received(const struct tcp_conn *c)
+{
+	return c->state == TCP_SYN_RECEIVED && c->parent != NULL;
+}
+
 /* RFC 9293 3.10.7.4: SYN-RECEIVED and every synchronised state. */
 static int
 synced_input(struct tcp_conn *c, const struct tcp_seg *s)
@@ -753,11 +765,26 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 		tcp_send_seg(c, c->iss, 0, TCP_F_SYN);
 		return 0;
 	}
+	/* RFC 9293 3.5.2, reset generation case 2: in a non-synchronised
+	 * state, a segment that acknowledges something not yet sent draws
+	 * <SEQ=SEG.ACK><CTL=RST> (3.10.7.4 fifth, SYN-RECEIVED) and the
+	 * connection stays as it was.  A passive open checks the ACK before
+	 * the sequence number, as Linux's tcp_check_req does: a SYN-ACK,
+	 * whose SEQ is the peer's ISN and so out of window, is refused by a
+	 * RST rather than an ACK.  (tcp_send_rst_for answers no RST.) */
+	if (passive_syn_received(c) && (s->flags & TCP_F_ACK) &&
+	    !(SEQ_LT(c->snd_una, s->ack) && SEQ_LEQ(s->ack, c->snd_max))) {
+		tcp_send_rst_for(st, s);
+		return -EINVAL;
+	}
 	/* Simultaneous open (RFC 9293 figure 8, line 6): the peer's SYN-ACK
 	 * reaches us in SYN-RECEIVED.  Its SYN is the one we already hold;
 	 * what is new is the ACK of ours, so take it as that ACK rather than
-	 * drop it as out of window and wait for a retransmission. */
-	if (syn_unacked(c) &&
+	 * drop it as out of window and wait for a retransmission.  Only after
+	 * an active open: a passive one sent no SYN but its SYN-ACK, which a
+	 * SYN-ACK cannot answer (Linux's tcp_check_req takes it as out of
+	 * window too, and the connection waits for the real ACK). */
+	if (syn_unacked(c) && c->parent == NULL &&
 	    (s->flags & (TCP_F_SYN | TCP_F_ACK | TCP_F_RST)) == (TCP_F_SYN | TCP_F_ACK) &&
 	    s->seq == c->irs) {
 		trimmed = *s;

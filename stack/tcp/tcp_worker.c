@@ -197,6 +197,20 @@ tcp_ev(void *ctx, struct tcp_conn *c, unsigned ev)
 
 static const struct tcp_ops worker_ops = { .output = tcp_out, .event = tcp_ev };
 
+/* struct tcp_seg's walk of a payload in an mbuf chain: the next mbuf's
+ * data. */
+static const void *
+mbuf_piece(const void **chain, uint32_t *n)
+{
+	const struct rte_mbuf *m = *chain;
+
+	if (m == NULL)
+		return NULL;
+	*chain = m->next;
+	*n = m->data_len;
+	return rte_pktmbuf_mtod(m, const void *);
+}
+
 int
 tcp_segment_in(struct tcp_worker *tw, struct rte_mbuf *m, bool handed_over, unsigned *owner)
 {
@@ -237,19 +251,15 @@ tcp_segment_in(struct tcp_worker *tw, struct rte_mbuf *m, bool handed_over, unsi
 	s.wnd = rte_be_to_cpu_16(th->rx_win);
 	s.flags = th->tcp_flags;
 	s.len = plen - off;
-	s.niov = 0;
+	/* The payload starts in the mbuf holding its first byte; the core
+	 * walks the rest of the chain itself, whatever its length. */
 	skip = l3 + off;
-	for (seg = m; seg != NULL && s.niov < TCP_MAX_IOV; seg = seg->next) {
-		uint32_t dl = seg->data_len;
-		if (skip >= dl) {
-			skip -= dl;
-			continue;
-		}
-		s.iov[s.niov].base = rte_pktmbuf_mtod_offset(seg, const uint8_t *, skip);
-		s.iov[s.niov].len = dl - skip;
-		s.niov++;
-		skip = 0;
-	}
+	for (seg = m; seg != NULL && skip >= seg->data_len; seg = seg->next)
+		skip -= seg->data_len;
+	s.data = seg != NULL ? rte_pktmbuf_mtod_offset(seg, const uint8_t *, skip) : NULL;
+	s.dlen = seg != NULL ? seg->data_len - skip : 0;
+	s.chain = seg != NULL ? seg->next : NULL;
+	s.next = mbuf_piece;
 	rc = tcp_input(tw->st, &s, tw->w->now_ms);
 	if (rc == -ENOENT)
 		return TCP_INPUT_NEXT_NO_CONN;
@@ -386,6 +396,32 @@ tcp_on_workers(int (*fn)(struct tcp_worker *tw, void *arg), void *arg)
 	return 0;
 }
 
+int
+tcp_cfg_commit(const struct tcp_cfg *next, unsigned n, tcp_cfg_push_fn push)
+{
+	struct tcp_cfg *cfg = tcp_global_cfg();
+	unsigned i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++)
+		rc = push(i, next);
+	if (rc == 0) {
+		*cfg = *next;
+		return 0;
+	}
+	/* Worker i-1 did not take it (a call that fails never ran, see
+	 * tern_worker_call): those before it get the current config back.
+	 * That hand-off can fail in turn (a worker stuck past the call
+	 * timeout); the worker then keeps `next` until the next `tcp set`,
+	 * and the log says so. */
+	for (unsigned k = 0; k + 1 < i; k++) {
+		int r = push(k, cfg);
+		if (r < 0)
+			LOG_ERR("tcp set: worker %u keeps the new settings: %s", k, strerror(-r));
+	}
+	return rc;
+}
+
 static int
 apply_one(struct tcp_worker *tw, void *arg)
 {
@@ -393,8 +429,17 @@ apply_one(struct tcp_worker *tw, void *arg)
 	return 0;
 }
 
-int
-tcp_cfg_apply(void)
+/* The hand-off: through worker i's call ring. */
+static int
+push_call(unsigned i, const struct tcp_cfg *cfg)
 {
-	return tcp_on_workers(apply_one, tcp_global_cfg());
+	struct on_worker ow = { apply_one, (void *)(uintptr_t)cfg };
+
+	return tern_worker_call(by_index[i]->w, on_worker, &ow);
+}
+
+int
+tcp_cfg_apply(const struct tcp_cfg *next)
+{
+	return tcp_cfg_commit(next, nb_tcp_workers, push_call);
 }

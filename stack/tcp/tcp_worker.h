@@ -108,9 +108,20 @@ int tern_app_start(const struct tern_app_ops *ops, const void *cfg);
 int tern_app_stop(const struct tern_app_ops *ops);
 bool tern_app_running(const struct tern_app_ops *ops);
 
-/* The knobs every worker's stack uses; tcp_cli.c edits them. */
+/* The knobs every worker's stack uses, as `tcp show` prints them; only
+ * tcp_cfg_commit changes them once the workers run. */
 struct tcp_cfg *tcp_global_cfg(void);
-/* Push tcp_global_cfg() to every worker.  0 or -errno. */
-int tcp_cfg_apply(void);
+/* Hand `cfg` to worker i's stack: 0, or -errno when the hand-off failed
+ * and the worker did not take it. */
+typedef int (*tcp_cfg_push_fn)(unsigned i, const struct tcp_cfg *cfg);
+/*
+ * Make `next` the settings of the n workers and of tcp_global_cfg(), all
+ * or nothing: each worker gets it through push; when one refuses, those
+ * that took it get tcp_global_cfg() back, which stays as it was.  0 or the
+ * failed hand-off's -errno.
+ */
+int tcp_cfg_commit(const struct tcp_cfg *next, unsigned n, tcp_cfg_push_fn push);
+/* tcp_cfg_commit on every worker, through their call rings. */
+int tcp_cfg_apply(const struct tcp_cfg *next);
 
 #endif

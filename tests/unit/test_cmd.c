@@ -14,6 +14,7 @@
 #include "core/ctl.h"
 #include "mgmt/cmd.h"
 #include "mgmt/server.h"
+#include "tcp/tcp_worker.h"
 
 static int
 tok(const char *in, char **argv, char *buf)
@@ -245,6 +246,63 @@ test_server_request_framing(void **state)
 	free(reply);
 }
 
+/* `tcp set` hands the settings to the workers before it stores them.
+ * Three stand-in workers, each with its stack's settings; the hand-off to
+ * the one numbered fake_refuse fails (-EBUSY: its call ring is full). */
+#define FAKE_WORKERS 3
+static struct tcp_cfg fake_stack[FAKE_WORKERS];
+static unsigned fake_refuse, fake_pushes;
+
+static int
+fake_push(unsigned i, const struct tcp_cfg *cfg)
+{
+	assert_true(i < FAKE_WORKERS);
+	fake_pushes++;
+	if (i == fake_refuse)
+		return -EBUSY;
+	fake_stack[i] = *cfg;
+	return 0;
+}
+
+static void
+test_tcp_set_handoff_fails(void **state)
+{
+	struct tcp_cfg before, next;
+	char *r;
+
+	/* With no worker running, `tcp set` stores the setting. */
+	assert_int_equal(exec_line("tcp set rto-min-ms 300", false, false, &r), 0);
+	free(r);
+	assert_int_equal(tcp_global_cfg()->rto_min_ms, 300);
+	before = *tcp_global_cfg();
+	for (unsigned i = 0; i < FAKE_WORKERS; i++)
+		fake_stack[i] = before;
+	next = before;
+	next.rto_min_ms = 400;
+	next.cc = next.cc == TCP_CC_RENO ? TCP_CC_CUBIC : TCP_CC_RENO;
+	/* The last worker refuses: the two before it get the old settings
+	 * back, and the stored ones do not change. */
+	fake_refuse = 2;
+	assert_int_equal(tcp_cfg_commit(&next, FAKE_WORKERS, fake_push), -EBUSY);
+	assert_memory_equal(tcp_global_cfg(), &before, sizeof(before));
+	for (unsigned i = 0; i < FAKE_WORKERS; i++)
+		assert_memory_equal(&fake_stack[i], &before, sizeof(before));
+	assert_int_equal(fake_pushes, 3 + 2);
+	/* The first refuses: nobody else is asked. */
+	fake_refuse = 0;
+	fake_pushes = 0;
+	assert_int_equal(tcp_cfg_commit(&next, FAKE_WORKERS, fake_push), -EBUSY);
+	assert_int_equal(fake_pushes, 1);
+	assert_memory_equal(tcp_global_cfg(), &before, sizeof(before));
+	/* All take it: stored. */
+	fake_refuse = FAKE_WORKERS;
+	assert_int_equal(tcp_cfg_commit(&next, FAKE_WORKERS, fake_push), 0);
+	assert_memory_equal(tcp_global_cfg(), &next, sizeof(next));
+	for (unsigned i = 0; i < FAKE_WORKERS; i++)
+		assert_memory_equal(&fake_stack[i], &next, sizeof(next));
+	tcp_cfg_default(tcp_global_cfg());
+}
+
 int
 main(void)
 {
@@ -259,6 +317,7 @@ main(void)
 		cmocka_unit_test(test_out_text_and_json),
 		cmocka_unit_test(test_out_json_utf8),
 		cmocka_unit_test(test_server_request_framing),
+		cmocka_unit_test(test_tcp_set_handoff_fails),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

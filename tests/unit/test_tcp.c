@@ -249,11 +249,42 @@ mkseg(const struct peer *p, uint8_t flags, const void *data, uint32_t len)
 		s.o.tsecr = (flags & TCP_F_ACK) ? E.last_tsval[p->t.rport] : 0;
 	}
 	if (len != 0) {
-		s.niov = 1;
-		s.iov[0].base = data;
-		s.iov[0].len = len;
+		s.data = data;
+		s.dlen = len;
 	}
 	return s;
+}
+
+/* A payload in pieces, as a chain of buffers gives it (struct tcp_seg):
+ * an array ending with a NULL base, walked by piece_next. */
+#define PIECES_MAX 16
+
+struct piece {
+	const void *base;
+	uint32_t len;
+};
+
+static const void *
+piece_next(const void **chain, uint32_t *n)
+{
+	const struct piece *p = *chain;
+
+	if (p->base == NULL)
+		return NULL;
+	*chain = p + 1;
+	*n = p->len;
+	return p->base;
+}
+
+/* Give `s` the payload in pieces[0..n) (pieces[n] is set to the end). */
+static void
+pieces_seg(struct tcp_seg *s, struct piece *pieces, unsigned n)
+{
+	pieces[n].base = NULL;
+	s->data = pieces[0].base;
+	s->dlen = pieces[0].len;
+	s->chain = &pieces[1];
+	s->next = piece_next;
 }
 
 static bool fz_trace;
@@ -1128,6 +1159,14 @@ test_syn_sent_syn(void **state)
 	o = last_out();
 	check_seg(o, TCP_F_SYN | TCP_F_ACK, iss, p.seq, 0);
 	assert_true(o->opts.have & TCP_OPT_MSS);
+	/* A SYN-ACK acknowledging what we never sent: RST, and no change
+	 * (RFC 9293 3.10.7.4 fifth, SYN-RECEIVED). */
+	p.seq--;
+	p.ack = iss + 5;
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), -EINVAL);
+	check_seg(last_out(), TCP_F_RST, iss + 5, 0, 0);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_RECEIVED);
 	/* Its SYN-ACK (answering our SYN) completes the handshake. */
 	p.seq--;
 	p.ack = iss + 1;
@@ -1317,6 +1356,68 @@ test_syn_received_syn(void **state)
 	check_seg(last_out(), TCP_F_ACK, first.o.seq + 1, first.o.ack, 0);
 	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
 	finish(NULL);
+}
+
+/*
+ * A SYN-ACK to a passive open in SYN-RECEIVED: that connection sent no SYN
+ * but its SYN-ACK, so a SYN-ACK answers nothing (it is no simultaneous
+ * open).  An unacceptable ACK draws <SEQ=SEG.ACK><CTL=RST>, even out of
+ * window (RFC 9293 3.5.2 case 2; Linux's tcp_check_req); one that
+ * acknowledges our SYN is out of window, so it gets an ACK, and does not
+ * complete the handshake.  The connection stays, and the peer's ACK
+ * completes it.
+ */
+static void
+test_syn_received_synack(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t iss, irs;
+
+	(void)state;
+	listen_default(16);
+	peer_init(&p, RPORT);
+	irs = p.seq;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	iss = last_out()->o.seq;
+	clear_out();
+	/* An ACK of what was never sent: RST from SEG.ACK, whatever SEG.SEQ. */
+	p.seq = irs;
+	p.ack = iss + 5;
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), -EINVAL);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_RST, iss + 5, 0, 0);
+	p.seq = irs - 1000;
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), -EINVAL);
+	assert_int_equal(E.nout, 2);
+	check_seg(last_out(), TCP_F_RST, iss + 5, 0, 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	assert_int_equal(E.l->synq_len, 1);
+	/* The ACK of our SYN-ACK, on a SYN-ACK: out of window, no handshake. */
+	p.seq = irs;
+	p.ack = iss + 1;
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), -EINVAL);
+	assert_int_equal(E.nout, 1);
+	assert_false(last_out()->o.flags & TCP_F_RST);
+	assert_int_equal(last_out()->o.ack, irs + 1);
+	assert_null(tcp_accept(E.l));
+	assert_int_equal(E.l->synq_len, 1);
+	/* A RST with an unacceptable ACK: no answer, nothing changes. */
+	p.ack = iss + 5;
+	p.seq = irs + 1;
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_RST | TCP_F_ACK, NULL, 0), -EINVAL);
+	assert_int_equal(E.nout, 0);
+	assert_int_equal(E.l->synq_len, 1);
+	/* The real ACK completes the handshake. */
+	p.seq = irs + 1;
+	p.ack = iss + 1;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	c = tcp_accept(E.l);
+	assert_non_null(c);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	finish(c);
 }
 
 /* A simultaneous open up to SYN-RECEIVED: our SYN out (its sequence in
@@ -1516,6 +1617,47 @@ test_established_data(void **state)
 	assert_int_equal(psend(&p, TCP_F_ACK, pattern + 50, 100), 0);
 	assert_int_equal(tcp_recv(c, buf, sizeof(buf)), 50);
 	assert_memory_equal(buf, pattern + 100, 50);
+	finish(c);
+}
+
+/* A payload in 16 pieces (as an mbuf chain gives it): every byte arrives,
+ * in order, also when the first pieces are old data to skip. */
+static void
+test_established_data_pieces(void **state)
+{
+	struct piece pieces[PIECES_MAX + 1];
+	struct tcp_conn *c;
+	struct tcp_seg s;
+	struct peer p;
+	char buf[2048];
+	uint32_t off = 0;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	/* Pieces of 1 to 16 bytes, then what is left of 1200. */
+	for (unsigned i = 0; i < PIECES_MAX; i++) {
+		pieces[i].base = pattern + off;
+		pieces[i].len = i + 1 < PIECES_MAX ? i + 1 : 1200 - off;
+		off += pieces[i].len;
+	}
+	s = mkseg(&p, TCP_F_ACK, pattern, 1200);
+	pieces_seg(&s, pieces, PIECES_MAX);
+	assert_int_equal(input(&s), 0);
+	p.seq += 1200;
+	assert_int_equal(tcp_conn_readable(c), 1200);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf)), 1200);
+	assert_memory_equal(buf, pattern, 1200);
+	/* The same again with 100 new bytes: the first 1200 are skipped,
+	 * through 15 pieces and into the 16th. */
+	pieces[PIECES_MAX - 1].len += 100;
+	s = mkseg(&p, TCP_F_ACK, pattern, 1300);
+	s.seq -= 1200;
+	pieces_seg(&s, pieces, PIECES_MAX);
+	assert_int_equal(input(&s), 0);
+	assert_int_equal(tcp_recv(c, buf, sizeof(buf)), 100);
+	assert_memory_equal(buf, pattern + 1200, 100);
 	finish(c);
 }
 
@@ -3738,9 +3880,8 @@ lb_output(void *ctx, const struct tcp_out *o)
 		p->data = malloc(o->len);
 		assert_non_null(p->data);
 		tcp_out_copy(o, p->data);
-		p->s.niov = 1;
-		p->s.iov[0].base = p->data;
-		p->s.iov[0].len = o->len;
+		p->s.data = p->data;
+		p->s.dlen = o->len;
 	}
 	p->at = LB.now + 2; /* 2 ms one way */
 	p->to = 1 - sd->idx;
@@ -4580,6 +4721,7 @@ static void
 fz_segment(struct fz *f)
 {
 	static uint8_t data[1460 + 100 + 1];
+	static struct piece pieces[PIECES_MAX + 1];
 	struct tcp_conn *c = tcp_conn_lookup(E.st, &f->p.t);
 	uint32_t rn = c ? c->rcv_nxt : f->p.seq, wnd = c ? tcp_rcv_window(c) : 65535;
 	uint32_t una = c ? c->snd_una : f->p.ack, max = c ? c->snd_max : f->p.ack;
@@ -4668,14 +4810,13 @@ fz_segment(struct fz *f)
 		data[i] = peer_byte(s.seq + !!(s.flags & TCP_F_SYN) + i);
 	if (s.len != 0) {
 		uint32_t off = 0;
-		unsigned niov = 1 + fz_n(3);
-		for (unsigned i = 0; i < niov && off < s.len; i++) {
-			uint32_t n = i + 1 == niov ? s.len - off : fz_n(s.len - off + 1);
-			s.iov[s.niov].base = data + off;
-			s.iov[s.niov].len = n;
-			s.niov++;
-			off += n;
+		unsigned n = 1 + fz_n(fz_n(4) == 0 ? PIECES_MAX : 4), k = 0;
+		for (unsigned i = 0; i < n && off < s.len; i++, k++) {
+			pieces[i].len = i + 1 == n ? s.len - off : fz_n(s.len - off + 1);
+			pieces[i].base = data + off;
+			off += pieces[i].len;
 		}
+		pieces_seg(&s, pieces, k);
 	}
 	input(&s);
 	/* Now and then the peer catches up with what we hold and sent. */
@@ -4983,11 +5124,13 @@ main(void)
 		T(test_syn_received_ack),
 		T(test_syn_received_rst),
 		T(test_syn_received_syn),
+		T(test_syn_received_synack),
 		T(test_syn_received_close),
 		T(test_syn_received_close_pending),
 		T(test_syn_received_shutdown_ack),
 		T(test_fin_wait_1_rto_syn_unacked),
 		T(test_established_data),
+		T(test_established_data_pieces),
 		T(test_established_data_ack_every_2nd),
 		T(test_established_ooo),
 		T(test_established_rcv_window),
