@@ -66,11 +66,11 @@ test_tokenize_too_many(void **state)
 }
 
 static int
-exec_line(const char *line, bool boot, bool json, char **reply)
+exec_ctx(const char *line, bool boot, bool dry_run, bool json, char **reply)
 {
 	char buf[1024], *argv[CMD_MAX_WORDS];
 	struct tern_out out;
-	struct cmd_ctx c = { .out = &out, .boot = boot, .dry_run = boot };
+	struct cmd_ctx c = { .out = &out, .boot = boot, .dry_run = dry_run };
 	size_t len;
 	int argc = tok(line, argv, buf), rc;
 
@@ -79,6 +79,25 @@ exec_line(const char *line, bool boot, bool json, char **reply)
 	*reply = strdup(out_finish(&out, &len));
 	out_free(&out);
 	return rc;
+}
+
+/* A line as the config file's first pass (boot) or ternctl (not) runs it. */
+static int
+exec_line(const char *line, bool boot, bool json, char **reply)
+{
+	return exec_ctx(line, boot, boot, json, reply);
+}
+
+/* Run `line` (validation only) and expect status `rc` and `msg` in the reply. */
+static void
+expect(const char *line, bool boot, int rc, const char *msg)
+{
+	char *r;
+
+	assert_int_equal(exec_ctx(line, boot, true, false, &r), rc);
+	if (msg != NULL && strstr(r, msg) == NULL)
+		fail_msg("'%s': reply '%s' lacks '%s'", line, r, msg);
+	free(r);
 }
 
 static void
@@ -155,6 +174,20 @@ test_parse_u64(void **state)
 	                 -EINVAL);
 	assert_int_equal(cmd_parse_u64(&c, "mtu", "", 0, 9600, &v), -EINVAL);
 	out_free(&out);
+}
+
+/* route del refuses host bits as route add does, rather than removing the
+ * prefix they belong to. */
+static void
+test_route_prefix_host_bits(void **state)
+{
+	expect("route del 203.0.113.77/24", true, -EINVAL,
+	       "prefix '203.0.113.77/24' has host bits set (did you mean 203.0.113.0/24?)");
+	expect("route add 203.0.113.77/24 blackhole", true, -EINVAL,
+	       "prefix '203.0.113.77/24' has host bits set");
+	expect("route del 203.0.113.0/24", true, 0, NULL);
+	expect("route del 203.0.113.77", true, 0, NULL); /* a /32 */
+	expect("route del 203.0.113.0/33", true, -EINVAL, "prefix '203.0.113.0/33'");
 }
 
 static void
@@ -256,6 +289,7 @@ main(void)
 		cmocka_unit_test(test_exec_errors),
 		cmocka_unit_test(test_exec_json_error),
 		cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_route_prefix_host_bits),
 		cmocka_unit_test(test_out_text_and_json),
 		cmocka_unit_test(test_out_json_utf8),
 		cmocka_unit_test(test_server_request_framing),
