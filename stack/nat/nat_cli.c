@@ -26,6 +26,7 @@
 #include "core/init.h"
 #include "core/telemetry.h"
 #include "ip/fib.h"
+#include "ip/ip.h"
 #include "mgmt/cli.h"
 #include "mgmt/out.h"
 #include "nat/nat_worker.h"
@@ -258,6 +259,13 @@ parse_rule(struct cmd_ctx *c, int argc, char **argv, struct nat_rule *r)
 				if (parse_range(argv[i + 1], &r->pool_lo, &r->pool_hi, true) < 0)
 					return out_err(c->out, EINVAL,
 					               "pool '%s': expected ADDR or ADDR-ADDR",
+					               argv[i + 1]);
+				/* As addr add: a pool starting at 0 would read as
+				 * "no pool" (masquerade). */
+				if (tern_addr_martian(r->pool_lo) || tern_addr_martian(r->pool_hi))
+					return out_err(c->out, EINVAL,
+					               "pool '%s': not usable host addresses "
+					               "(0/8, 127/8, multicast, class E)",
 					               argv[i + 1]);
 			} else if (strcmp(argv[i], "ports") == 0) {
 				if (parse_range(argv[i + 1], &lo, &hi, false) < 0 || lo < 1024)

@@ -190,6 +190,30 @@ test_route_prefix_host_bits(void **state)
 	expect("route del 203.0.113.0/33", true, -EINVAL, "prefix '203.0.113.0/33'");
 }
 
+/* A pool end addr add would refuse is refused: 0.0.0.0 would read as "no
+ * pool" (masquerade), and the rule could not be deleted as shown. */
+static void
+test_nat_pool_not_host(void **state)
+{
+	static const char *const bad[] = {
+		"0.0.0.0-192.0.2.9",   "0.0.0.0",   "0.1.2.3",   "127.0.0.1",
+		"192.0.2.1-224.0.0.1", "239.1.1.1", "240.0.0.1", "255.255.255.255",
+	};
+	char line[128], msg[64];
+
+	expect("port add null0 net_null0", true, 0, NULL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "nat add snat src 10.0.0.0/8 out null0 to %s", bad[i]);
+		snprintf(msg, sizeof(msg), "pool '%s'", bad[i]);
+		expect(line, true, -EINVAL, msg);
+		memcpy(line + 4, "del", 3);
+		expect(line, true, -EINVAL, msg);
+	}
+	expect("nat add snat src 10.0.0.0/8 out null0 to 192.0.2.1-192.0.2.9", true, 0, NULL);
+	expect("nat add snat src 10.0.0.0/8 out null0 to 1.0.0.0-223.255.255.255", true, 0, NULL);
+	tern_ctl.nb_ports = 0;
+}
+
 static void
 test_out_text_and_json(void **state)
 {
@@ -290,6 +314,7 @@ main(void)
 		cmocka_unit_test(test_exec_json_error),
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_route_prefix_host_bits),
+		cmocka_unit_test(test_nat_pool_not_host),
 		cmocka_unit_test(test_out_text_and_json),
 		cmocka_unit_test(test_out_json_utf8),
 		cmocka_unit_test(test_server_request_framing),
