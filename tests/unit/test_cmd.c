@@ -214,6 +214,17 @@ test_nat_pool_not_host(void **state)
 	tern_ctl.nb_ports = 0;
 }
 
+/* `all` stands for every port (capture start all), `none` for no port. */
+static void
+test_port_name_reserved(void **state)
+{
+	expect("port add all net_null0", true, -EINVAL, "port name 'all'");
+	expect("port add none net_null0", true, -EINVAL, "port name 'none'");
+	assert_int_equal(tern_ctl.nb_ports, 0);
+	expect("port add all0 net_null0", true, 0, NULL);
+	tern_ctl.nb_ports = 0;
+}
+
 static void
 test_out_text_and_json(void **state)
 {
@@ -315,6 +326,7 @@ main(void)
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_route_prefix_host_bits),
 		cmocka_unit_test(test_nat_pool_not_host),
+		cmocka_unit_test(test_port_name_reserved),
 		cmocka_unit_test(test_out_text_and_json),
 		cmocka_unit_test(test_out_json_utf8),
 		cmocka_unit_test(test_server_request_framing),
