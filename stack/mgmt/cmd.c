@@ -171,3 +171,23 @@ cmd_quote(const char *word, char *buf, size_t sz)
 	buf[n] = '\0';
 	return buf;
 }
+
+char *
+cmd_join(int argc, char **argv)
+{
+	size_t sz = 1, n = 0;
+	char *buf;
+
+	for (int i = 0; i < argc; i++)
+		sz += 2 * strlen(argv[i]) + 4; /* quoted, and a blank */
+	if ((buf = malloc(sz)) == NULL)
+		return NULL;
+	buf[0] = '\0';
+	for (int i = 0; i < argc; i++) {
+		if (i > 0)
+			buf[n++] = ' ';
+		cmd_quote(argv[i], buf + n, sz - n);
+		n += strlen(buf + n);
+	}
+	return buf;
+}

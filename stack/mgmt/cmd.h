@@ -70,6 +70,10 @@ const struct cmd_def *cmd_lookup(int argc, char **argv, int *nwords);
  */
 const char *cmd_quote(const char *word, char *buf, size_t sz);
 
+/* argv as one line the tokenizer reads back, quoting words as cmd_quote()
+ * does; malloc'd (NULL when out of memory). */
+char *cmd_join(int argc, char **argv);
+
 /* Argument helpers: on error they fill the reply and return -EINVAL. */
 int cmd_parse_u64(struct cmd_ctx *c, const char *what, const char *s, uint64_t min, uint64_t max,
                   uint64_t *v);

@@ -225,6 +225,16 @@ test_port_name_reserved(void **state)
 	tern_ctl.nb_ports = 0;
 }
 
+/* help: the error quotes every word given, as the tokenizer reads them. */
+static void
+test_help_names_every_word(void **state)
+{
+	expect("help link bogus", false, -ENOENT, "no command 'link bogus' (try 'help')");
+	expect("help bogus", false, -ENOENT, "no command 'bogus'");
+	expect("help link \"a b\" c", false, -ENOENT, "no command 'link \"a b\" c'");
+	expect("help link", false, 0, "link show");
+}
+
 static void
 test_out_text_and_json(void **state)
 {
@@ -327,6 +337,7 @@ main(void)
 		cmocka_unit_test(test_route_prefix_host_bits),
 		cmocka_unit_test(test_nat_pool_not_host),
 		cmocka_unit_test(test_port_name_reserved),
+		cmocka_unit_test(test_help_names_every_word),
 		cmocka_unit_test(test_out_text_and_json),
 		cmocka_unit_test(test_out_json_utf8),
 		cmocka_unit_test(test_server_request_framing),
