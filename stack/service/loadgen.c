@@ -454,14 +454,20 @@ cli_loadgen_start(struct cmd_ctx *c, int argc, char **argv)
 	int rc;
 
 	strcpy(cfg.path, "/");
-	snprintf(host, sizeof(host), "%s", argv[0]);
+	/* Whole or not at all: a copy cut short would aim somewhere else. */
+	if (strlen(argv[0]) >= sizeof(host))
+		return out_err(c->out, EINVAL,
+		               "target '%s': expected ADDR:PORT (at most %zu bytes)", argv[0],
+		               sizeof(host) - 1);
+	strcpy(host, argv[0]);
 	colon = strchr(host, ':');
 	if (colon == NULL)
 		return out_err(c->out, EINVAL, "'%s': expected ADDR:PORT", argv[0]);
 	*colon = '\0';
 	cfg.dst.sin_family = AF_INET;
 	if (inet_pton(AF_INET, host, &cfg.dst.sin_addr) != 1)
-		return out_err(c->out, EINVAL, "'%s' is not an IPv4 address", host);
+		return out_err(c->out, EINVAL, "target '%s': '%s' is not an IPv4 address", argv[0],
+		               host);
 	if ((rc = cmd_parse_u64(c, "port", colon + 1, 1, 65535, &v)) < 0)
 		return rc;
 	cfg.dst.sin_port = htons((uint16_t)v);
@@ -473,7 +479,12 @@ cli_loadgen_start(struct cmd_ctx *c, int argc, char **argv)
 		} else if (i + 1 < argc && strcmp(argv[i], "from") == 0) {
 			char buf[40], *dash;
 			struct in_addr lo, hi;
-			snprintf(buf, sizeof(buf), "%s", argv[++i]);
+			if (strlen(argv[++i]) >= sizeof(buf))
+				return out_err(c->out, EINVAL,
+				               "from '%s': expected ADDR or ADDR-ADDR (at most %zu "
+				               "bytes)",
+				               argv[i], sizeof(buf) - 1);
+			strcpy(buf, argv[i]);
 			if ((dash = strchr(buf, '-')) != NULL)
 				*dash = '\0';
 			if (inet_pton(AF_INET, buf, &lo) != 1 ||
@@ -499,9 +510,11 @@ cli_loadgen_start(struct cmd_ctx *c, int argc, char **argv)
 				               argv[i], sizeof(cfg.path) - 1);
 			strcpy(cfg.path, argv[i]);
 		} else {
-			return out_err(c->out, EINVAL,
-			               "'%s': expected conns N, duration S, path P or close",
-			               argv[i]);
+			return out_err(
+			    c->out, EINVAL,
+			    "'%s': expected conns N, duration S, path P, from A[-B], close "
+			    "or idle",
+			    argv[i]);
 		}
 	}
 	if (c->dry_run)

@@ -235,6 +235,29 @@ test_help_names_every_word(void **state)
 	expect("help link", false, 0, "link show");
 }
 
+/* loadgen start: an overlong target or from is refused whole, naming it,
+ * never cut short and read as something else. */
+static void
+test_loadgen_overlong(void **state)
+{
+	char target[128], from[128], line[512], msg[160];
+
+	/* 63 bytes end in ":...080": cut there, it read as port 80. */
+	snprintf(target, sizeof(target), "192.0.2.1:%0*d", 53, 80);
+	strcat(target, "0000000000");
+	snprintf(line, sizeof(line), "loadgen start %s", target);
+	snprintf(msg, sizeof(msg), "target '%s'", target);
+	expect(line, false, -EINVAL, msg);
+	snprintf(from, sizeof(from), "192.0.2.1-192.0.2.9%040d", 0);
+	snprintf(line, sizeof(line), "loadgen start 192.0.2.1:80 from %s", from);
+	snprintf(msg, sizeof(msg), "from '%s': expected ADDR or ADDR-ADDR (at most 39 bytes)",
+	         from);
+	expect(line, false, -EINVAL, msg);
+	expect("loadgen start 192.0.2.1:0080 from 192.0.2.1-192.0.2.9 conns 4 close", false, 0,
+	       NULL);
+	expect("loadgen start 300.0.2.1:80", false, -EINVAL, "target '300.0.2.1:80'");
+}
+
 static void
 test_out_text_and_json(void **state)
 {
@@ -338,6 +361,7 @@ main(void)
 		cmocka_unit_test(test_nat_pool_not_host),
 		cmocka_unit_test(test_port_name_reserved),
 		cmocka_unit_test(test_help_names_every_word),
+		cmocka_unit_test(test_loadgen_overlong),
 		cmocka_unit_test(test_out_text_and_json),
 		cmocka_unit_test(test_out_json_utf8),
 		cmocka_unit_test(test_server_request_framing),
