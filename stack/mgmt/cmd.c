@@ -141,9 +141,10 @@ cmd_parse_u64(struct cmd_ctx *c, const char *what, const char *s, uint64_t min, 
 		goto bad;
 	errno = 0;
 	x = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0')
+	if (*end != '\0')
 		goto bad;
-	if (x < min || x > max)
+	/* All digits but past 2^64 - 1: a number, just too big. */
+	if (errno == ERANGE || x < min || x > max)
 		return out_err(c->out, EINVAL, "%s '%s' out of range [%" PRIu64 ", %" PRIu64 "]",
 		               what, s, min, max);
 	*v = x;

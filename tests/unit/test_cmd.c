@@ -174,6 +174,11 @@ test_parse_u64(void **state)
 	                 -EINVAL);
 	assert_int_equal(cmd_parse_u64(&c, "mtu", "", 0, 9600, &v), -EINVAL);
 	out_free(&out);
+	/* Digits past 2^64 - 1 are a number, out of range; a sign is not. */
+	expect("ip fib-size 99999999999999999999999", true, -EINVAL,
+	       "fib-size '99999999999999999999999' out of range [1024, ");
+	expect("ip fib-size 18446744073709551616", true, -EINVAL, "out of range");
+	expect("ip fib-size -1", true, -EINVAL, "fib-size '-1' is not a number");
 }
 
 /* route del refuses host bits as route add does, rather than removing the
