@@ -136,8 +136,9 @@ static int
 parse_addr_dev(struct cmd_ctx *c, int argc, char **argv, rte_be32_t *ip, uint8_t *len,
                struct tern_port **port)
 {
-	if (argc != 3 || strcmp(argv[1], "dev") != 0)
-		return out_err(c->out, EINVAL, "usage: addr add|del A.B.C.D/LEN dev PORT");
+	(void)argc; /* 3: checked by cmd_exec */
+	if (strcmp(argv[1], "dev") != 0)
+		return out_err(c->out, EINVAL, "'%s': expected dev PORT", argv[1]);
 	if (tern_parse_prefix(argv[0], ip, len, false) < 0)
 		return out_err(c->out, EINVAL, "address '%s': expected A.B.C.D/LEN", argv[0]);
 	if (tern_addr_martian(rte_be_to_cpu_32(*ip)) ||

@@ -335,6 +335,17 @@ find_rule(const struct nat_rule *r)
 	return -1;
 }
 
+/* "rule 'WORDS' ...", the rule as given. */
+static int
+rule_err(struct cmd_ctx *c, int err, int argc, char **argv, const char *what)
+{
+	char *words = cmd_join(argc, argv);
+	int rc = out_err(c->out, err, "rule '%s' %s", words != NULL ? words : argv[0], what);
+
+	free(words);
+	return rc;
+}
+
 int
 cli_nat_add(struct cmd_ctx *c, int argc, char **argv)
 {
@@ -347,7 +358,7 @@ cli_nat_add(struct cmd_ctx *c, int argc, char **argv)
 	if (c->dry_run)
 		return 0;
 	if (find_rule(&r) >= 0)
-		return out_err(c->out, EEXIST, "this rule exists already");
+		return rule_err(c, EEXIST, argc, argv, "exists already");
 	if (rules.n == NAT_MAX_RULES)
 		return out_err(c->out, ENOSPC, "at most %d rules", NAT_MAX_RULES);
 	next_rules = rules;
@@ -367,7 +378,7 @@ cli_nat_del(struct cmd_ctx *c, int argc, char **argv)
 	if (c->dry_run)
 		return 0;
 	if ((i = find_rule(&r)) < 0)
-		return out_err(c->out, ENOENT, "no such rule (nat show lists them)");
+		return rule_err(c, ENOENT, argc, argv, "does not exist (nat show lists them)");
 	next_rules = rules;
 	memmove(&next_rules.r[i], &next_rules.r[i + 1],
 	        (next_rules.n - (unsigned)i - 1) * sizeof(r));

@@ -412,7 +412,7 @@ cli_capture_stop(struct cmd_ctx *c, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (!cap.running)
-		return out_err(c->out, ENOENT, "no capture running");
+		return out_err(c->out, ENOENT, "capture stop: no capture running");
 	if (capture_end() < 0)
 		return out_err(c->out, ENOMEM, "out of memory; the capture is still running");
 	out_u64(c->out, "written", cap.written);

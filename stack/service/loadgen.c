@@ -449,7 +449,7 @@ int
 cli_loadgen_start(struct cmd_ctx *c, int argc, char **argv)
 {
 	struct lg_cfg cfg = { .conns = 16, .duration = 10000 };
-	char host[64], *colon;
+	char host[64], what[96], *colon;
 	uint64_t v;
 	int rc;
 
@@ -468,7 +468,8 @@ cli_loadgen_start(struct cmd_ctx *c, int argc, char **argv)
 	if (inet_pton(AF_INET, host, &cfg.dst.sin_addr) != 1)
 		return out_err(c->out, EINVAL, "target '%s': '%s' is not an IPv4 address", argv[0],
 		               host);
-	if ((rc = cmd_parse_u64(c, "port", colon + 1, 1, 65535, &v)) < 0)
+	snprintf(what, sizeof(what), "target '%s': port", argv[0]);
+	if ((rc = cmd_parse_u64(c, what, colon + 1, 1, 65535, &v)) < 0)
 		return rc;
 	cfg.dst.sin_port = htons((uint16_t)v);
 	for (int i = 1; i < argc; i++) {
@@ -535,7 +536,7 @@ cli_loadgen_stop(struct cmd_ctx *c, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (!tern_app_running(&lg_ops))
-		return out_err(c->out, ENOENT, "no load generator running");
+		return out_err(c->out, ENOENT, "loadgen stop: no load generator running");
 	lg_collect();
 	tern_app_stop(&lg_ops);
 	return 0;
@@ -551,7 +552,7 @@ cli_loadgen_show(struct cmd_ctx *c, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (!ran)
-		return out_err(c->out, ENOENT, "the load generator has not run");
+		return out_err(c->out, ENOENT, "loadgen show: the load generator has not run");
 	if ((rc = lg_collect()) < 0)
 		return out_err(c->out, -rc, "loadgen show: %s", strerror(-rc));
 	secs = total.end_tsc > total.start_tsc

@@ -195,6 +195,15 @@ test_route_prefix_host_bits(void **state)
 	expect("route del 203.0.113.0/33", true, -EINVAL, "prefix '203.0.113.0/33'");
 }
 
+/* addr add/del name the word that is not `dev`. */
+static void
+test_addr_not_dev(void **state)
+{
+	expect("addr del 192.0.2.9/24 1.2.3.4/24 null0", true, -EINVAL,
+	       "'1.2.3.4/24': expected dev PORT");
+	expect("addr add 192.0.2.9/24 \"\" null0", true, -EINVAL, "'': expected dev PORT");
+}
+
 /* A pool end addr add would refuse is refused: 0.0.0.0 would read as "no
  * pool" (masquerade), and the rule could not be deleted as shown. */
 static void
@@ -206,6 +215,7 @@ test_nat_pool_not_host(void **state)
 	};
 	char line[128], msg[64];
 
+	tern_ctl.nb_ports = 0;
 	expect("port add null0 net_null0", true, 0, NULL);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(line, sizeof(line), "nat add snat src 10.0.0.0/8 out null0 to %s", bad[i]);
@@ -223,6 +233,7 @@ test_nat_pool_not_host(void **state)
 static void
 test_port_name_reserved(void **state)
 {
+	tern_ctl.nb_ports = 0;
 	expect("port add all net_null0", true, -EINVAL, "port name 'all'");
 	expect("port add none net_null0", true, -EINVAL, "port name 'none'");
 	assert_int_equal(tern_ctl.nb_ports, 0);
@@ -261,6 +272,17 @@ test_loadgen_overlong(void **state)
 	expect("loadgen start 192.0.2.1:0080 from 192.0.2.1-192.0.2.9 conns 4 close", false, 0,
 	       NULL);
 	expect("loadgen start 300.0.2.1:80", false, -EINVAL, "target '300.0.2.1:80'");
+	expect("loadgen start 192.0.2.1:", false, -EINVAL,
+	       "target '192.0.2.1:': port '' is not a number");
+}
+
+/* Refused for the state they find, commands name themselves. */
+static void
+test_state_errors_name_command(void **state)
+{
+	expect("loadgen stop", false, -ENOENT, "loadgen stop: no load generator running");
+	expect("loadgen show", false, -ENOENT, "loadgen show: the load generator has not run");
+	expect("capture stop", false, -ENOENT, "capture stop: no capture running");
 }
 
 static void
@@ -363,10 +385,12 @@ main(void)
 		cmocka_unit_test(test_exec_json_error),
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_route_prefix_host_bits),
+		cmocka_unit_test(test_addr_not_dev),
 		cmocka_unit_test(test_nat_pool_not_host),
 		cmocka_unit_test(test_port_name_reserved),
 		cmocka_unit_test(test_help_names_every_word),
 		cmocka_unit_test(test_loadgen_overlong),
+		cmocka_unit_test(test_state_errors_name_command),
 		cmocka_unit_test(test_out_text_and_json),
 		cmocka_unit_test(test_out_json_utf8),
 		cmocka_unit_test(test_server_request_framing),
