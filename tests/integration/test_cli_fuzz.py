@@ -32,7 +32,8 @@ VALUES = {
     "A.B.C.D/LEN": "192.0.2.9/32", "A.B.C.D": "192.0.2.7", "PREFIX": "203.0.113.0/24",
     "GW": "192.0.2.254", "MAC": "02:00:00:00:00:01", "ADDR": "192.0.2.9",
     "ADDR:PORT": "192.0.2.9:80", "INSIDE": "10.1.1.1", "OUTSIDE": "192.0.2.20",
-    "LO-HI": "2000-3000", "P": "/x", "FILE": None, "COMMAND": "link",
+    "LO-HI": "2000-3000", "ADDR-ADDR": "192.0.2.20-192.0.2.30",
+    "A-B": "192.0.2.1-192.0.2.3", "P": "/x", "FILE": None, "COMMAND": "link",
 }
 # NAME VALUE commands: a name each knows.
 SETTING = {"arp set": "reachable-ms", "tcp set": "msl-ms", "nat timeout": "udp"}
@@ -57,14 +58,15 @@ def mutations(rng):
     ])
 
 
-def usage_args(name, usage):
-    """Plausible arguments from a usage string: its first alternative,
-    without the optional parts."""
+def usage_args(rng, name, usage):
+    """Plausible arguments from a usage string: its first alternative, each
+    optional part kept or not."""
     if name == "nat del":
-        usage = "snat src PREFIX out PORT"  # RULE (as added)
+        usage = "snat src PREFIX out PORT [to ADDR[-ADDR]] [ports LO-HI]"  # RULE (as added)
     usage = usage.split(" | ")[0]
     while re.search(r"\[[^\[\]]*\]", usage):
-        usage = re.sub(r"\[[^\[\]]*\]", "", usage)
+        usage = re.sub(r"\[([^\[\]]*)\]", lambda m: m.group(1) if rng.random() < 0.5 else "",
+                       usage, count=1)
     words = []
     for w in usage.split():
         w = w.split("|")[0].rstrip(".")
@@ -123,7 +125,7 @@ class Fuzz:
 
     def args_for(self, name, usage):
         args = [a if a is not None else os.path.join(self.t.dir, "fuzz.pcapng")
-                for a in usage_args(name, usage)]
+                for a in usage_args(self.rng, name, usage)]
         kind = self.rng.random()
         if kind < 0.1:
             pass                                                # as is
@@ -213,8 +215,22 @@ def test_cli_fuzz(ternd_factory):
                        timeout=30)
     if r.returncode != 0:
         f.note("running-config does not load back: %s" % r.stderr.strip())
+    # And what it shows can be removed by the words it shows.
+    undone = 0
+    for line in f.running().splitlines():
+        w = line.split()
+        if line.startswith("nat add "):
+            undo = "nat del " + line[len("nat add "):]
+        elif line.startswith("route add "):
+            undo = "route del " + w[2]
+        else:
+            continue
+        status, msg = f.request(undo)
+        undone += 1
+        if status != 0:
+            f.note("running-config has '%s' but '%s' says: %s" % (line, undo, msg))
     f.conn.close()
-    print("refused %d, accepted %d" % tuple(f.counts))
+    print("refused %d, accepted %d, %d shown rules removed" % (*f.counts, undone))
     assert t.ctl("version")
     t.wait_mbufs(mbufs)
     assert not f.bad, "seed %d:\n%s" % (SEED, "\n".join(f.bad))
