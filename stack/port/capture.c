@@ -369,7 +369,8 @@ cli_capture_start(struct cmd_ctx *c, int argc, char **argv)
 		return out_err(c->out, EBUSY, "a capture to %s is running (capture stop)",
 		               cap.file);
 	if (strlen(argv[1]) >= sizeof(cap.file))
-		return out_err(c->out, ENAMETOOLONG, "file name too long");
+		return out_err(c->out, ENAMETOOLONG, "file '%s': name longer than %zu bytes",
+		               argv[1], sizeof(cap.file) - 1);
 	if ((rc = capture_setup_once()) < 0)
 		return out_err(c->out, -rc, "capture buffers: %s", strerror(-rc));
 	if ((next = tern_dp_copy()) == NULL)
@@ -378,7 +379,7 @@ cli_capture_start(struct cmd_ctx *c, int argc, char **argv)
 	if (fd < 0) {
 		rc = errno;
 		rte_free(next);
-		return out_err(c->out, rc, "%s: %s", argv[1], strerror(rc));
+		return out_err(c->out, rc, "file '%s': %s", argv[1], strerror(rc));
 	}
 	/* Writes the section header and an interface block per port. */
 	cap.out = rte_pcapng_fdopen(fd, NULL, NULL, "ternd", NULL);
@@ -386,7 +387,7 @@ cli_capture_start(struct cmd_ctx *c, int argc, char **argv)
 		rc = rte_errno ? rte_errno : EIO;
 		close(fd);
 		rte_free(next);
-		return out_err(c->out, rc, "%s: %s", argv[1], rte_strerror(rc));
+		return out_err(c->out, rc, "file '%s': %s", argv[1], rte_strerror(rc));
 	}
 	snprintf(cap.file, sizeof(cap.file), "%s", argv[1]);
 	cap.fd = fd;

@@ -81,6 +81,7 @@ def test_capture_errors(ternd_factory, netns_factory, tmpdir_tern):
     assert "no port 'nope'" in err("capture", "start", "nope", path)
     e = err("capture", "start", "pa", "/nonexistent/dir/x.pcapng")
     assert "/nonexistent/dir/x.pcapng" in e and "No such file or directory" in e, e
+    assert "file '': No such file or directory" in err("capture", "start", "pa", "")
     assert "count" in err("capture", "start", "pa", path, "count", "0")
     assert "snaplen" in err("capture", "start", "pa", path, "snaplen", "10")
     assert "unknown option 'size'" in err("capture", "start", "pa", path, "size", "1")
