@@ -54,6 +54,11 @@ parse_route(struct cmd_ctx *c, int argc, char **argv, rte_be32_t *prefix, uint8_
 		return rc;
 	memset(nh, 0, sizeof(*nh));
 	for (int i = 1; i < argc; i++) {
+		/* Each once: a second one would silently win over the first. */
+		if ((strcmp(argv[i], "via") == 0 && have_gw) ||
+		    (strcmp(argv[i], "dev") == 0 && p != NULL) ||
+		    (strcmp(argv[i], "blackhole") == 0 && blackhole))
+			return out_err(c->out, EINVAL, "'%s' given twice", argv[i]);
 		if (strcmp(argv[i], "via") == 0 && i + 1 < argc) {
 			uint8_t l;
 			if (tern_parse_prefix(argv[++i], &nh->gw, &l, true) < 0 || l != 32)

@@ -255,6 +255,10 @@ parse_rule(struct cmd_ctx *c, int argc, char **argv, struct nat_rule *r)
 			uint32_t lo, hi;
 			if (i + 1 >= argc)
 				return out_err(c->out, EINVAL, "'%s' needs a value", argv[i]);
+			/* Each once: a second one would silently win. */
+			if ((strcmp(argv[i], "to") == 0 && r->pool_lo != 0) ||
+			    (strcmp(argv[i], "ports") == 0 && r->port_lo != 0))
+				return out_err(c->out, EINVAL, "'%s' given twice", argv[i]);
 			if (strcmp(argv[i], "to") == 0) {
 				if (parse_range(argv[i + 1], &r->pool_lo, &r->pool_hi, true) < 0)
 					return out_err(c->out, EINVAL,
@@ -303,6 +307,9 @@ parse_rule(struct cmd_ctx *c, int argc, char **argv, struct nat_rule *r)
 			return out_err(c->out, EINVAL,
 			               "'%s': a target port needs an outside port to map from",
 			               argv[i + 2]);
+		if (tern_addr_martian(r->ext_addr) || tern_addr_martian(r->to_addr))
+			return out_err(c->out, EINVAL, "'%s': not a usable host address",
+			               argv[tern_addr_martian(r->ext_addr) ? i : i + 2]);
 		return 0;
 	}
 	if (strcmp(argv[0], "static") == 0) {
@@ -312,6 +319,9 @@ parse_rule(struct cmd_ctx *c, int argc, char **argv, struct nat_rule *r)
 		    parse_addr(argv[2], &r->ext_addr) < 0)
 			return out_err(c->out, EINVAL,
 			               "usage: nat add static INSIDE-ADDR OUTSIDE-ADDR");
+		if (tern_addr_martian(r->prefix) || tern_addr_martian(r->ext_addr))
+			return out_err(c->out, EINVAL, "'%s': not a usable host address",
+			               argv[tern_addr_martian(r->prefix) ? 1 : 2]);
 		return 0;
 	}
 	if (strcmp(argv[0], "exempt") == 0) {

@@ -195,6 +195,25 @@ test_route_prefix_host_bits(void **state)
 	expect("route del 203.0.113.0/33", true, -EINVAL, "prefix '203.0.113.0/33'");
 }
 
+/* A word that may come once is refused the second time, never overridden. */
+static void
+test_options_given_twice(void **state)
+{
+	tern_ctl.nb_ports = 0;
+	expect("port add null0 net_null0", true, 0, NULL);
+	expect("route add 10.6.0.0/16 via 192.0.2.9 via 192.0.2.10", true, -EINVAL,
+	       "'via' given twice");
+	expect("route add 10.6.0.0/16 dev null0 dev null0", true, -EINVAL, "'dev' given twice");
+	expect("route add 10.6.0.0/16 blackhole blackhole", true, -EINVAL,
+	       "'blackhole' given twice");
+	expect("nat add snat src 10.0.0.0/8 out null0 to 192.0.2.5 to 192.0.2.6", true, -EINVAL,
+	       "'to' given twice");
+	expect("nat add snat src 10.0.0.0/8 out null0 ports 2000-3000 ports 4000-5000", true,
+	       -EINVAL, "'ports' given twice");
+	expect("nat add snat src 10.0.0.0/8 out null0 to 192.0.2.5 ports 2000-3000", true, 0, NULL);
+	tern_ctl.nb_ports = 0;
+}
+
 /* addr add/del name the word that is not `dev`. */
 static void
 test_addr_not_dev(void **state)
@@ -226,6 +245,13 @@ test_nat_pool_not_host(void **state)
 	}
 	expect("nat add snat src 10.0.0.0/8 out null0 to 192.0.2.1-192.0.2.9", true, 0, NULL);
 	expect("nat add snat src 10.0.0.0/8 out null0 to 1.0.0.0-223.255.255.255", true, 0, NULL);
+	/* The same for static and dnat addresses. */
+	expect("nat add static 0.0.0.0 192.0.2.5", true, -EINVAL,
+	       "'0.0.0.0': not a usable host address");
+	expect("nat add static 10.0.0.1 127.0.0.1", true, -EINVAL, "'127.0.0.1'");
+	expect("nat add dnat 224.0.0.1 to 10.0.0.1", true, -EINVAL, "'224.0.0.1'");
+	expect("nat del dnat tcp 192.0.2.1:80 to 240.0.0.1:80", true, -EINVAL, "'240.0.0.1:80'");
+	expect("nat add static 10.0.0.1 192.0.2.5", true, 0, NULL);
 	tern_ctl.nb_ports = 0;
 }
 
@@ -386,6 +412,7 @@ main(void)
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_route_prefix_host_bits),
 		cmocka_unit_test(test_addr_not_dev),
+		cmocka_unit_test(test_options_given_twice),
 		cmocka_unit_test(test_nat_pool_not_host),
 		cmocka_unit_test(test_port_name_reserved),
 		cmocka_unit_test(test_help_names_every_word),
