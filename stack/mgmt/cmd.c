@@ -153,6 +153,15 @@ bad:
 	return out_err(c->out, EINVAL, "%s '%s' is not a number", what, s);
 }
 
+int
+cmd_once(struct cmd_ctx *c, char **argv, int first, int i, int step)
+{
+	for (int j = first; j < i; j += step)
+		if (strcmp(argv[j], argv[i]) == 0)
+			return out_err(c->out, EINVAL, "'%s' given twice", argv[i]);
+	return 0;
+}
+
 const char *
 cmd_quote(const char *word, char *buf, size_t sz)
 {

@@ -255,10 +255,8 @@ parse_rule(struct cmd_ctx *c, int argc, char **argv, struct nat_rule *r)
 			uint32_t lo, hi;
 			if (i + 1 >= argc)
 				return out_err(c->out, EINVAL, "'%s' needs a value", argv[i]);
-			/* Each once: a second one would silently win. */
-			if ((strcmp(argv[i], "to") == 0 && r->pool_lo != 0) ||
-			    (strcmp(argv[i], "ports") == 0 && r->port_lo != 0))
-				return out_err(c->out, EINVAL, "'%s' given twice", argv[i]);
+			if (cmd_once(c, argv, 5, i, 2) < 0)
+				return -EINVAL;
 			if (strcmp(argv[i], "to") == 0) {
 				if (parse_range(argv[i + 1], &r->pool_lo, &r->pool_hi, true) < 0)
 					return out_err(c->out, EINVAL,
@@ -777,6 +775,8 @@ parse_filter(struct cmd_ctx *c, int argc, char **argv, struct filter *f)
 	for (int i = 0; i < argc; i += 2) {
 		if (i + 1 >= argc)
 			return out_err(c->out, EINVAL, "'%s' needs a value", argv[i]);
+		if (cmd_once(c, argv, 0, i, 2) < 0)
+			return -EINVAL;
 		if (strcmp(argv[i], "src") == 0) {
 			if (parse_addr(argv[i + 1], &f->src) < 0 || f->src == 0)
 				return out_err(c->out, EINVAL, "src '%s': expected A.B.C.D",

@@ -354,6 +354,8 @@ cli_capture_start(struct cmd_ctx *c, int argc, char **argv)
 	for (int i = 2; i < argc; i += 2) {
 		if (i + 1 >= argc)
 			return out_err(c->out, EINVAL, "'%s' needs a value", argv[i]);
+		if ((rc = cmd_once(c, argv, 2, i, 2)) < 0)
+			return rc;
 		if (strcmp(argv[i], "count") == 0)
 			rc = cmd_parse_u64(c, "count", argv[i + 1], 1, UINT64_MAX, &count);
 		else if (strcmp(argv[i], "snaplen") == 0)

@@ -61,6 +61,8 @@ cli_port_add(struct cmd_ctx *c, int argc, char **argv)
 	if ((argc - 2) % 2 != 0)
 		return out_err(c->out, EINVAL, "option '%s' needs a value", argv[argc - 1]);
 	for (int i = 2; i < argc; i += 2) {
+		if ((rc = cmd_once(c, argv, 2, i, 2)) < 0)
+			return rc;
 		if (strcmp(argv[i], "rxq") == 0) {
 			rc = cmd_parse_u64(c, "rxq", argv[i + 1], 1, 1024, &v);
 			p.req_rxq = (uint16_t)v;

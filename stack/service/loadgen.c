@@ -473,6 +473,9 @@ cli_loadgen_start(struct cmd_ctx *c, int argc, char **argv)
 		return rc;
 	cfg.dst.sin_port = htons((uint16_t)v);
 	for (int i = 1; i < argc; i++) {
+		/* Earlier values never read as options: numbers, /path, addresses. */
+		if ((rc = cmd_once(c, argv, 1, i, 1)) < 0)
+			return rc;
 		if (strcmp(argv[i], "close") == 0) {
 			cfg.close = true;
 		} else if (strcmp(argv[i], "idle") == 0) {

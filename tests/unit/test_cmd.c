@@ -211,6 +211,14 @@ test_options_given_twice(void **state)
 	expect("nat add snat src 10.0.0.0/8 out null0 ports 2000-3000 ports 4000-5000", true,
 	       -EINVAL, "'ports' given twice");
 	expect("nat add snat src 10.0.0.0/8 out null0 to 192.0.2.5 ports 2000-3000", true, 0, NULL);
+	expect("nat sessions show src 192.0.2.4 src 192.0.2.5", false, -EINVAL,
+	       "'src' given twice");
+	expect("port add p1 net_null1 rxq 2 mtu 1500 rxq 4", true, -EINVAL, "'rxq' given twice");
+	assert_int_equal(tern_ctl.nb_ports, 1);
+	expect("loadgen start 192.0.2.1:80 conns 2 path /a conns 4", false, -EINVAL,
+	       "'conns' given twice");
+	expect("loadgen start 192.0.2.1:80 close close", false, -EINVAL, "'close' given twice");
+	expect("loadgen start 192.0.2.1:80 conns 2 path /conns", false, 0, NULL);
 	tern_ctl.nb_ports = 0;
 }
 
