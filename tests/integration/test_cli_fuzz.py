@@ -90,8 +90,10 @@ def names_culprit(msg, name, args):
     for a in args:
         if "'%s'" % a in msg or (a.strip() and (a in msg or quote(a) in msg)):
             return True
-    # A part of an argument in quotes: "port '0x'" of 1.2.3.4:0x.
-    return any(q.strip() and any(q in a for a in args) for q in re.findall(r"'([^']*)'", msg))
+    # A part of an argument in quotes: "port '0x'" of 1.2.3.4:0x, or the
+    # start of a long one ("devargs 'xxx...' too long").
+    return any(q.strip() and any(q in a for a in args)
+               for q in re.findall(r"'([^']*?)(?:\.\.\.)?'", msg))
 
 
 class Fuzz:
