@@ -368,8 +368,15 @@ cli_help(struct cmd_ctx *c, int argc, char **argv)
 		out_obj_close(c->out);
 	}
 	out_list_close(c->out);
-	if (!any)
-		return out_err(c->out, ENOENT, "no command '%s' (try 'help')", argv[0]);
+	if (!any) {
+		/* Every word given: "help link bogus" is about "link bogus". */
+		char *words = cmd_join(argc, argv);
+		int rc = out_err(c->out, ENOENT, "no command '%s' (try 'help')",
+		                 words != NULL ? words : argv[0]);
+
+		free(words);
+		return rc;
+	}
 	return 0;
 }
 

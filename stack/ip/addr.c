@@ -125,19 +125,23 @@ addr_routes(uint16_t port, rte_be32_t ip, uint8_t len, bool add)
 	return 0;
 }
 
+bool
+tern_addr_martian(uint32_t h)
+{
+	/* RFC 1122 3.2.1.3 / RFC 1812 4.2.2.11: not a usable host address. */
+	return (h >> 24) == 0 || (h >> 24) == 127 || (h >> 28) >= 14;
+}
+
 static int
 parse_addr_dev(struct cmd_ctx *c, int argc, char **argv, rte_be32_t *ip, uint8_t *len,
                struct tern_port **port)
 {
-	uint32_t h;
-
-	if (argc != 3 || strcmp(argv[1], "dev") != 0)
-		return out_err(c->out, EINVAL, "usage: addr add|del A.B.C.D/LEN dev PORT");
+	(void)argc; /* 3: checked by cmd_exec */
+	if (strcmp(argv[1], "dev") != 0)
+		return out_err(c->out, EINVAL, "'%s': expected dev PORT", argv[1]);
 	if (tern_parse_prefix(argv[0], ip, len, false) < 0)
 		return out_err(c->out, EINVAL, "address '%s': expected A.B.C.D/LEN", argv[0]);
-	h = rte_be_to_cpu_32(*ip);
-	/* RFC 1122 3.2.1.3 / RFC 1812 4.2.2.11: not a usable host address. */
-	if (h == 0 || (h >> 24) == 0 || (h >> 24) == 127 || (h >> 28) >= 14 ||
+	if (tern_addr_martian(rte_be_to_cpu_32(*ip)) ||
 	    (subnet_has_broadcast(*len) &&
 	     ((*ip & ~tern_mask(*len)) == 0 || (*ip | tern_mask(*len)) == 0xffffffff)))
 		return out_err(c->out, EINVAL, "address '%s' is not a usable host address",

@@ -45,6 +45,12 @@ struct tern_addr {
 	uint8_t len;
 };
 
+/*
+ * Is `h` (host order) never a host's address: 0/8, 127/8, multicast 224/4
+ * or class E 240/4 (with 255.255.255.255)?  addr add refuses these, and
+ * nat add refuses them as the ends of an SNAT pool.
+ */
+bool tern_addr_martian(uint32_t h);
 /* The addresses of `port`; returns how many (at most TERN_MAX_ADDRS_PER_PORT). */
 unsigned tern_addr_list(uint16_t port, struct tern_addr *out);
 /* Is `ip` one of `port`'s addresses? */

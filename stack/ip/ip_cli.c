@@ -21,6 +21,24 @@ ip_str(rte_be32_t ip, char *buf)
 	return inet_ntop(AF_INET, &ip, buf, INET_ADDRSTRLEN);
 }
 
+/*
+ * The PREFIX of route add and route del: A.B.C.D[/LEN] with no host bits
+ * set, so that `route del 203.0.113.77/24` never removes 203.0.113.0/24.
+ */
+static int
+parse_route_prefix(struct cmd_ctx *c, const char *s, rte_be32_t *prefix, uint8_t *len)
+{
+	char buf[INET_ADDRSTRLEN];
+
+	if (tern_parse_prefix(s, prefix, len, true) < 0)
+		return out_err(c->out, EINVAL, "prefix '%s': expected A.B.C.D/LEN", s);
+	if ((*prefix & ~tern_mask(*len)) != 0)
+		return out_err(c->out, EINVAL,
+		               "prefix '%s' has host bits set (did you mean %s/%u?)", s,
+		               ip_str(*prefix & tern_mask(*len), buf), *len);
+	return 0;
+}
+
 /* route add PREFIX via GW [dev PORT] | route add PREFIX dev PORT | ... blackhole */
 static int
 parse_route(struct cmd_ctx *c, int argc, char **argv, rte_be32_t *prefix, uint8_t *len,
@@ -30,15 +48,17 @@ parse_route(struct cmd_ctx *c, int argc, char **argv, rte_be32_t *prefix, uint8_
 	const struct tern_nexthop *via;
 	bool have_gw = false, blackhole = false;
 	char buf[INET_ADDRSTRLEN];
+	int rc;
 
-	if (tern_parse_prefix(argv[0], prefix, len, true) < 0)
-		return out_err(c->out, EINVAL, "prefix '%s': expected A.B.C.D/LEN", argv[0]);
-	if ((*prefix & ~tern_mask(*len)) != 0)
-		return out_err(c->out, EINVAL,
-		               "prefix '%s' has host bits set (did you mean %s/%u?)", argv[0],
-		               ip_str(*prefix & tern_mask(*len), buf), *len);
+	if ((rc = parse_route_prefix(c, argv[0], prefix, len)) < 0)
+		return rc;
 	memset(nh, 0, sizeof(*nh));
 	for (int i = 1; i < argc; i++) {
+		/* Each once: a second one would silently win over the first. */
+		if ((strcmp(argv[i], "via") == 0 && have_gw) ||
+		    (strcmp(argv[i], "dev") == 0 && p != NULL) ||
+		    (strcmp(argv[i], "blackhole") == 0 && blackhole))
+			return out_err(c->out, EINVAL, "'%s' given twice", argv[i]);
 		if (strcmp(argv[i], "via") == 0 && i + 1 < argc) {
 			uint8_t l;
 			if (tern_parse_prefix(argv[++i], &nh->gw, &l, true) < 0 || l != 32)
@@ -106,8 +126,8 @@ cli_route_del(struct cmd_ctx *c, int argc, char **argv)
 	uint8_t len;
 	int rc;
 
-	if (tern_parse_prefix(argv[0], &prefix, &len, true) < 0)
-		return out_err(c->out, EINVAL, "prefix '%s': expected A.B.C.D/LEN", argv[0]);
+	if ((rc = parse_route_prefix(c, argv[0], &prefix, &len)) < 0)
+		return rc;
 	if (c->dry_run)
 		return 0;
 	rc = tern_fib_del(prefix, len, TERN_ROUTE_STATIC);

@@ -141,15 +141,25 @@ cmd_parse_u64(struct cmd_ctx *c, const char *what, const char *s, uint64_t min, 
 		goto bad;
 	errno = 0;
 	x = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0')
+	if (*end != '\0')
 		goto bad;
-	if (x < min || x > max)
+	/* All digits but past 2^64 - 1: a number, just too big. */
+	if (errno == ERANGE || x < min || x > max)
 		return out_err(c->out, EINVAL, "%s '%s' out of range [%" PRIu64 ", %" PRIu64 "]",
 		               what, s, min, max);
 	*v = x;
 	return 0;
 bad:
 	return out_err(c->out, EINVAL, "%s '%s' is not a number", what, s);
+}
+
+int
+cmd_once(struct cmd_ctx *c, char **argv, int first, int i, int step)
+{
+	for (int j = first; j < i; j += step)
+		if (strcmp(argv[j], argv[i]) == 0)
+			return out_err(c->out, EINVAL, "'%s' given twice", argv[i]);
+	return 0;
 }
 
 const char *
@@ -169,5 +179,25 @@ cmd_quote(const char *word, char *buf, size_t sz)
 	}
 	buf[n++] = '"';
 	buf[n] = '\0';
+	return buf;
+}
+
+char *
+cmd_join(int argc, char **argv)
+{
+	size_t sz = 1, n = 0;
+	char *buf;
+
+	for (int i = 0; i < argc; i++)
+		sz += 2 * strlen(argv[i]) + 4; /* quoted, and a blank */
+	if ((buf = malloc(sz)) == NULL)
+		return NULL;
+	buf[0] = '\0';
+	for (int i = 0; i < argc; i++) {
+		if (i > 0)
+			buf[n++] = ' ';
+		cmd_quote(argv[i], buf + n, sz - n);
+		n += strlen(buf + n);
+	}
 	return buf;
 }

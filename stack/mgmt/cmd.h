@@ -70,8 +70,18 @@ const struct cmd_def *cmd_lookup(int argc, char **argv, int *nwords);
  */
 const char *cmd_quote(const char *word, char *buf, size_t sz);
 
+/* argv as one line the tokenizer reads back, quoting words as cmd_quote()
+ * does; malloc'd (NULL when out of memory). */
+char *cmd_join(int argc, char **argv);
+
 /* Argument helpers: on error they fill the reply and return -EINVAL. */
 int cmd_parse_u64(struct cmd_ctx *c, const char *what, const char *s, uint64_t min, uint64_t max,
                   uint64_t *v);
+/*
+ * Options come once: a second one would silently win over the first.  Is
+ * option argv[i] one of argv[first], argv[first + step]... before it?
+ * ("'WORD' given twice")
+ */
+int cmd_once(struct cmd_ctx *c, char **argv, int first, int i, int step);
 
 #endif

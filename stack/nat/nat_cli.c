@@ -26,6 +26,7 @@
 #include "core/init.h"
 #include "core/telemetry.h"
 #include "ip/fib.h"
+#include "ip/ip.h"
 #include "mgmt/cli.h"
 #include "mgmt/out.h"
 #include "nat/nat_worker.h"
@@ -254,10 +255,19 @@ parse_rule(struct cmd_ctx *c, int argc, char **argv, struct nat_rule *r)
 			uint32_t lo, hi;
 			if (i + 1 >= argc)
 				return out_err(c->out, EINVAL, "'%s' needs a value", argv[i]);
+			if (cmd_once(c, argv, 5, i, 2) < 0)
+				return -EINVAL;
 			if (strcmp(argv[i], "to") == 0) {
 				if (parse_range(argv[i + 1], &r->pool_lo, &r->pool_hi, true) < 0)
 					return out_err(c->out, EINVAL,
 					               "pool '%s': expected ADDR or ADDR-ADDR",
+					               argv[i + 1]);
+				/* As addr add: a pool starting at 0 would read as
+				 * "no pool" (masquerade). */
+				if (tern_addr_martian(r->pool_lo) || tern_addr_martian(r->pool_hi))
+					return out_err(c->out, EINVAL,
+					               "pool '%s': not usable host addresses "
+					               "(0/8, 127/8, multicast, class E)",
 					               argv[i + 1]);
 			} else if (strcmp(argv[i], "ports") == 0) {
 				if (parse_range(argv[i + 1], &lo, &hi, false) < 0 || lo < 1024)
@@ -295,6 +305,9 @@ parse_rule(struct cmd_ctx *c, int argc, char **argv, struct nat_rule *r)
 			return out_err(c->out, EINVAL,
 			               "'%s': a target port needs an outside port to map from",
 			               argv[i + 2]);
+		if (tern_addr_martian(r->ext_addr) || tern_addr_martian(r->to_addr))
+			return out_err(c->out, EINVAL, "'%s': not a usable host address",
+			               argv[tern_addr_martian(r->ext_addr) ? i : i + 2]);
 		return 0;
 	}
 	if (strcmp(argv[0], "static") == 0) {
@@ -304,6 +317,9 @@ parse_rule(struct cmd_ctx *c, int argc, char **argv, struct nat_rule *r)
 		    parse_addr(argv[2], &r->ext_addr) < 0)
 			return out_err(c->out, EINVAL,
 			               "usage: nat add static INSIDE-ADDR OUTSIDE-ADDR");
+		if (tern_addr_martian(r->prefix) || tern_addr_martian(r->ext_addr))
+			return out_err(c->out, EINVAL, "'%s': not a usable host address",
+			               argv[tern_addr_martian(r->prefix) ? 1 : 2]);
 		return 0;
 	}
 	if (strcmp(argv[0], "exempt") == 0) {
@@ -327,6 +343,17 @@ find_rule(const struct nat_rule *r)
 	return -1;
 }
 
+/* "rule 'WORDS' ...", the rule as given. */
+static int
+rule_err(struct cmd_ctx *c, int err, int argc, char **argv, const char *what)
+{
+	char *words = cmd_join(argc, argv);
+	int rc = out_err(c->out, err, "rule '%s' %s", words != NULL ? words : argv[0], what);
+
+	free(words);
+	return rc;
+}
+
 int
 cli_nat_add(struct cmd_ctx *c, int argc, char **argv)
 {
@@ -339,7 +366,7 @@ cli_nat_add(struct cmd_ctx *c, int argc, char **argv)
 	if (c->dry_run)
 		return 0;
 	if (find_rule(&r) >= 0)
-		return out_err(c->out, EEXIST, "this rule exists already");
+		return rule_err(c, EEXIST, argc, argv, "exists already");
 	if (rules.n == NAT_MAX_RULES)
 		return out_err(c->out, ENOSPC, "at most %d rules", NAT_MAX_RULES);
 	next_rules = rules;
@@ -359,7 +386,7 @@ cli_nat_del(struct cmd_ctx *c, int argc, char **argv)
 	if (c->dry_run)
 		return 0;
 	if ((i = find_rule(&r)) < 0)
-		return out_err(c->out, ENOENT, "no such rule (nat show lists them)");
+		return rule_err(c, ENOENT, argc, argv, "does not exist (nat show lists them)");
 	next_rules = rules;
 	memmove(&next_rules.r[i], &next_rules.r[i + 1],
 	        (next_rules.n - (unsigned)i - 1) * sizeof(r));
@@ -748,6 +775,8 @@ parse_filter(struct cmd_ctx *c, int argc, char **argv, struct filter *f)
 	for (int i = 0; i < argc; i += 2) {
 		if (i + 1 >= argc)
 			return out_err(c->out, EINVAL, "'%s' needs a value", argv[i]);
+		if (cmd_once(c, argv, 0, i, 2) < 0)
+			return -EINVAL;
 		if (strcmp(argv[i], "src") == 0) {
 			if (parse_addr(argv[i + 1], &f->src) < 0 || f->src == 0)
 				return out_err(c->out, EINVAL, "src '%s': expected A.B.C.D",

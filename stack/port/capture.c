@@ -354,6 +354,8 @@ cli_capture_start(struct cmd_ctx *c, int argc, char **argv)
 	for (int i = 2; i < argc; i += 2) {
 		if (i + 1 >= argc)
 			return out_err(c->out, EINVAL, "'%s' needs a value", argv[i]);
+		if ((rc = cmd_once(c, argv, 2, i, 2)) < 0)
+			return rc;
 		if (strcmp(argv[i], "count") == 0)
 			rc = cmd_parse_u64(c, "count", argv[i + 1], 1, UINT64_MAX, &count);
 		else if (strcmp(argv[i], "snaplen") == 0)
@@ -369,7 +371,8 @@ cli_capture_start(struct cmd_ctx *c, int argc, char **argv)
 		return out_err(c->out, EBUSY, "a capture to %s is running (capture stop)",
 		               cap.file);
 	if (strlen(argv[1]) >= sizeof(cap.file))
-		return out_err(c->out, ENAMETOOLONG, "file name too long");
+		return out_err(c->out, ENAMETOOLONG, "file '%s': name longer than %zu bytes",
+		               argv[1], sizeof(cap.file) - 1);
 	if ((rc = capture_setup_once()) < 0)
 		return out_err(c->out, -rc, "capture buffers: %s", strerror(-rc));
 	if ((next = tern_dp_copy()) == NULL)
@@ -378,7 +381,7 @@ cli_capture_start(struct cmd_ctx *c, int argc, char **argv)
 	if (fd < 0) {
 		rc = errno;
 		rte_free(next);
-		return out_err(c->out, rc, "%s: %s", argv[1], strerror(rc));
+		return out_err(c->out, rc, "file '%s': %s", argv[1], strerror(rc));
 	}
 	/* Writes the section header and an interface block per port. */
 	cap.out = rte_pcapng_fdopen(fd, NULL, NULL, "ternd", NULL);
@@ -386,7 +389,7 @@ cli_capture_start(struct cmd_ctx *c, int argc, char **argv)
 		rc = rte_errno ? rte_errno : EIO;
 		close(fd);
 		rte_free(next);
-		return out_err(c->out, rc, "%s: %s", argv[1], rte_strerror(rc));
+		return out_err(c->out, rc, "file '%s': %s", argv[1], rte_strerror(rc));
 	}
 	snprintf(cap.file, sizeof(cap.file), "%s", argv[1]);
 	cap.fd = fd;
@@ -412,7 +415,7 @@ cli_capture_stop(struct cmd_ctx *c, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (!cap.running)
-		return out_err(c->out, ENOENT, "no capture running");
+		return out_err(c->out, ENOENT, "capture stop: no capture running");
 	if (capture_end() < 0)
 		return out_err(c->out, ENOMEM, "out of memory; the capture is still running");
 	out_u64(c->out, "written", cap.written);

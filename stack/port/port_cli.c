@@ -11,7 +11,9 @@
 #include "core/log.h"
 #include "mgmt/cli.h"
 
-/* Port names start with a letter, so they never read as numbers or keywords. */
+/* Port names start with a letter, so they never read as numbers, and are
+ * not the keywords that stand for no port (port xconnect A none) or every
+ * port (capture start all). */
 static int
 check_port_name(struct cmd_ctx *c, const char *name)
 {
@@ -23,13 +25,13 @@ check_port_name(struct cmd_ctx *c, const char *name)
 		if (!isalnum((unsigned char)name[i]) && name[i] != '_' && name[i] != '-' &&
 		    name[i] != '.')
 			goto bad;
-	if (strcmp(name, "none") == 0)
+	if (strcmp(name, "none") == 0 || strcmp(name, "all") == 0)
 		goto bad;
 	return 0;
 bad:
 	return out_err(c->out, EINVAL,
 	               "port name '%s': 1-%d letters, digits, '_', '-' or '.', starting with a "
-	               "letter, and not 'none'",
+	               "letter, and not 'none' or 'all'",
 	               name, TERN_NAME_SIZE - 1);
 }
 
@@ -59,6 +61,8 @@ cli_port_add(struct cmd_ctx *c, int argc, char **argv)
 	if ((argc - 2) % 2 != 0)
 		return out_err(c->out, EINVAL, "option '%s' needs a value", argv[argc - 1]);
 	for (int i = 2; i < argc; i += 2) {
+		if ((rc = cmd_once(c, argv, 2, i, 2)) < 0)
+			return rc;
 		if (strcmp(argv[i], "rxq") == 0) {
 			rc = cmd_parse_u64(c, "rxq", argv[i + 1], 1, 1024, &v);
 			p.req_rxq = (uint16_t)v;

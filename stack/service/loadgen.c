@@ -449,23 +449,33 @@ int
 cli_loadgen_start(struct cmd_ctx *c, int argc, char **argv)
 {
 	struct lg_cfg cfg = { .conns = 16, .duration = 10000 };
-	char host[64], *colon;
+	char host[64], what[96], *colon;
 	uint64_t v;
 	int rc;
 
 	strcpy(cfg.path, "/");
-	snprintf(host, sizeof(host), "%s", argv[0]);
+	/* Whole or not at all: a copy cut short would aim somewhere else. */
+	if (strlen(argv[0]) >= sizeof(host))
+		return out_err(c->out, EINVAL,
+		               "target '%s': expected ADDR:PORT (at most %zu bytes)", argv[0],
+		               sizeof(host) - 1);
+	strcpy(host, argv[0]);
 	colon = strchr(host, ':');
 	if (colon == NULL)
 		return out_err(c->out, EINVAL, "'%s': expected ADDR:PORT", argv[0]);
 	*colon = '\0';
 	cfg.dst.sin_family = AF_INET;
 	if (inet_pton(AF_INET, host, &cfg.dst.sin_addr) != 1)
-		return out_err(c->out, EINVAL, "'%s' is not an IPv4 address", host);
-	if ((rc = cmd_parse_u64(c, "port", colon + 1, 1, 65535, &v)) < 0)
+		return out_err(c->out, EINVAL, "target '%s': '%s' is not an IPv4 address", argv[0],
+		               host);
+	snprintf(what, sizeof(what), "target '%s': port", argv[0]);
+	if ((rc = cmd_parse_u64(c, what, colon + 1, 1, 65535, &v)) < 0)
 		return rc;
 	cfg.dst.sin_port = htons((uint16_t)v);
 	for (int i = 1; i < argc; i++) {
+		/* Earlier values never read as options: numbers, /path, addresses. */
+		if ((rc = cmd_once(c, argv, 1, i, 1)) < 0)
+			return rc;
 		if (strcmp(argv[i], "close") == 0) {
 			cfg.close = true;
 		} else if (strcmp(argv[i], "idle") == 0) {
@@ -473,7 +483,12 @@ cli_loadgen_start(struct cmd_ctx *c, int argc, char **argv)
 		} else if (i + 1 < argc && strcmp(argv[i], "from") == 0) {
 			char buf[40], *dash;
 			struct in_addr lo, hi;
-			snprintf(buf, sizeof(buf), "%s", argv[++i]);
+			if (strlen(argv[++i]) >= sizeof(buf))
+				return out_err(c->out, EINVAL,
+				               "from '%s': expected ADDR or ADDR-ADDR (at most %zu "
+				               "bytes)",
+				               argv[i], sizeof(buf) - 1);
+			strcpy(buf, argv[i]);
 			if ((dash = strchr(buf, '-')) != NULL)
 				*dash = '\0';
 			if (inet_pton(AF_INET, buf, &lo) != 1 ||
@@ -499,9 +514,11 @@ cli_loadgen_start(struct cmd_ctx *c, int argc, char **argv)
 				               argv[i], sizeof(cfg.path) - 1);
 			strcpy(cfg.path, argv[i]);
 		} else {
-			return out_err(c->out, EINVAL,
-			               "'%s': expected conns N, duration S, path P or close",
-			               argv[i]);
+			return out_err(
+			    c->out, EINVAL,
+			    "'%s': expected conns N, duration S, path P, from A[-B], close "
+			    "or idle",
+			    argv[i]);
 		}
 	}
 	if (c->dry_run)
@@ -522,7 +539,7 @@ cli_loadgen_stop(struct cmd_ctx *c, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (!tern_app_running(&lg_ops))
-		return out_err(c->out, ENOENT, "no load generator running");
+		return out_err(c->out, ENOENT, "loadgen stop: no load generator running");
 	lg_collect();
 	tern_app_stop(&lg_ops);
 	return 0;
@@ -538,7 +555,7 @@ cli_loadgen_show(struct cmd_ctx *c, int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	if (!ran)
-		return out_err(c->out, ENOENT, "the load generator has not run");
+		return out_err(c->out, ENOENT, "loadgen show: the load generator has not run");
 	if ((rc = lg_collect()) < 0)
 		return out_err(c->out, -rc, "loadgen show: %s", strerror(-rc));
 	secs = total.end_tsc > total.start_tsc

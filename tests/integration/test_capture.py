@@ -81,10 +81,12 @@ def test_capture_errors(ternd_factory, netns_factory, tmpdir_tern):
     assert "no port 'nope'" in err("capture", "start", "nope", path)
     e = err("capture", "start", "pa", "/nonexistent/dir/x.pcapng")
     assert "/nonexistent/dir/x.pcapng" in e and "No such file or directory" in e, e
+    assert "file '': No such file or directory" in err("capture", "start", "pa", "")
     assert "count" in err("capture", "start", "pa", path, "count", "0")
     assert "snaplen" in err("capture", "start", "pa", path, "snaplen", "10")
     assert "unknown option 'size'" in err("capture", "start", "pa", path, "size", "1")
     assert "needs a value" in err("capture", "start", "pa", path, "count")
+    assert "'count' given twice" in err("capture", "start", "pa", path, "count", "1", "count", "2")
     assert "no capture running" in err("capture", "stop")
     # Nothing was half-started by the refusals.
     assert not cap_show(t)["running"] and not os.path.exists(path)

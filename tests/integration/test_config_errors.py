@@ -16,6 +16,7 @@ CASES = [
     (["workers 1", "port add null0"], 2, "usage: port add NAME DEVARGS"),
     (["port add 0bad net_null0"], 1, "port name '0bad'"),
     (["port add none net_null0"], 1, "port name 'none'"),
+    (["port add all net_null0"], 1, "port name 'all'"),
     (GOOD_PORTS + ["port add null0 net_null2"], 3, "port 'null0' already exists"),
     (GOOD_PORTS + ["port add null2 net_null1"], 3, "devargs 'net_null1' already used"),
     (["port add null0 net_null0 rxq"], 1, "option 'rxq' needs a value"),

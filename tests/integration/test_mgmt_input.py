@@ -65,6 +65,16 @@ def test_bad_arguments(t):
     assert status == errno.EINVAL and "unterminated quote" in msg
 
 
+def test_nat_rule_errors_name_the_rule(t):
+    rule = ["snat", "src", "10.0.0.0/8", "out", "null0"]
+    t.ctl("nat", "add", *rule)
+    r = t.ctl("nat", "add", *rule, check=False)
+    assert r.returncode == 1 and "rule 'snat src 10.0.0.0/8 out null0' exists already" in r.stderr
+    t.ctl("nat", "del", *rule)
+    r = t.ctl("nat", "del", *rule, check=False)
+    assert r.returncode == 1 and "rule 'snat src 10.0.0.0/8 out null0' does not exist" in r.stderr
+
+
 def test_json_error(t):
     status, msg = request(t.sock, b"-j nonsense\n")
     assert status == errno.ENOENT and "unknown command" in json.loads(msg)["error"]

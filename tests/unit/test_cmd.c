@@ -67,11 +67,11 @@ test_tokenize_too_many(void **state)
 }
 
 static int
-exec_line(const char *line, bool boot, bool json, char **reply)
+exec_ctx(const char *line, bool boot, bool dry_run, bool json, char **reply)
 {
 	char buf[1024], *argv[CMD_MAX_WORDS];
 	struct tern_out out;
-	struct cmd_ctx c = { .out = &out, .boot = boot, .dry_run = boot };
+	struct cmd_ctx c = { .out = &out, .boot = boot, .dry_run = dry_run };
 	size_t len;
 	int argc = tok(line, argv, buf), rc;
 
@@ -80,6 +80,25 @@ exec_line(const char *line, bool boot, bool json, char **reply)
 	*reply = strdup(out_finish(&out, &len));
 	out_free(&out);
 	return rc;
+}
+
+/* A line as the config file's first pass (boot) or ternctl (not) runs it. */
+static int
+exec_line(const char *line, bool boot, bool json, char **reply)
+{
+	return exec_ctx(line, boot, boot, json, reply);
+}
+
+/* Run `line` (validation only) and expect status `rc` and `msg` in the reply. */
+static void
+expect(const char *line, bool boot, int rc, const char *msg)
+{
+	char *r;
+
+	assert_int_equal(exec_ctx(line, boot, true, false, &r), rc);
+	if (msg != NULL && strstr(r, msg) == NULL)
+		fail_msg("'%s': reply '%s' lacks '%s'", line, r, msg);
+	free(r);
 }
 
 static void
@@ -156,6 +175,149 @@ test_parse_u64(void **state)
 	                 -EINVAL);
 	assert_int_equal(cmd_parse_u64(&c, "mtu", "", 0, 9600, &v), -EINVAL);
 	out_free(&out);
+	/* Digits past 2^64 - 1 are a number, out of range; a sign is not. */
+	expect("ip fib-size 99999999999999999999999", true, -EINVAL,
+	       "fib-size '99999999999999999999999' out of range [1024, ");
+	expect("ip fib-size 18446744073709551616", true, -EINVAL, "out of range");
+	expect("ip fib-size -1", true, -EINVAL, "fib-size '-1' is not a number");
+}
+
+/* route del refuses host bits as route add does, rather than removing the
+ * prefix they belong to. */
+static void
+test_route_prefix_host_bits(void **state)
+{
+	expect("route del 203.0.113.77/24", true, -EINVAL,
+	       "prefix '203.0.113.77/24' has host bits set (did you mean 203.0.113.0/24?)");
+	expect("route add 203.0.113.77/24 blackhole", true, -EINVAL,
+	       "prefix '203.0.113.77/24' has host bits set");
+	expect("route del 203.0.113.0/24", true, 0, NULL);
+	expect("route del 203.0.113.77", true, 0, NULL); /* a /32 */
+	expect("route del 203.0.113.0/33", true, -EINVAL, "prefix '203.0.113.0/33'");
+}
+
+/* A word that may come once is refused the second time, never overridden. */
+static void
+test_options_given_twice(void **state)
+{
+	tern_ctl.nb_ports = 0;
+	expect("port add null0 net_null0", true, 0, NULL);
+	expect("route add 10.6.0.0/16 via 192.0.2.9 via 192.0.2.10", true, -EINVAL,
+	       "'via' given twice");
+	expect("route add 10.6.0.0/16 dev null0 dev null0", true, -EINVAL, "'dev' given twice");
+	expect("route add 10.6.0.0/16 blackhole blackhole", true, -EINVAL,
+	       "'blackhole' given twice");
+	expect("nat add snat src 10.0.0.0/8 out null0 to 192.0.2.5 to 192.0.2.6", true, -EINVAL,
+	       "'to' given twice");
+	expect("nat add snat src 10.0.0.0/8 out null0 ports 2000-3000 ports 4000-5000", true,
+	       -EINVAL, "'ports' given twice");
+	expect("nat add snat src 10.0.0.0/8 out null0 to 192.0.2.5 ports 2000-3000", true, 0, NULL);
+	expect("nat sessions show src 192.0.2.4 src 192.0.2.5", false, -EINVAL,
+	       "'src' given twice");
+	expect("port add p1 net_null1 rxq 2 mtu 1500 rxq 4", true, -EINVAL, "'rxq' given twice");
+	assert_int_equal(tern_ctl.nb_ports, 1);
+	expect("loadgen start 192.0.2.1:80 conns 2 path /a conns 4", false, -EINVAL,
+	       "'conns' given twice");
+	expect("loadgen start 192.0.2.1:80 close close", false, -EINVAL, "'close' given twice");
+	expect("loadgen start 192.0.2.1:80 conns 2 path /conns", false, 0, NULL);
+	tern_ctl.nb_ports = 0;
+}
+
+/* addr add/del name the word that is not `dev`. */
+static void
+test_addr_not_dev(void **state)
+{
+	expect("addr del 192.0.2.9/24 1.2.3.4/24 null0", true, -EINVAL,
+	       "'1.2.3.4/24': expected dev PORT");
+	expect("addr add 192.0.2.9/24 \"\" null0", true, -EINVAL, "'': expected dev PORT");
+}
+
+/* A pool end addr add would refuse is refused: 0.0.0.0 would read as "no
+ * pool" (masquerade), and the rule could not be deleted as shown. */
+static void
+test_nat_pool_not_host(void **state)
+{
+	static const char *const bad[] = {
+		"0.0.0.0-192.0.2.9",   "0.0.0.0",   "0.1.2.3",   "127.0.0.1",
+		"192.0.2.1-224.0.0.1", "239.1.1.1", "240.0.0.1", "255.255.255.255",
+	};
+	char line[128], msg[64];
+
+	tern_ctl.nb_ports = 0;
+	expect("port add null0 net_null0", true, 0, NULL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "nat add snat src 10.0.0.0/8 out null0 to %s", bad[i]);
+		snprintf(msg, sizeof(msg), "pool '%s'", bad[i]);
+		expect(line, true, -EINVAL, msg);
+		memcpy(line + 4, "del", 3);
+		expect(line, true, -EINVAL, msg);
+	}
+	expect("nat add snat src 10.0.0.0/8 out null0 to 192.0.2.1-192.0.2.9", true, 0, NULL);
+	expect("nat add snat src 10.0.0.0/8 out null0 to 1.0.0.0-223.255.255.255", true, 0, NULL);
+	/* The same for static and dnat addresses. */
+	expect("nat add static 0.0.0.0 192.0.2.5", true, -EINVAL,
+	       "'0.0.0.0': not a usable host address");
+	expect("nat add static 10.0.0.1 127.0.0.1", true, -EINVAL, "'127.0.0.1'");
+	expect("nat add dnat 224.0.0.1 to 10.0.0.1", true, -EINVAL, "'224.0.0.1'");
+	expect("nat del dnat tcp 192.0.2.1:80 to 240.0.0.1:80", true, -EINVAL, "'240.0.0.1:80'");
+	expect("nat add static 10.0.0.1 192.0.2.5", true, 0, NULL);
+	tern_ctl.nb_ports = 0;
+}
+
+/* `all` stands for every port (capture start all), `none` for no port. */
+static void
+test_port_name_reserved(void **state)
+{
+	tern_ctl.nb_ports = 0;
+	expect("port add all net_null0", true, -EINVAL, "port name 'all'");
+	expect("port add none net_null0", true, -EINVAL, "port name 'none'");
+	assert_int_equal(tern_ctl.nb_ports, 0);
+	expect("port add all0 net_null0", true, 0, NULL);
+	tern_ctl.nb_ports = 0;
+}
+
+/* help: the error quotes every word given, as the tokenizer reads them. */
+static void
+test_help_names_every_word(void **state)
+{
+	expect("help link bogus", false, -ENOENT, "no command 'link bogus' (try 'help')");
+	expect("help bogus", false, -ENOENT, "no command 'bogus'");
+	expect("help link \"a b\" c", false, -ENOENT, "no command 'link \"a b\" c'");
+	expect("help link", false, 0, "link show");
+}
+
+/* loadgen start: an overlong target or from is refused whole, naming it,
+ * never cut short and read as something else. */
+static void
+test_loadgen_overlong(void **state)
+{
+	char target[128], from[128], line[512], msg[160];
+
+	/* 63 bytes end in ":...080": cut there, it read as port 80. */
+	snprintf(target, sizeof(target), "192.0.2.1:%0*d", 53, 80);
+	strcat(target, "0000000000");
+	snprintf(line, sizeof(line), "loadgen start %s", target);
+	snprintf(msg, sizeof(msg), "target '%s'", target);
+	expect(line, false, -EINVAL, msg);
+	snprintf(from, sizeof(from), "192.0.2.1-192.0.2.9%040d", 0);
+	snprintf(line, sizeof(line), "loadgen start 192.0.2.1:80 from %s", from);
+	snprintf(msg, sizeof(msg), "from '%s': expected ADDR or ADDR-ADDR (at most 39 bytes)",
+	         from);
+	expect(line, false, -EINVAL, msg);
+	expect("loadgen start 192.0.2.1:0080 from 192.0.2.1-192.0.2.9 conns 4 close", false, 0,
+	       NULL);
+	expect("loadgen start 300.0.2.1:80", false, -EINVAL, "target '300.0.2.1:80'");
+	expect("loadgen start 192.0.2.1:", false, -EINVAL,
+	       "target '192.0.2.1:': port '' is not a number");
+}
+
+/* Refused for the state they find, commands name themselves. */
+static void
+test_state_errors_name_command(void **state)
+{
+	expect("loadgen stop", false, -ENOENT, "loadgen stop: no load generator running");
+	expect("loadgen show", false, -ENOENT, "loadgen show: the load generator has not run");
+	expect("capture stop", false, -ENOENT, "capture stop: no capture running");
 }
 
 static void
@@ -314,6 +476,14 @@ main(void)
 		cmocka_unit_test(test_exec_errors),
 		cmocka_unit_test(test_exec_json_error),
 		cmocka_unit_test(test_parse_u64),
+		cmocka_unit_test(test_route_prefix_host_bits),
+		cmocka_unit_test(test_addr_not_dev),
+		cmocka_unit_test(test_options_given_twice),
+		cmocka_unit_test(test_nat_pool_not_host),
+		cmocka_unit_test(test_port_name_reserved),
+		cmocka_unit_test(test_help_names_every_word),
+		cmocka_unit_test(test_loadgen_overlong),
+		cmocka_unit_test(test_state_errors_name_command),
 		cmocka_unit_test(test_out_text_and_json),
 		cmocka_unit_test(test_out_json_utf8),
 		cmocka_unit_test(test_server_request_framing),
