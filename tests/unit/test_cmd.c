@@ -233,13 +233,22 @@ test_addr_not_dev(void **state)
 }
 
 /* A pool end addr add would refuse is refused: 0.0.0.0 would read as "no
- * pool" (masquerade), and the rule could not be deleted as shown. */
+ * pool" (masquerade), and the rule could not be deleted as shown.  So is a
+ * pool with 127/8 inside: an inside host could be mapped to loopback. */
 static void
 test_nat_pool_not_host(void **state)
 {
 	static const char *const bad[] = {
-		"0.0.0.0-192.0.2.9",   "0.0.0.0",   "0.1.2.3",   "127.0.0.1",
-		"192.0.2.1-224.0.0.1", "239.1.1.1", "240.0.0.1", "255.255.255.255",
+		"0.0.0.0-192.0.2.9",
+		"0.0.0.0",
+		"0.1.2.3",
+		"127.0.0.1",
+		"192.0.2.1-224.0.0.1",
+		"239.1.1.1",
+		"240.0.0.1",
+		"255.255.255.255",
+		"126.0.0.1-128.0.0.1",
+		"1.0.0.0-223.255.255.255",
 	};
 	char line[128], msg[64];
 
@@ -253,7 +262,8 @@ test_nat_pool_not_host(void **state)
 		expect(line, true, -EINVAL, msg);
 	}
 	expect("nat add snat src 10.0.0.0/8 out null0 to 192.0.2.1-192.0.2.9", true, 0, NULL);
-	expect("nat add snat src 10.0.0.0/8 out null0 to 1.0.0.0-223.255.255.255", true, 0, NULL);
+	expect("nat add snat src 10.0.0.0/8 out null0 to 1.0.0.0-126.255.255.255", true, 0, NULL);
+	expect("nat add snat src 10.0.0.0/8 out null0 to 128.0.0.0-223.255.255.255", true, 0, NULL);
 	/* The same for static and dnat addresses. */
 	expect("nat add static 0.0.0.0 192.0.2.5", true, -EINVAL,
 	       "'0.0.0.0': not a usable host address");
