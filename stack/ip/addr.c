@@ -132,6 +132,13 @@ tern_addr_martian(uint32_t h)
 	return (h >> 24) == 0 || (h >> 24) == 127 || (h >> 28) >= 14;
 }
 
+bool
+tern_addr_range_martian(uint32_t lo, uint32_t hi)
+{
+	return tern_addr_martian(lo) || tern_addr_martian(hi) ||
+	       (lo < UINT32_C(0x7f000000) && hi > UINT32_C(0x7fffffff));
+}
+
 static int
 parse_addr_dev(struct cmd_ctx *c, int argc, char **argv, rte_be32_t *ip, uint8_t *len,
                struct tern_port **port)

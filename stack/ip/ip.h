@@ -51,6 +51,10 @@ struct tern_addr {
  * nat add refuses them as the ends of an SNAT pool.
  */
 bool tern_addr_martian(uint32_t h);
+
+/* Does the range lo..hi (host order) hold an address tern_addr_martian()
+ * refuses?  With usable ends, only 127/8 can lie inside. */
+bool tern_addr_range_martian(uint32_t lo, uint32_t hi);
 /* The addresses of `port`; returns how many (at most TERN_MAX_ADDRS_PER_PORT). */
 unsigned tern_addr_list(uint16_t port, struct tern_addr *out);
 /* Is `ip` one of `port`'s addresses? */

@@ -263,12 +263,8 @@ parse_rule(struct cmd_ctx *c, int argc, char **argv, struct nat_rule *r)
 					               "pool '%s': expected ADDR or ADDR-ADDR",
 					               argv[i + 1]);
 				/* As addr add: a pool starting at 0 would read as
-				 * "no pool" (masquerade).  With usable ends, only
-				 * 127/8 can lie inside. */
-				if (tern_addr_martian(r->pool_lo) ||
-				    tern_addr_martian(r->pool_hi) ||
-				    (r->pool_lo < UINT32_C(0x7f000000) &&
-				     r->pool_hi > UINT32_C(0x7fffffff)))
+				 * "no pool" (masquerade); nor may it hold 127/8. */
+				if (tern_addr_range_martian(r->pool_lo, r->pool_hi))
 					return out_err(c->out, EINVAL,
 					               "pool '%s': not usable host addresses "
 					               "(0/8, 127/8, multicast, class E)",

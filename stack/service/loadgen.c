@@ -23,6 +23,7 @@
 
 #include <rte_cycles.h>
 
+#include "ip/ip.h"
 #include "mgmt/out.h"
 #include "service/service.h"
 #include "tcp/socket.h"
@@ -498,6 +499,12 @@ cli_loadgen_start(struct cmd_ctx *c, int argc, char **argv)
 				               "from '%s': expected ADDR or ADDR-ADDR", argv[i]);
 			cfg.from_lo = ntohl(lo.s_addr);
 			cfg.from_hi = dash ? ntohl(hi.s_addr) : cfg.from_lo;
+			/* 0.0.0.0 would read as no `from` at all. */
+			if (tern_addr_range_martian(cfg.from_lo, cfg.from_hi))
+				return out_err(c->out, EINVAL,
+				               "from '%s': not usable host addresses (0/8, 127/8, "
+				               "multicast, class E)",
+				               argv[i]);
 		} else if (i + 1 < argc && strcmp(argv[i], "conns") == 0) {
 			if ((rc = cmd_parse_u64(c, "conns", argv[++i], 1, LG_MAX_CONNS, &v)) < 0)
 				return rc;
@@ -521,6 +528,10 @@ cli_loadgen_start(struct cmd_ctx *c, int argc, char **argv)
 			    argv[i]);
 		}
 	}
+	if (cfg.close && cfg.idle)
+		return out_err(c->out, EINVAL,
+		               "'close' and 'idle' exclude each other: one request per "
+		               "connection, or none");
 	if (c->dry_run)
 		return 0;
 	if (tern_app_running(&lg_ops))

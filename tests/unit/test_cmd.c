@@ -321,6 +321,21 @@ test_loadgen_overlong(void **state)
 	       "target '192.0.2.1:': port '' is not a number");
 }
 
+/* loadgen start: a `from` of 0.0.0.0 would read as no `from`, and close
+ * (one request per connection) and idle (none) cannot both hold. */
+static void
+test_loadgen_from_and_modes(void **state)
+{
+	expect("loadgen start 192.0.2.1:80 from 0.0.0.0", false, -EINVAL,
+	       "from '0.0.0.0': not usable host addresses");
+	expect("loadgen start 192.0.2.1:80 from 126.0.0.1-128.0.0.1", false, -EINVAL,
+	       "from '126.0.0.1-128.0.0.1'");
+	expect("loadgen start 192.0.2.1:80 from 224.0.0.1", false, -EINVAL, "from '224.0.0.1'");
+	expect("loadgen start 192.0.2.1:80 close idle", false, -EINVAL,
+	       "'close' and 'idle' exclude each other");
+	expect("loadgen start 192.0.2.1:80 from 10.0.0.1-10.0.0.9 idle", false, 0, NULL);
+}
+
 /* Refused for the state they find, commands name themselves. */
 static void
 test_state_errors_name_command(void **state)
@@ -493,6 +508,7 @@ main(void)
 		cmocka_unit_test(test_port_name_reserved),
 		cmocka_unit_test(test_help_names_every_word),
 		cmocka_unit_test(test_loadgen_overlong),
+		cmocka_unit_test(test_loadgen_from_and_modes),
 		cmocka_unit_test(test_state_errors_name_command),
 		cmocka_unit_test(test_out_text_and_json),
 		cmocka_unit_test(test_out_json_utf8),
