@@ -1332,6 +1332,34 @@ test_syn_received_rst(void **state)
 	finish(NULL);
 }
 
+/* A passive open up to SYN-RECEIVED: the peer's SYN in (its ISN in *irs),
+ * our SYN-ACK out (its ISN in *iss), the record cleared. */
+static void
+listen_syn_received(struct peer *p, uint32_t *irs, uint32_t *iss)
+{
+	listen_default(16);
+	peer_init(p, RPORT);
+	*irs = p->seq;
+	assert_int_equal(psend(p, TCP_F_SYN, NULL, 0), 0);
+	*iss = last_out()->o.seq;
+	clear_out();
+}
+
+/* The peer's ACK of our SYN-ACK (ISN `iss`) completes the handshake: the
+ * child is accepted in ESTABLISHED, then freed with the listener. */
+static void
+syn_received_ack_finish(struct peer *p, uint32_t iss)
+{
+	struct tcp_conn *c;
+
+	p->ack = iss + 1;
+	assert_int_equal(psend(p, TCP_F_ACK, NULL, 0), 0);
+	c = tcp_accept(E.l);
+	assert_non_null(c);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	finish(c);
+}
+
 /* A retransmitted SYN gets the same SYN-ACK again. */
 static void
 test_syn_received_syn(void **state)
@@ -1359,16 +1387,11 @@ test_syn_received_syn(void **state)
 static void
 test_syn_received_syn_retransmit(void **state)
 {
-	struct tcp_conn *c;
 	struct peer p;
 	uint32_t irs, iss;
 
 	(void)state;
-	listen_default(16);
-	peer_init(&p, RPORT);
-	irs = p.seq;
-	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
-	iss = last_out()->o.seq;
+	listen_syn_received(&p, &irs, &iss);
 	advance(1000);
 	assert_int_equal(mib(TCP_MIB_SynRetrans), 1);
 	clear_out();
@@ -1381,12 +1404,7 @@ test_syn_received_syn_retransmit(void **state)
 	assert_int_equal(mib(TCP_MIB_AttemptFails), 0);
 	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
 	assert_int_equal(E.l->synq_len, 1);
-	p.ack = iss + 1;
-	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
-	c = tcp_accept(E.l);
-	assert_non_null(c);
-	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
-	finish(c);
+	syn_received_ack_finish(&p, iss);
 }
 
 /*
@@ -1403,17 +1421,11 @@ test_syn_received_syn_retransmit(void **state)
 static void
 test_syn_received_syn_new_isn(void **state)
 {
-	struct tcp_conn *c;
 	struct peer p;
 	uint32_t irs, iss;
 
 	(void)state;
-	listen_default(16);
-	peer_init(&p, RPORT);
-	irs = p.seq;
-	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
-	iss = last_out()->o.seq;
-	clear_out();
+	listen_syn_received(&p, &irs, &iss);
 	/* Out of window: an ACK (first, check the sequence number), the child stays. */
 	p.seq = irs + 1 + 100000000u;
 	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), -EINVAL);
@@ -1443,13 +1455,8 @@ test_syn_received_syn_new_isn(void **state)
 	assert_int_equal(last_out()->o.flags, TCP_F_SYN | TCP_F_ACK);
 	assert_int_equal(last_out()->o.ack, irs + 11);
 	assert_int_equal(E.l->synq_len, 1);
-	p.ack = last_out()->o.seq + 1;
-	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
-	c = tcp_accept(E.l);
-	assert_non_null(c);
-	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
 	assert_int_equal(mib(TCP_MIB_PassiveOpens), 2);
-	finish(c);
+	syn_received_ack_finish(&p, last_out()->o.seq);
 }
 
 /* The same with an ACK of our SYN-ACK on it: the RST takes SEG.ACK. */
@@ -1460,12 +1467,7 @@ test_syn_received_syn_ack_new_isn(void **state)
 	uint32_t irs, iss;
 
 	(void)state;
-	listen_default(16);
-	peer_init(&p, RPORT);
-	irs = p.seq;
-	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
-	iss = last_out()->o.seq;
-	clear_out();
+	listen_syn_received(&p, &irs, &iss);
 	p.seq = irs + 500;
 	p.ack = iss + 1;
 	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), 0);
@@ -1490,17 +1492,11 @@ test_syn_received_syn_ack_new_isn(void **state)
 static void
 test_syn_received_synack(void **state)
 {
-	struct tcp_conn *c;
 	struct peer p;
 	uint32_t iss, irs;
 
 	(void)state;
-	listen_default(16);
-	peer_init(&p, RPORT);
-	irs = p.seq;
-	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
-	iss = last_out()->o.seq;
-	clear_out();
+	listen_syn_received(&p, &irs, &iss);
 	/* An ACK of what was never sent: RST from SEG.ACK, whatever SEG.SEQ. */
 	p.seq = irs;
 	p.ack = iss + 5;
@@ -1532,12 +1528,7 @@ test_syn_received_synack(void **state)
 	assert_int_equal(E.l->synq_len, 1);
 	/* The real ACK completes the handshake. */
 	p.seq = irs + 1;
-	p.ack = iss + 1;
-	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
-	c = tcp_accept(E.l);
-	assert_non_null(c);
-	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
-	finish(c);
+	syn_received_ack_finish(&p, iss);
 }
 
 /* A simultaneous open up to SYN-RECEIVED: our SYN out (its sequence in
