@@ -839,6 +839,11 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 		st->mib[TCP_MIB_InRsts]++;
 		switch (c->state) {
 		case TCP_SYN_RECEIVED:
+			/* As Linux: a failed attempt; a passive open's child
+			 * (tcp_check_req) an embryonic reset too. */
+			st->mib[TCP_MIB_AttemptFails]++;
+			if (c->parent != NULL)
+				st->mib[TCP_MIB_EmbryonicRsts]++;
 			tcp_conn_done(c, ECONNREFUSED);
 			break;
 		case TCP_ESTABLISHED:

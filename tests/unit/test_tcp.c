@@ -1322,6 +1322,8 @@ test_syn_received_rst(void **state)
 	clear_out();
 	assert_int_equal(psend(&p, TCP_F_RST, NULL, 0), 0);
 	assert_int_equal(E.nout, 0);
+	assert_int_equal(mib(TCP_MIB_AttemptFails), 1);
+	assert_int_equal(mib(TCP_MIB_EmbryonicRsts), 1);
 	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
 	assert_int_equal(E.l->synq_len, 0);
 	assert_int_equal(tcp_conn_state(E.l), TCP_LISTEN);
