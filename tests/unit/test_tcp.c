@@ -1300,6 +1300,24 @@ test_syn_received_ack(void **state)
 	finish(c);
 }
 
+/* A passive open's child reset in SYN-RECEIVED (back to LISTEN, RFC 9293
+ * 3.10.7.4): counted, freed with its SYN queue slot and its timer, the
+ * listener alone again. */
+static void
+check_child_reset(void)
+{
+	assert_int_equal(mib(TCP_MIB_AttemptFails), 1);
+	assert_int_equal(mib(TCP_MIB_EmbryonicRsts), 1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	assert_int_equal(E.l->synq_len, 0);
+	assert_int_equal(tcp_conn_state(E.l), TCP_LISTEN);
+	assert_null(tcp_accept(E.l));
+	/* No timer is left behind: no SYN-ACK goes again. */
+	clear_out();
+	advance(100000);
+	assert_int_equal(E.nout, 0);
+}
+
 /* SYN-RECEIVED -> LISTEN on RST: the child is gone, the listener stays. */
 static void
 test_syn_received_rst(void **state)
@@ -1322,15 +1340,7 @@ test_syn_received_rst(void **state)
 	clear_out();
 	assert_int_equal(psend(&p, TCP_F_RST, NULL, 0), 0);
 	assert_int_equal(E.nout, 0);
-	assert_int_equal(mib(TCP_MIB_AttemptFails), 1);
-	assert_int_equal(mib(TCP_MIB_EmbryonicRsts), 1);
-	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
-	assert_int_equal(E.l->synq_len, 0);
-	assert_int_equal(tcp_conn_state(E.l), TCP_LISTEN);
-	assert_null(tcp_accept(E.l));
-	/* No timer is left behind. */
-	advance(100000);
-	assert_int_equal(E.nout, 0);
+	check_child_reset();
 	finish(NULL);
 }
 
@@ -1441,16 +1451,7 @@ test_syn_received_syn_new_isn(void **state)
 	assert_int_equal(E.nout, 1);
 	check_seg(last_out(), TCP_F_RST | TCP_F_ACK, 0, irs + 11, 0);
 	assert_int_equal(mib(TCP_MIB_ChallengeACKs), 0);
-	assert_int_equal(mib(TCP_MIB_AttemptFails), 1);
-	assert_int_equal(mib(TCP_MIB_EmbryonicRsts), 1);
-	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
-	assert_int_equal(E.l->synq_len, 0);
-	assert_int_equal(tcp_conn_state(E.l), TCP_LISTEN);
-	assert_null(tcp_accept(E.l));
-	/* No timer is left behind: no SYN-ACK goes again. */
-	clear_out();
-	advance(100000);
-	assert_int_equal(E.nout, 0);
+	check_child_reset();
 	/* The peer's next SYN finds the listener: a new handshake. */
 	p.seq = irs + 10;
 	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
@@ -1475,10 +1476,7 @@ test_syn_received_syn_ack_new_isn(void **state)
 	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), 0);
 	assert_int_equal(E.nout, 1);
 	check_seg(last_out(), TCP_F_RST, iss + 1, 0, 0);
-	assert_int_equal(mib(TCP_MIB_EmbryonicRsts), 1);
-	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
-	assert_int_equal(E.l->synq_len, 0);
-	assert_null(tcp_accept(E.l));
+	check_child_reset();
 	finish(NULL);
 }
 
