@@ -69,6 +69,7 @@ const char *tcp_state_name(enum tcp_state s);
 	X(ActiveOpens)                                                                             \
 	X(PassiveOpens)                                                                            \
 	X(AttemptFails)                                                                            \
+	X(EmbryonicRsts)                                                                           \
 	X(EstabResets)                                                                             \
 	X(InSegs)                                                                                  \
 	X(OutSegs)                                                                                 \

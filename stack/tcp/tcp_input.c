@@ -839,6 +839,11 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 		st->mib[TCP_MIB_InRsts]++;
 		switch (c->state) {
 		case TCP_SYN_RECEIVED:
+			/* As Linux: a failed attempt; a passive open's child
+			 * (tcp_check_req) an embryonic reset too. */
+			st->mib[TCP_MIB_AttemptFails]++;
+			if (c->parent != NULL)
+				st->mib[TCP_MIB_EmbryonicRsts]++;
 			tcp_conn_done(c, ECONNREFUSED);
 			break;
 		case TCP_ESTABLISHED:
@@ -857,8 +862,24 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 		}
 		return 0;
 	}
-	/* Fourth: a SYN in a synchronised state (RFC 5961 4.2). */
+	/* Fourth: the SYN bit.  RFC 9293 3.10.7.4, SYN-RECEIVED: "If the
+	 * connection was initiated with a passive OPEN, then return this
+	 * connection to the LISTEN state and return": a SYN in window that is
+	 * not the one we hold (its retransmission got the SYN-ACK above; one
+	 * at our IRS reaches here only with an ACK and data, and keeps the
+	 * challenge ACK) ends the half-open child, and the listener stays.
+	 * Its SYN queue slot and timer go with it.  As Linux's
+	 * tcp_check_req (embryonic reset) and RFC 793's text for this case, a
+	 * RST answers the SYN.  After an active open (simultaneous open) and
+	 * in the synchronised states: a challenge ACK (RFC 5961 4.2). */
 	if (s->flags & TCP_F_SYN) {
+		if (passive_syn_received(c) && s->seq != c->irs) {
+			st->mib[TCP_MIB_AttemptFails]++;
+			st->mib[TCP_MIB_EmbryonicRsts]++;
+			tcp_send_rst_for(st, s);
+			tcp_conn_done(c, ECONNRESET);
+			return 0;
+		}
 		tcp_send_challenge_ack(c);
 		return 0;
 	}

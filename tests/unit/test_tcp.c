@@ -1300,6 +1300,24 @@ test_syn_received_ack(void **state)
 	finish(c);
 }
 
+/* A passive open's child reset in SYN-RECEIVED (back to LISTEN, RFC 9293
+ * 3.10.7.4): counted, freed with its SYN queue slot and its timer, the
+ * listener alone again. */
+static void
+check_child_reset(void)
+{
+	assert_int_equal(mib(TCP_MIB_AttemptFails), 1);
+	assert_int_equal(mib(TCP_MIB_EmbryonicRsts), 1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	assert_int_equal(E.l->synq_len, 0);
+	assert_int_equal(tcp_conn_state(E.l), TCP_LISTEN);
+	assert_null(tcp_accept(E.l));
+	/* No timer is left behind: no SYN-ACK goes again. */
+	clear_out();
+	advance(100000);
+	assert_int_equal(E.nout, 0);
+}
+
 /* SYN-RECEIVED -> LISTEN on RST: the child is gone, the listener stays. */
 static void
 test_syn_received_rst(void **state)
@@ -1322,14 +1340,36 @@ test_syn_received_rst(void **state)
 	clear_out();
 	assert_int_equal(psend(&p, TCP_F_RST, NULL, 0), 0);
 	assert_int_equal(E.nout, 0);
-	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
-	assert_int_equal(E.l->synq_len, 0);
-	assert_int_equal(tcp_conn_state(E.l), TCP_LISTEN);
-	assert_null(tcp_accept(E.l));
-	/* No timer is left behind. */
-	advance(100000);
-	assert_int_equal(E.nout, 0);
+	check_child_reset();
 	finish(NULL);
+}
+
+/* A passive open up to SYN-RECEIVED: the peer's SYN in (its ISN in *irs),
+ * our SYN-ACK out (its ISN in *iss), the record cleared. */
+static void
+listen_syn_received(struct peer *p, uint32_t *irs, uint32_t *iss)
+{
+	listen_default(16);
+	peer_init(p, RPORT);
+	*irs = p->seq;
+	assert_int_equal(psend(p, TCP_F_SYN, NULL, 0), 0);
+	*iss = last_out()->o.seq;
+	clear_out();
+}
+
+/* The peer's ACK of our SYN-ACK (ISN `iss`) completes the handshake: the
+ * child is accepted in ESTABLISHED, then freed with the listener. */
+static void
+syn_received_ack_finish(struct peer *p, uint32_t iss)
+{
+	struct tcp_conn *c;
+
+	p->ack = iss + 1;
+	assert_int_equal(psend(p, TCP_F_ACK, NULL, 0), 0);
+	c = tcp_accept(E.l);
+	assert_non_null(c);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	finish(c);
 }
 
 /* A retransmitted SYN gets the same SYN-ACK again. */
@@ -1350,11 +1390,93 @@ test_syn_received_syn(void **state)
 	assert_int_equal(E.nout, 2);
 	check_seg(last_out(), TCP_F_SYN | TCP_F_ACK, first.o.seq, first.o.ack, 0);
 	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
-	/* A SYN with another ISN in window: challenge ACK (RFC 5961 4.2). */
-	p.seq += 10;
+	finish(NULL);
+}
+
+/* The original SYN again once our SYN-ACK went again on its timer (Linux's
+ * tcp_check_req: a "pure retransmitted SYN"): the same SYN-ACK, the same
+ * child, no new connection; the peer's ACK then completes the handshake. */
+static void
+test_syn_received_syn_retransmit(void **state)
+{
+	struct peer p;
+	uint32_t irs, iss;
+
+	(void)state;
+	listen_syn_received(&p, &irs, &iss);
+	advance(1000);
+	assert_int_equal(mib(TCP_MIB_SynRetrans), 1);
+	clear_out();
+	p.seq = irs;
 	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
-	check_seg(last_out(), TCP_F_ACK, first.o.seq + 1, first.o.ack, 0);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_SYN | TCP_F_ACK, iss, irs + 1, 0);
+	assert_int_equal(mib(TCP_MIB_PassiveOpens), 1);
+	assert_int_equal(mib(TCP_MIB_ChallengeACKs), 0);
+	assert_int_equal(mib(TCP_MIB_AttemptFails), 0);
 	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	assert_int_equal(E.l->synq_len, 1);
+	syn_received_ack_finish(&p, iss);
+}
+
+/*
+ * RFC 9293 3.10.7.4, fourth, SYN-RECEIVED: "If the connection was initiated
+ * with a passive OPEN, then return this connection to the LISTEN state and
+ * return."  A SYN in window with another ISN (the peer started over, or a
+ * blind attacker) ends the half-open child: it is freed, its SYN queue
+ * slot and timer go with it, and the listener stays.  As Linux's
+ * tcp_check_req (embryonic reset), a RST answers the SYN: <SEQ=0>
+ * <ACK=SEG.SEQ+1><CTL=RST,ACK>, or <SEQ=SEG.ACK><CTL=RST> when it carries
+ * an acceptable ACK; AttemptFails and EmbryonicRsts count it.  No challenge
+ * ACK (RFC 5961 4.2 is for the synchronised states).
+ */
+static void
+test_syn_received_syn_new_isn(void **state)
+{
+	struct peer p;
+	uint32_t irs, iss;
+
+	(void)state;
+	listen_syn_received(&p, &irs, &iss);
+	/* Out of window: an ACK (first, check the sequence number), the child stays. */
+	p.seq = irs + 1 + 100000000u;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), -EINVAL);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, iss + 1, irs + 1, 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	clear_out();
+	/* In window, another ISN: RST, the child is gone. */
+	p.seq = irs + 10;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_RST | TCP_F_ACK, 0, irs + 11, 0);
+	assert_int_equal(mib(TCP_MIB_ChallengeACKs), 0);
+	check_child_reset();
+	/* The peer's next SYN finds the listener: a new handshake. */
+	p.seq = irs + 10;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(last_out()->o.flags, TCP_F_SYN | TCP_F_ACK);
+	assert_int_equal(last_out()->o.ack, irs + 11);
+	assert_int_equal(E.l->synq_len, 1);
+	assert_int_equal(mib(TCP_MIB_PassiveOpens), 2);
+	syn_received_ack_finish(&p, last_out()->o.seq);
+}
+
+/* The same with an ACK of our SYN-ACK on it: the RST takes SEG.ACK. */
+static void
+test_syn_received_syn_ack_new_isn(void **state)
+{
+	struct peer p;
+	uint32_t irs, iss;
+
+	(void)state;
+	listen_syn_received(&p, &irs, &iss);
+	p.seq = irs + 500;
+	p.ack = iss + 1;
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_RST, iss + 1, 0, 0);
+	check_child_reset();
 	finish(NULL);
 }
 
@@ -1370,17 +1492,11 @@ test_syn_received_syn(void **state)
 static void
 test_syn_received_synack(void **state)
 {
-	struct tcp_conn *c;
 	struct peer p;
 	uint32_t iss, irs;
 
 	(void)state;
-	listen_default(16);
-	peer_init(&p, RPORT);
-	irs = p.seq;
-	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
-	iss = last_out()->o.seq;
-	clear_out();
+	listen_syn_received(&p, &irs, &iss);
 	/* An ACK of what was never sent: RST from SEG.ACK, whatever SEG.SEQ. */
 	p.seq = irs;
 	p.ack = iss + 5;
@@ -1412,12 +1528,7 @@ test_syn_received_synack(void **state)
 	assert_int_equal(E.l->synq_len, 1);
 	/* The real ACK completes the handshake. */
 	p.seq = irs + 1;
-	p.ack = iss + 1;
-	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
-	c = tcp_accept(E.l);
-	assert_non_null(c);
-	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
-	finish(c);
+	syn_received_ack_finish(&p, iss);
 }
 
 /* A simultaneous open up to SYN-RECEIVED: our SYN out (its sequence in
@@ -1434,6 +1545,32 @@ simopen_syn_received(struct peer *p, uint32_t *iss)
 	*iss = last_out()->o.seq;
 	assert_int_equal(psend(p, TCP_F_SYN, NULL, 0), 0);
 	return c;
+}
+
+/* After an active open (a simultaneous open), SYN-RECEIVED handles a SYN
+ * "per the directions for synchronized states" (RFC 9293 3.10.7.4,
+ * fourth): a challenge ACK (RFC 5961 4.2), and the connection stays. */
+static void
+test_syn_received_syn_simopen(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t iss, irs;
+
+	(void)state;
+	c = simopen_syn_received(&p, &iss);
+	irs = p.seq - 1;
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_RECEIVED);
+	clear_out();
+	p.seq = irs + 10;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, iss + 1, irs + 1, 0);
+	assert_int_equal(mib(TCP_MIB_ChallengeACKs), 1);
+	assert_int_equal(mib(TCP_MIB_EmbryonicRsts), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_RECEIVED);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	finish(c);
 }
 
 /* SYN-RECEIVED -> FIN-WAIT-1 on CLOSE (after a simultaneous open, the only
@@ -5124,6 +5261,10 @@ main(void)
 		T(test_syn_received_ack),
 		T(test_syn_received_rst),
 		T(test_syn_received_syn),
+		T(test_syn_received_syn_retransmit),
+		T(test_syn_received_syn_new_isn),
+		T(test_syn_received_syn_ack_new_isn),
+		T(test_syn_received_syn_simopen),
 		T(test_syn_received_synack),
 		T(test_syn_received_close),
 		T(test_syn_received_close_pending),
