@@ -555,6 +555,49 @@ print(" ".join("%%d/%%s" %% (p[TCP].dport, p[TCP].flags) for p in got if TCP in 
     t.wait_mbufs(base)
 
 
+def test_syn_received_syn(ternd_factory, netns_factory):
+    """A half-open connection of a listener, seen from a raw host, behaves as
+    Linux's tcp_check_req: a retransmission of the SYN (same ISN) gets the
+    same SYN-ACK again; a SYN in window with another ISN ends the half-open
+    connection and is answered by <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>,
+    counted in AttemptFails and EmbryonicRsts; the listener stays."""
+    t, a = one_host(ternd_factory, netns_factory, "service http")
+    me = t.links()["pa"]["mac"].lower()
+    assert a.ns.run("curl -s -m 5 http://%s/" % a.gw).stdout == "tern: hello\n"
+    wait_until(lambda: no_conns(t), what="connections closed")
+    # The host's kernel has no socket for the raw SYNs: keep it from
+    # resetting the SYN-ACKs itself.
+    iptables(a.ns, "-A OUTPUT -p tcp --sport 41500 --tcp-flags RST RST -j DROP")
+    base, m0 = t.mbufs_in_use(), mib(t)
+    out = ns_scapy(a.ns, RAW % a.inner + """
+me, you, you_ip, gw = %r, %r, %r, %r
+E = Ether(dst=me, src=you) / IP(src=you_ip, dst=gw)
+sn = AsyncSniffer(iface=%r, filter="tcp and src host " + gw + " and dst port 41500")
+sn.start()
+time.sleep(0.3)
+for seq in (1000, 1000, 1010):
+    send(E / TCP(sport=41500, dport=80, flags="S", seq=seq, window=65535))
+    time.sleep(0.3)
+time.sleep(0.5)
+got = sn.stop()
+print(" ".join("%%s/%%d/%%d" %% (p[TCP].flags, p[TCP].seq, p[TCP].ack) for p in got if TCP in p))
+""" % (me, a.mac, a.ip, a.gw, a.inner))
+    segs = [x.split("/") for x in out.split()]
+    # Two SYN-ACKs at least (one more if the SYN-ACK timer fired on a slow
+    # machine), all alike, then the RST.
+    assert len(segs) >= 3, out
+    synacks, rst = segs[:-1], segs[-1]
+    assert all(x[0] == "SA" and x[1:] == synacks[0][1:] and x[2] == "1001" for x in synacks), out
+    assert rst == ["RA", "0", "1011"], out
+    d = deltas(m0, mib(t))
+    assert d.get("EmbryonicRsts") == 1 and d.get("AttemptFails") == 1, d
+    assert [c["state"] for c in conns(t)] == ["LISTEN"], conns(t)
+    a.ns.run("iptables -F")
+    assert a.ns.run("curl -s -m 5 http://%s/" % a.gw).stdout == "tern: hello\n"
+    wait_until(lambda: no_conns(t), what="connections closed")
+    t.wait_mbufs(base)
+
+
 def test_tcp_set_rto_bounds_config(ternd_factory):
     """Each `tcp set` line of a config file is checked against the values
     the lines before it set, not the live ones: `show running-config` after
