@@ -132,6 +132,24 @@ tern_addr_martian(uint32_t h)
 	return (h >> 24) == 0 || (h >> 24) == 127 || (h >> 28) >= 14;
 }
 
+int
+tern_parse_addr_range(const char *s, uint32_t *lo, uint32_t *hi)
+{
+	char buf[TERN_ADDR_RANGE_MAX + 1], *dash;
+	struct in_addr a, b;
+
+	if (strlen(s) > TERN_ADDR_RANGE_MAX)
+		return -EINVAL;
+	strcpy(buf, s);
+	if ((dash = strchr(buf, '-')) != NULL)
+		*dash = '\0';
+	if (inet_pton(AF_INET, buf, &a) != 1 || (dash && inet_pton(AF_INET, dash + 1, &b) != 1))
+		return -EINVAL;
+	*lo = ntohl(a.s_addr);
+	*hi = dash ? ntohl(b.s_addr) : *lo;
+	return *lo <= *hi ? 0 : -EINVAL;
+}
+
 bool
 tern_addr_range_martian(uint32_t lo, uint32_t hi)
 {

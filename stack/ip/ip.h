@@ -52,6 +52,12 @@ struct tern_addr {
  */
 bool tern_addr_martian(uint32_t h);
 
+/* "ADDR" or "ADDR-ADDR" (lo <= hi; host order, hi = lo for one), at most
+ * TERN_ADDR_RANGE_MAX bytes: an SNAT pool, loadgen's `from`.  0 or
+ * -EINVAL. */
+#define TERN_ADDR_RANGE_MAX 39
+int tern_parse_addr_range(const char *s, uint32_t *lo, uint32_t *hi);
+
 /* Does the range lo..hi (host order) hold an address tern_addr_martian()
  * refuses?  With usable ends, only 127/8 can lie inside. */
 bool tern_addr_range_martian(uint32_t lo, uint32_t hi);

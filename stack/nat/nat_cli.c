@@ -208,7 +208,7 @@ parse_addr_port(const char *s, uint32_t *a, uint16_t *port)
 }
 
 static int
-parse_range(const char *s, uint32_t *lo, uint32_t *hi, bool addrs)
+parse_port_range(const char *s, uint32_t *lo, uint32_t *hi)
 {
 	char buf[40], *dash;
 
@@ -217,18 +217,11 @@ parse_range(const char *s, uint32_t *lo, uint32_t *hi, bool addrs)
 	strcpy(buf, s);
 	if ((dash = strchr(buf, '-')) != NULL)
 		*dash = '\0';
-	if (addrs) {
-		if (parse_addr(buf, lo) < 0 || (dash && parse_addr(dash + 1, hi) < 0))
-			return -EINVAL;
-	} else {
-		if (parse_port(buf, lo) < 0)
-			return -EINVAL;
-		*hi = *lo;
-		if (dash && parse_port(dash + 1, hi) < 0)
-			return -EINVAL;
-	}
-	if (!dash && addrs)
-		*hi = *lo;
+	if (parse_port(buf, lo) < 0)
+		return -EINVAL;
+	*hi = *lo;
+	if (dash && parse_port(dash + 1, hi) < 0)
+		return -EINVAL;
 	return *lo <= *hi ? 0 : -EINVAL;
 }
 
@@ -258,7 +251,8 @@ parse_rule(struct cmd_ctx *c, int argc, char **argv, struct nat_rule *r)
 			if (cmd_once(c, argv, 5, i, 2) < 0)
 				return -EINVAL;
 			if (strcmp(argv[i], "to") == 0) {
-				if (parse_range(argv[i + 1], &r->pool_lo, &r->pool_hi, true) < 0)
+				if (tern_parse_addr_range(argv[i + 1], &r->pool_lo, &r->pool_hi) <
+				    0)
 					return out_err(c->out, EINVAL,
 					               "pool '%s': expected ADDR or ADDR-ADDR",
 					               argv[i + 1]);
@@ -270,7 +264,7 @@ parse_rule(struct cmd_ctx *c, int argc, char **argv, struct nat_rule *r)
 					               "(0/8, 127/8, multicast, class E)",
 					               argv[i + 1]);
 			} else if (strcmp(argv[i], "ports") == 0) {
-				if (parse_range(argv[i + 1], &lo, &hi, false) < 0 || lo < 1024)
+				if (parse_port_range(argv[i + 1], &lo, &hi) < 0 || lo < 1024)
 					return out_err(
 					    c->out, EINVAL,
 					    "ports '%s': expected LO-HI within 1024-65535",

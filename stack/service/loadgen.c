@@ -482,23 +482,14 @@ cli_loadgen_start(struct cmd_ctx *c, int argc, char **argv)
 		} else if (strcmp(argv[i], "idle") == 0) {
 			cfg.idle = true;
 		} else if (i + 1 < argc && strcmp(argv[i], "from") == 0) {
-			char buf[40], *dash;
-			struct in_addr lo, hi;
-			if (strlen(argv[++i]) >= sizeof(buf))
+			if (strlen(argv[++i]) > TERN_ADDR_RANGE_MAX)
 				return out_err(c->out, EINVAL,
-				               "from '%s': expected ADDR or ADDR-ADDR (at most %zu "
+				               "from '%s': expected ADDR or ADDR-ADDR (at most %d "
 				               "bytes)",
-				               argv[i], sizeof(buf) - 1);
-			strcpy(buf, argv[i]);
-			if ((dash = strchr(buf, '-')) != NULL)
-				*dash = '\0';
-			if (inet_pton(AF_INET, buf, &lo) != 1 ||
-			    (dash && inet_pton(AF_INET, dash + 1, &hi) != 1) ||
-			    (dash && ntohl(hi.s_addr) < ntohl(lo.s_addr)))
+				               argv[i], TERN_ADDR_RANGE_MAX);
+			if (tern_parse_addr_range(argv[i], &cfg.from_lo, &cfg.from_hi) < 0)
 				return out_err(c->out, EINVAL,
 				               "from '%s': expected ADDR or ADDR-ADDR", argv[i]);
-			cfg.from_lo = ntohl(lo.s_addr);
-			cfg.from_hi = dash ? ntohl(hi.s_addr) : cfg.from_lo;
 			/* 0.0.0.0 would read as no `from` at all. */
 			if (tern_addr_range_martian(cfg.from_lo, cfg.from_hi))
 				return out_err(c->out, EINVAL,
