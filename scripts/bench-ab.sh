@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Benchmark helper (not a test): is build B faster than build A?  Paired
+# runs of two ternd builds on the traffic of bench-l3fwd.sh (net_pcap
+# infinite_rx in, net_null out, one worker), alternating which goes first,
+# and the median of the per-pair ratios B/A.
+#
+#   scripts/bench-ab.sh BUILD_A BUILD_B [pairs] [seconds]
+#
+# e.g. a release build of main against one of a change:
+#   git worktree add /tmp/b HEAD && meson setup /tmp/build-b /tmp/b
+#   scripts/bench-ab.sh build /tmp/build-b 10 2
+#
+# Why pairs: this VM's rate drifts by up to a third within minutes (other
+# tenants), so two builds measured minutes apart cannot be compared; two
+# runs back to back can, and the median ratio shrugs off the odd pair a
+# neighbour spoiled.  Differences under about 2% are noise even so.
+#
+#   TERN_BENCH_FLOWS  flows in the pcap (default 1024)
+#   TERN_BENCH_TERND  extra ternd config lines, e.g. for NAT44 as
+#                     bench-nat.sh runs it (with TERN_BENCH_FLOWS=65536):
+#     "nat max-sessions 131072\nnat add snat src 10.0.0.0/8 out out to 10.255.0.10-10.255.0.13"
+set -u
+. "$(dirname "$0")/lib.sh"
+tern_need_root
+if [ $# -lt 2 ]; then
+	sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+fi
+a=$1 b=$2 pairs=${3:-10} secs=${4:-2}
+for build in "$a" "$b"; do
+	if [ ! -x "$build/app/ternd/ternd" ] || [ ! -x "$build/app/ternctl/ternctl" ]; then
+		echo "$0: $build: no app/ternd/ternd or app/ternctl/ternctl (build it first)" >&2
+		exit 1
+	fi
+done
+tern_install_deps python3-scapy
+tern_hugepages 512
+flows=${TERN_BENCH_FLOWS:-1024}
+
+dir=$(mktemp -d /tmp/tern-bench-ab.XXXXXX)
+pid=
+cleanup() {
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	fi
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+/usr/bin/python3 "$(dirname "$0")/gen-flows.py" "$dir/flows.pcap" 02:70:63:61:70:00 "$flows" spread
+in_mbufs=
+[ "$flows" -gt 4096 ] && in_mbufs=" mbufs 131071"
+{
+	echo "eal -l 0-1 --no-pci --in-memory --file-prefix tern-bench-ab-$$ --log-level=lib.eal:error --log-level=pmd.*:error"
+	echo "workers 1"
+	echo "port add in net_pcap0,rx_pcap=$dir/flows.pcap,infinite_rx=1$in_mbufs"
+	echo "port add out net_null0,no-rx=1"
+	echo "addr add 10.0.0.1/24 dev in"
+	echo "addr add 10.255.0.1/24 dev out"
+	echo "neigh add 10.255.0.2 lladdr 02:00:00:00:00:02 dev out"
+	for n in $(seq 0 15); do echo "route add 198.18.$n.0/24 via 10.255.0.2"; done
+	printf '%b\n' "${TERN_BENCH_TERND:-}"
+} >"$dir/ternd.conf"
+
+# tx_packets of port `out`, from ternctl's JSON.
+tx_packets() {
+	"$1/app/ternctl/ternctl" -s "$dir/ternd.sock" -t 10 -j link show out |
+		/usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["ports"][0]["tx_packets"])'
+}
+
+# rate BUILD: Mpps over $secs after a 2 s warm-up, or 0 if it never forwarded.
+rate() {
+	local build=$1 t0 t1 n0 n1 _
+	rm -f "$dir/ternd.sock"
+	"$build/app/ternd/ternd" -c "$dir/ternd.conf" -s "$dir/ternd.sock" -l error \
+		>"$dir/ternd.log" 2>&1 </dev/null &
+	pid=$!
+	TERN_BUILD=$build tern_ctl_wait "$dir/ternd.sock" || { echo 0; return; }
+	sleep 2
+	t0=$(date +%s.%N)
+	n0=$(tx_packets "$build") || n0=
+	sleep "$secs"
+	n1=$(tx_packets "$build") || n1=
+	t1=$(date +%s.%N)
+	"$build/app/ternctl/ternctl" -s "$dir/ternd.sock" -t 10 shutdown >/dev/null 2>&1
+	wait "$pid" 2>/dev/null
+	pid=
+	if [ -z "$n0" ] || [ -z "$n1" ]; then
+		echo 0
+		return
+	fi
+	/usr/bin/python3 -c "print('%.2f' % (($n1 - $n0) / ($t1 - $t0) / 1e6))"
+}
+
+ratios=()
+for i in $(seq "$pairs"); do
+	if [ $((i % 2)) = 1 ]; then
+		ra=$(rate "$a")
+		rb=$(rate "$b")
+	else
+		rb=$(rate "$b")
+		ra=$(rate "$a")
+	fi
+	if [ "$ra" = 0 ] || [ "$rb" = 0 ]; then
+		echo "pair $i: A $ra Mpps, B $rb Mpps: a run did not forward (log: ternd.log)" >&2
+		cat "$dir/ternd.log" >&2
+		exit 1
+	fi
+	r=$(/usr/bin/python3 -c "print('%.3f' % ($rb / $ra))")
+	ratios+=("$r")
+	echo "pair $i: A $ra Mpps   B $rb Mpps   B/A $r"
+done
+printf '%s\n' "${ratios[@]}" | sort -n |
+	awk '{ v[NR] = $1 } END { printf "median B/A over %d pairs: %.3f\n", NR, v[int((NR + 1) / 2)] }'
