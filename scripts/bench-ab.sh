@@ -113,4 +113,7 @@ for i in $(seq "$pairs"); do
 	echo "pair $i: A $ra Mpps   B $rb Mpps   B/A $r"
 done
 printf '%s\n' "${ratios[@]}" | sort -n |
-	awk '{ v[NR] = $1 } END { printf "median B/A over %d pairs: %.3f\n", NR, v[int((NR + 1) / 2)] }'
+	awk '{ v[NR] = $1 } END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "median B/A over %d pairs: %.3f\n", NR, m
+	}'
