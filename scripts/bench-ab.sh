@@ -13,7 +13,9 @@
 # Why pairs: this VM's rate drifts by up to a third within minutes (other
 # tenants), so two builds measured minutes apart cannot be compared; two
 # runs back to back can, and the median ratio shrugs off the odd pair a
-# neighbour spoiled.  Differences under about 2% are noise even so.
+# neighbour spoiled.  Differences under about 2% are noise even so, and in
+# a busy hour pairs of one build with itself spread by 20%: run A against A
+# first to see the hour's noise, and use more pairs when it is high.
 #
 #   TERN_BENCH_FLOWS  flows in the pcap (default 1024)
 #   TERN_BENCH_TERND  extra ternd config lines, e.g. for NAT44 as
@@ -23,7 +25,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 tern_need_root
 if [ $# -lt 2 ]; then
-	sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 fi
 a=$1 b=$2 pairs=${3:-10} secs=${4:-2}
@@ -52,17 +54,8 @@ trap 'exit 130' INT TERM
 /usr/bin/python3 "$(dirname "$0")/gen-flows.py" "$dir/flows.pcap" 02:70:63:61:70:00 "$flows" spread
 in_mbufs=
 [ "$flows" -gt 4096 ] && in_mbufs=" mbufs 131071"
-{
-	echo "eal -l 0-1 --no-pci --in-memory --file-prefix tern-bench-ab-$$ --log-level=lib.eal:error --log-level=pmd.*:error"
-	echo "workers 1"
-	echo "port add in net_pcap0,rx_pcap=$dir/flows.pcap,infinite_rx=1$in_mbufs"
-	echo "port add out net_null0,no-rx=1"
-	echo "addr add 10.0.0.1/24 dev in"
-	echo "addr add 10.255.0.1/24 dev out"
-	echo "neigh add 10.255.0.2 lladdr 02:00:00:00:00:02 dev out"
-	for n in $(seq 0 15); do echo "route add 198.18.$n.0/24 via 10.255.0.2"; done
-	printf '%b\n' "${TERN_BENCH_TERND:-}"
-} >"$dir/ternd.conf"
+tern_bench_fwd_conf "tern-bench-ab-$$" "net_pcap0,rx_pcap=$dir/flows.pcap,infinite_rx=1$in_mbufs" \
+	net_null0,no-rx=1 >"$dir/ternd.conf"
 
 # tx_packets of port `out`, from ternctl's JSON.
 tx_packets() {

@@ -282,17 +282,7 @@ in_mbufs=
 devs_out="net_null0,no-rx=1"
 
 run_ternd() {
-	{
-		echo "eal -l 0-1 --no-pci --in-memory --file-prefix $prefix-ternd --log-level=lib.eal:error --log-level=pmd.*:error"
-		echo "workers 1"
-		echo "port add in $devs_in$in_mbufs"
-		echo "port add out $devs_out"
-		echo "addr add 10.0.0.1/24 dev in"
-		echo "addr add 10.255.0.1/24 dev out"
-		echo "neigh add 10.255.0.2 lladdr 02:00:00:00:00:02 dev out"
-		for n in $(seq 0 15); do echo "route add 198.18.$n.0/24 via 10.255.0.2"; done
-		printf '%b\n' "${TERN_BENCH_TERND:-}"
-	} >"$dir/ternd.conf"
+	tern_bench_fwd_conf "$prefix-ternd" "$devs_in$in_mbufs" "$devs_out" >"$dir/ternd.conf"
 	rm -f "$dir/ternd.sock"
 	"$ternd" -c "$dir/ternd.conf" -s "$dir/ternd.sock" -l error >"$dir/ternd.log" 2>&1 </dev/null &
 	cur_pid=$!

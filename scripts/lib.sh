@@ -68,6 +68,23 @@ tern_bench_start() {
 	trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
 }
 
+# tern_bench_fwd_conf FILE_PREFIX IN OUT: the ternd config of the forwarding
+# benchmarks (bench-l3fwd.sh, bench-nat.sh through it, bench-ab.sh): one
+# worker, port `in` (devargs IN) routed by 16 prefixes, 198.18.N.0/24, to a
+# static neighbour on port `out` (devargs OUT), then $TERN_BENCH_TERND.
+tern_bench_fwd_conf() {
+	local n
+	echo "eal -l 0-1 --no-pci --in-memory --file-prefix $1 --log-level=lib.eal:error --log-level=pmd.*:error"
+	echo "workers 1"
+	echo "port add in $2"
+	echo "port add out $3"
+	echo "addr add 10.0.0.1/24 dev in"
+	echo "addr add 10.255.0.1/24 dev out"
+	echo "neigh add 10.255.0.2 lladdr 02:00:00:00:00:02 dev out"
+	for n in $(seq 0 15); do echo "route add 198.18.$n.0/24 via 10.255.0.2"; done
+	printf '%b\n' "${TERN_BENCH_TERND:-}"
+}
+
 # tern_ctl_wait SOCK: until ternd answers on its management socket (10 s).
 tern_ctl_wait() {
 	local _
