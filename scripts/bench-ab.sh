@@ -57,34 +57,23 @@ in_mbufs=
 tern_bench_fwd_conf "tern-bench-ab-$$" "net_pcap0,rx_pcap=$dir/flows.pcap,infinite_rx=1$in_mbufs" \
 	net_null0,no-rx=1 >"$dir/ternd.conf"
 
-# tx_packets of port `out`, from ternctl's JSON.
-tx_packets() {
-	"$1/app/ternctl/ternctl" -s "$dir/ternd.sock" -t 10 -j link show out |
-		/usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["ports"][0]["tx_packets"])'
-}
-
 # rate BUILD: Mpps over $secs after a 2 s warm-up, or 0 if it never forwarded.
 rate() {
-	local build=$1 t0 t1 n0 n1 _
+	local build=$1 r
 	rm -f "$dir/ternd.sock"
 	"$build/app/ternd/ternd" -c "$dir/ternd.conf" -s "$dir/ternd.sock" -l error \
 		>"$dir/ternd.log" 2>&1 </dev/null &
 	pid=$!
-	TERN_BUILD=$build tern_ctl_wait "$dir/ternd.sock" || { echo 0; return; }
-	sleep 2
-	t0=$(date +%s.%N)
-	n0=$(tx_packets "$build") || n0=
-	sleep "$secs"
-	n1=$(tx_packets "$build") || n1=
-	t1=$(date +%s.%N)
+	r=0
+	if TERN_BUILD=$build tern_ctl_wait "$dir/ternd.sock"; then
+		sleep 2
+		r=$(TERN_BUILD=$build tern_tx_mpps "$dir/ternd.sock" out "$secs" 2>/dev/null) || r=0
+	fi
 	"$build/app/ternctl/ternctl" -s "$dir/ternd.sock" -t 10 shutdown >/dev/null 2>&1
 	wait "$pid" 2>/dev/null
 	pid=
-	if [ -z "$n0" ] || [ -z "$n1" ]; then
-		echo 0
-		return
-	fi
-	/usr/bin/python3 -c "print('%.2f' % (($n1 - $n0) / ($t1 - $t0) / 1e6))"
+	[ "${r:-0.00}" = 0.00 ] && r=0
+	echo "$r"
 }
 
 ratios=()
@@ -97,7 +86,7 @@ for i in $(seq "$pairs"); do
 		ra=$(rate "$a")
 	fi
 	if [ "$ra" = 0 ] || [ "$rb" = 0 ]; then
-		echo "pair $i: A $ra Mpps, B $rb Mpps: a run did not forward (log: ternd.log)" >&2
+		echo "pair $i: A $ra Mpps, B $rb Mpps: a run did not forward; its log:" >&2
 		cat "$dir/ternd.log" >&2
 		exit 1
 	fi

@@ -197,9 +197,9 @@ def test_nat_lossy_outside(faulty, tmpdir_tern):
         # curl can return before the close is over: a lost FIN or last
         # ACK leaves the session in LAST_ACK until a retransmission gets
         # through the lossy wire.
-        wait_until(lambda: [x["state"] for x in sessions(t) if x["proto"] == "tcp"]
-                   in (["TIME_WAIT"], ["CLOSE"]), timeout=30,
-                   what="the session to follow the close: %s" % tcp)
+        states = lambda: [x["state"] for x in sessions(t) if x["proto"] == "tcp"]
+        wait_until(lambda: states() in (["TIME_WAIT"], ["CLOSE"]), timeout=30,
+                   what="the session to follow the close (TIME_WAIT or CLOSE)")
         t.wait_mbufs(base)
     finally:
         kill(srv)
