@@ -49,7 +49,6 @@ target=${TERN_BENCH_TARGET:-1.0}
 no_graph=${TERN_BENCH_NO_GRAPH:-0}
 ternd=$TERN_BUILD/app/ternd/ternd
 ternctl=$TERN_BUILD/app/ternctl/ternctl
-examples=/usr/share/dpdk/examples
 bench=$TERN_BUILD/bench/l3fwd
 prefix=tern-bench-l3fwd-$$
 
@@ -77,51 +76,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# ---- build copies of l3fwd and l3fwd-graph under build/ ------------------
-stamp="$(dpkg-query -W -f='${Version}' dpdk-doc libdpdk-dev 2>/dev/null) patch-2"
-if [ ! -x "$bench/l3fwd/build/l3fwd" ] || [ ! -x "$bench/l3fwd-graph/build/l3fwd-graph" ] ||
-	[ "$(cat "$bench/stamp" 2>/dev/null)" != "$stamp" ]; then
-	echo "building l3fwd and l3fwd-graph from $examples in $bench"
-	rm -rf "$bench"
-	mkdir -p "$bench"
-	cp -r "$examples/l3fwd" "$examples/l3fwd-graph" "$examples/common" "$bench/"
-	# l3fwd: RX offloads (checksum) masked with the device's capabilities.
-	sed -i \
-		-e 's/^\(\t\tret = config_port_max_pkt_len(&local_port_conf, &dev_info);\)$/\t\tlocal_port_conf.rxmode.offloads \&= dev_info.rx_offload_capa;\n\1/' \
-		-e 's/^\(\t\t\trxq_conf.offloads = port_conf.rxmode.offloads\);$/\1 \& dev_info.rx_offload_capa;/' \
-		"$bench/l3fwd/main.c"
-	# A pool that holds 64k replayed flows (net_pcap infinite_rx keeps
-	# every packet of the pcap in an mbuf).
-	sed -i -e 's/^\t(unsigned)8192)$/\t(unsigned)131072)/' "$bench/l3fwd/main.c"
-	if [ "$(grep -c 'dev_info.rx_offload_capa;' "$bench/l3fwd/main.c")" != 2 ] ||
-		! grep -q '(unsigned)131072)' "$bench/l3fwd/main.c"; then
-		echo "$0: could not patch $bench/l3fwd/main.c (offload mask)" >&2
-		exit 1
-	fi
-	# l3fwd-graph: the 16 routes of the benchmark, all to port 1.
-	if ! /usr/bin/python3 - "$bench/l3fwd-graph/main.c" <<'PY'; then
-import re, sys
-f = sys.argv[1]
-s = open(f).read()
-body = "\n".join("\t{RTE_IPV4(198, 18, %d, 0), 24, 1}," % n for n in range(16))
-s, n = re.subn(r"(ipv4_l3fwd_lpm_route_array\[\] = \{\n).*?(\n\};)",
-               lambda m: m.group(1) + body + m.group(2), s, flags=re.S)
-if n != 1:
-    sys.exit("route array not found")
-open(f, "w").write(s)
-PY
-		echo "$0: could not patch $bench/l3fwd-graph/main.c (routes)" >&2
-		exit 1
-	fi
-	for app in l3fwd l3fwd-graph; do
-		if ! make -C "$bench/$app" >"$bench/$app.build.log" 2>&1; then
-			tail -20 "$bench/$app.build.log" >&2
-			echo "$0: $app does not build (log: $bench/$app.build.log)" >&2
-			exit 1
-		fi
-	done
-	echo "$stamp" >"$bench/stamp"
-fi
+# ---- copies of l3fwd and l3fwd-graph under build/ (lib.sh) ---------------
+tern_build_l3fwd || exit 1
 
 # ---- traffic --------------------------------------------------------------
 pcap=$dir/flows.pcap
