@@ -158,10 +158,24 @@ void nat_sess_insert(struct nat_table *t, struct nat_session *s, uint64_t now);
 void nat_sess_unalloc(struct nat_table *t, struct nat_session *s);
 /* Per-host counts (max_per_host). */
 uint32_t nat_host_count(const struct nat_table *t, uint32_t addr);
+/* nat_sess_touch's part for packets that may change the timeout. */
+void nat_sess_track(struct nat_table *t, struct nat_session *s, unsigned dir, uint8_t tcp_flags,
+                    uint64_t now);
+
 /* Account a packet on `s` in direction `dir`: counters, last seen, TCP
- * state and UDP stream detection, timer (only when the timeout shrinks). */
-void nat_sess_touch(struct nat_table *t, struct nat_session *s, unsigned dir, uint32_t bytes,
-                    uint8_t tcp_flags, uint64_t now);
+ * state and UDP stream detection, timer (only when the timeout shrinks).
+ * Inline for the common packet, which changes nothing but the counters. */
+static inline void
+nat_sess_touch(struct nat_table *t, struct nat_session *s, unsigned dir, uint32_t bytes,
+               uint8_t tcp_flags, uint64_t now)
+{
+	s->packets[dir]++;
+	s->bytes[dir] += bytes;
+	s->last_seen = (uint32_t)now;
+	/* Only TCP's flags and a first reply change the state. */
+	if (s->proto == NAT_IPPROTO_TCP || (dir == NAT_DIR_REPLY && !(s->flags & NSF_REPLIED)))
+		nat_sess_track(t, s, dir, tcp_flags, now);
+}
 /* The initial TCP state of a session opened by a packet with `flags`, or
  * -1 when such a packet may not open one (Linux conntrack's "invalid"). */
 int nat_tcp_new_state(uint8_t flags);

@@ -475,14 +475,11 @@ tcp_track(struct nat_session *s, unsigned dir, uint8_t f)
 }
 
 void
-nat_sess_touch(struct nat_table *t, struct nat_session *s, unsigned dir, uint32_t bytes,
-               uint8_t tcp_flags, uint64_t now)
+nat_sess_track(struct nat_table *t, struct nat_session *s, unsigned dir, uint8_t tcp_flags,
+               uint64_t now)
 {
 	bool changed = false;
 
-	s->packets[dir]++;
-	s->bytes[dir] += bytes;
-	s->last_seen = (uint32_t)now;
 	if (dir == NAT_DIR_REPLY && !(s->flags & NSF_REPLIED)) {
 		s->flags |= NSF_REPLIED;
 		changed = true;
