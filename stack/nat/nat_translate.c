@@ -296,8 +296,8 @@ dnat_reply_rule(const struct nat_rules *rules, uint8_t proto, const struct nat_e
 
 /* owner_of with more than one owner. */
 static unsigned
-owner_of_shared(const struct nat_table *t, const struct nat_rules *rules,
-                const struct nat_env *env, uint8_t proto, const struct nat_ep4 *e)
+owner_of_shared(const struct nat_table *t, const struct nat_rules *rules, const struct nat_env *env,
+                uint8_t proto, const struct nat_ep4 *e)
 {
 	const struct nat_rule *r;
 
