@@ -22,23 +22,31 @@
 
 /*
  * Is the header checksum right (RFC 1071: the one's complement sum of the
- * header is all ones)?  Folding keeps a sum's value modulo 0xffff (2^16 is
- * 1 modulo 0xffff), and a nonzero sum folds to 0xffff exactly when it is a
- * multiple of 0xffff.  So the common 20-byte header is added up as five
- * 32-bit words in 64 bits, where nothing carries out, and the test is one
- * modulo by a constant (a multiply): a shorter dependency chain than the
- * folds, on every packet a NIC did not check.  The sum is never zero: the
- * version byte is not.
+ * header is all ones)?  The common 20-byte header is added up as two 64-bit
+ * words and a 32-bit one, with the carries added back in (one's complement
+ * addition in 64 bits: 2^64 is 1 modulo 0xffff, as 2^16 is).  Such a sum
+ * keeps the 16-bit sum's value modulo 0xffff, and a nonzero sum folds to
+ * 0xffff exactly when it is a multiple of 0xffff: one modulo by a constant
+ * (a multiply) instead of the folds.  The sum is never zero: the version
+ * byte is not.  (Three loads in registers: a third fewer instructions than
+ * five 32-bit words copied through the stack, scripts/bench-instr.sh.)
  */
 static inline bool
 ip_hdr_cksum_ok(const struct rte_ipv4_hdr *ip, uint16_t hl)
 {
-	uint32_t w[5];
+	uint64_t a, b, s;
+	uint32_t c;
 
 	if (unlikely(hl != sizeof(*ip)))
 		return rte_raw_cksum(ip, hl) == 0xffff;
-	memcpy(w, ip, sizeof(w)); /* plain unaligned loads once compiled */
-	return ((uint64_t)w[0] + w[1] + ((uint64_t)w[2] + w[3]) + w[4]) % 0xffff == 0;
+	memcpy(&a, ip, sizeof(a)); /* plain unaligned loads once compiled */
+	memcpy(&b, (const uint8_t *)ip + 8, sizeof(b));
+	memcpy(&c, (const uint8_t *)ip + 16, sizeof(c));
+	s = a + b;
+	s += s < a; /* the end-around carry */
+	s += c;
+	s += s < c;
+	return s % 0xffff == 0;
 }
 
 /*
