@@ -284,7 +284,9 @@ run_graph() {
 busy=
 check_busy() {
 	local p
-	for p in $(ps -eo pid=,pcpu= | awk -v me=$$ '$1 != me && $2 >= 50 { print $1 }'); do
+	# Not processes under 2 s old (ps and awk here, say): their average
+	# CPU share, all ps knows, is high and means nothing.
+	for p in $(ps -eo pid=,etimes=,pcpu= | awk -v me=$$ '$1 != me && $2 >= 2 && $3 >= 50 { print $1 }'); do
 		[ "$p" = "$cur_pid" ] && continue
 		case " $busy " in *" $p "*) continue ;; esac
 		busy="$busy $p"
