@@ -144,6 +144,10 @@ static uint16_t
 ip_forward_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
 	struct tern_worker *w = tern_node_worker(node);
+	/* Read once: the packet stores of the loop might alias them, so the
+	 * compiler would load them again for every packet. */
+	const struct tern_dp *dp = w->dp;
+	const uint64_t now_ms = w->now_ms;
 	struct ip_out_cache cache = { .valid = false };
 	rte_edge_t next[TERN_NODE_CHUNK];
 
@@ -152,13 +156,15 @@ ip_forward_process(struct rte_graph *graph, struct rte_node *node, void **objs, 
 
 		for (uint16_t i = 0; i < n; i++) {
 			struct rte_mbuf *m = objs[base + i];
+			rte_edge_t e;
 
 			if (unlikely(tern_mbuf_priv(m)->tx_port == m->port) &&
-			    ip_forward_redirect_due(w->dp, m))
+			    ip_forward_redirect_due(dp, m))
 				ip_forward_redirect(graph, node, m);
-			next[i] = ip_forward_one(w->dp, m);
-			if (likely(next[i] == IP_OUT_NEXT_PORT_TX))
-				next[i] = ip_out_l2(w->dp, objs[base + i], w->now_ms, &cache);
+			e = ip_forward_one(dp, m);
+			if (likely(e == IP_OUT_NEXT_PORT_TX))
+				e = ip_out_l2(dp, m, now_ms, &cache);
+			next[i] = e;
 		}
 		tern_node_enqueue(graph, node, &objs[base], next, n, nb <= TERN_NODE_CHUNK);
 	}

@@ -245,6 +245,9 @@ static uint16_t
 ip_input_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
 	const struct tern_dp *dp = tern_node_worker(node)->dp;
+	/* Read once: the compiler cannot keep it in a register across the
+	 * stores of the loop, which may alias it. */
+	const bool prerouting = dp->prerouting;
 	rte_edge_t next[TERN_NODE_CHUNK];
 	uint32_t dst[TERN_NODE_CHUNK];
 	uint64_t nh[TERN_NODE_CHUNK];
@@ -254,12 +257,14 @@ ip_input_process(struct rte_graph *graph, struct rte_node *node, void **objs, ui
 		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK), k = 0;
 
 		for (uint16_t i = 0; i < n; i++) {
-			next[i] = ip_input_check(objs[base + i], &dst[k]);
-			if (next[i] != IP_INPUT_LOOKUP)
-				continue;
+			rte_edge_t e = ip_input_check(objs[base + i], &dst[k]);
+
+			/* next[i] of a packet to route is set after the lookup. */
+			if (e != IP_INPUT_LOOKUP)
+				next[i] = e;
 			/* A prerouting hook (NAT) sees every packet before the
 			 * routing decision, fragments once reassembled. */
-			if (unlikely(dp->prerouting))
+			else if (unlikely(prerouting))
 				next[i] = ip_is_fragment(objs[base + i]) ? IP_INPUT_NEXT_FRAGMENT
 				                                         : prerouting_edge;
 			else
