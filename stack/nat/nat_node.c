@@ -136,8 +136,9 @@ nat_route(const struct tern_dp *dp, struct rte_mbuf *m)
 /* One packet: translate (unless it is about to die of TTL).  Returns an
  * edge, NAT_NEXT_ROUTE, or NAT_NEXT_HANDOFF with the owner in *owner. */
 static inline rte_edge_t
-nat_one(struct nat_worker *nw, const struct tern_dp *dp, const struct nat_env *env,
-        struct rte_mbuf *m, uint64_t now, struct nat_prep *prep, unsigned *owner)
+nat_one(struct nat_worker *nw, const struct tern_dp *dp, const struct nat_rules *rules,
+        const struct nat_env *env, struct rte_mbuf *m, uint64_t now, struct nat_prep *prep,
+        unsigned *owner)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 	rte_edge_t e;
@@ -147,7 +148,7 @@ nat_one(struct nat_worker *nw, const struct tern_dp *dp, const struct nat_env *e
 		if (e == NAT_NEXT_FORWARD)
 			return e; /* time exceeded, about the original packet */
 	}
-	switch (nat_translate_prepared(nw->t, dp->nat, env, prep, m->port, now, owner)) {
+	switch (nat_translate_prepared(nw->t, rules, env, prep, m->port, now, owner)) {
 	case NAT_PASS:
 	case NAT_DONE:
 		return NAT_NEXT_ROUTE;
@@ -213,6 +214,10 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 		.is_local = env_is_local,
 		.port_addr = env_port_addr,
 	};
+	/* Read once: the packet stores of the loops might alias them. */
+	const struct nat_rules *rules = dp->nat;
+	const uint64_t now = w->now_ms;
+	struct nat_table *t = nw->t;
 	struct nat_prep prep[TERN_NODE_CHUNK];
 	void *keep[TERN_NODE_CHUNK];
 	rte_edge_t next[TERN_NODE_CHUNK];
@@ -223,7 +228,7 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 		uint16_t n = RTE_MIN(nb - base, TERN_NODE_CHUNK), nkeep = 0;
 
 		/* Rules removed while packets were on their way: route only. */
-		if (unlikely(dp->nat == NULL)) {
+		if (unlikely(rules == NULL)) {
 			for (uint16_t i = 0; i < n; i++) {
 				keep[i] = objs[base + i];
 				next[i] = NAT_NEXT_ROUTE;
@@ -242,15 +247,15 @@ nat44_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint1
 		for (uint16_t i = 0; i < n; i++) {
 			struct rte_mbuf *m = objs[base + i];
 
-			nat_prepare(nw->t, rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
+			nat_prepare(t, rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_data_len(m),
 			            rte_pktmbuf_pkt_len(m), 0, &prep[i]);
 		}
 		for (uint16_t i = 0; i < n; i++)
-			nat_prepare(nw->t, NULL, 0, 0, 1, &prep[i]);
+			nat_prepare(t, NULL, 0, 0, 1, &prep[i]);
 		for (uint16_t i = 0; i < n; i++) {
 			struct rte_mbuf *m = objs[base + i];
 			unsigned owner = 0;
-			rte_edge_t e = nat_one(nw, dp, &env, m, w->now_ms, &prep[i], &owner);
+			rte_edge_t e = nat_one(nw, dp, rules, &env, m, now, &prep[i], &owner);
 
 			if (e == NAT_NEXT_HANDOFF) {
 				tern_handoff_add(&ho, m, owner);
