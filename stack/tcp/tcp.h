@@ -95,6 +95,7 @@ const char *tcp_state_name(enum tcp_state s);
 	X(TailLossProbes)                                                                          \
 	X(LostRetransmits)                                                                         \
 	X(SynRetrans)                                                                              \
+	X(AckSkippedSynRecv)                                                                       \
 	X(KeepaliveProbes)                                                                         \
 	X(KeepaliveTimeouts)                                                                       \
 	X(ZeroWindowProbes)                                                                        \

@@ -749,6 +749,22 @@ passive_syn_received(const struct tcp_conn *c)
 	return c->state == TCP_SYN_RECEIVED && c->parent != NULL;
 }
 
+/* Linux's tcp_invalid_ratelimit default: one answer per 500 ms. */
+#define TCP_OOW_RATE_MS 500
+
+/* Has `c` answered a retransmitted SYN within TCP_OOW_RATE_MS?  If not,
+ * the answer about to go counts from now (Linux's tcp_oow_rate_limited). */
+static bool
+oow_rate_limited(struct tcp_conn *c)
+{
+	uint32_t now = (uint32_t)c->st->now;
+
+	if (c->oow_ms != 0 && now - c->oow_ms < TCP_OOW_RATE_MS)
+		return true;
+	c->oow_ms = now != 0 ? now : 1; /* 0 means never */
+	return false;
+}
+
 /* RFC 9293 3.10.7.4: SYN-RECEIVED and every synchronised state. */
 static int
 synced_input(struct tcp_conn *c, const struct tcp_seg *s)
@@ -759,9 +775,16 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 	uint32_t data_end, seglen;
 	bool fin, acceptable, fin_acked;
 
-	/* A retransmitted SYN for a passive open: answer with the SYN-ACK. */
+	/* A retransmitted SYN for a passive open: answer with the SYN-ACK,
+	 * at most once per TCP_OOW_RATE_MS (Linux's tcp_check_req, by
+	 * tcp_invalid_ratelimit): SYNs repeated by the peer, or by a forger
+	 * of its address, do not draw a SYN-ACK each. */
 	if (c->state == TCP_SYN_RECEIVED && (s->flags & (TCP_F_SYN | TCP_F_ACK)) == TCP_F_SYN &&
 	    s->seq == c->irs) {
+		if (oow_rate_limited(c)) {
+			st->mib[TCP_MIB_AckSkippedSynRecv]++;
+			return 0;
+		}
 		tcp_send_seg(c, c->iss, 0, TCP_F_SYN);
 		return 0;
 	}

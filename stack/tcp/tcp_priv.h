@@ -106,6 +106,9 @@ struct tcp_conn {
 	uint32_t keep_idle_ms, keep_intvl_ms;
 	uint8_t keep_cnt;
 	int16_t linger; /* -1 off */
+	/* Low 32 bits of the ms clock when a retransmitted SYN was last
+	 * answered (0: never); fills the padding before parent. */
+	uint32_t oow_ms;
 
 	/* Listener: SYN queue and accept queue.  Child: its listener. */
 	struct tcp_conn *parent;

@@ -598,6 +598,44 @@ print(" ".join("%%s/%%d/%%d" %% (p[TCP].flags, p[TCP].seq, p[TCP].ack) for p in 
     t.wait_mbufs(base)
 
 
+def test_syn_received_syn_rate_limited(ternd_factory, netns_factory):
+    """Retransmitted SYNs of a half-open connection, sent in a quick
+    burst from a raw host, draw one SYN-ACK per 500 ms as from Linux
+    (tcp_check_req, tcp_invalid_ratelimit): the SYN's own and the first
+    repeat's, then none for the next three; AckSkippedSynRecv counts them."""
+    t, a = one_host(ternd_factory, netns_factory, "service http")
+    me = t.links()["pa"]["mac"].lower()
+    iptables(a.ns, "-A OUTPUT -p tcp --sport 41501 --tcp-flags RST RST -j DROP")
+    base, m0 = t.mbufs_in_use(), mib(t)
+    out = ns_scapy(a.ns, RAW % a.inner + """
+me, you, you_ip, gw = %r, %r, %r, %r
+E = Ether(dst=me, src=you) / IP(src=you_ip, dst=gw)
+sn = AsyncSniffer(iface=%r, filter="tcp and src host " + gw + " and dst port 41501")
+sn.start()
+time.sleep(0.3)
+send(E / TCP(sport=41501, dport=80, flags="S", seq=5000, window=65535))
+time.sleep(0.05)
+for _ in range(4):
+    send(E / TCP(sport=41501, dport=80, flags="S", seq=5000, window=65535))
+    time.sleep(0.02)
+time.sleep(0.3)
+got = sn.stop()
+print(" ".join("%%s/%%d/%%d" %% (p[TCP].flags, p[TCP].seq, p[TCP].ack) for p in got if TCP in p))
+""" % (me, a.mac, a.ip, a.gw, a.inner))
+    segs = [x.split("/") for x in out.split()]
+    # Sent within about 0.5 s of the first repeat's answer (scapy's send
+    # takes some ms a packet): the SYN-ACK timer (1 s) has not fired.
+    assert len(segs) == 2, out
+    assert all(x[0] == "SA" and x[1:] == segs[0][1:] and x[2] == "5001" for x in segs), out
+    d = deltas(m0, mib(t))
+    assert d.get("AckSkippedSynRecv") == 3, d
+    a.ns.run("iptables -F")
+    # The half-open connection times out on its own; a real client works.
+    assert a.ns.run("curl -s -m 5 http://%s/" % a.gw).stdout == "tern: hello\n"
+    wait_until(lambda: no_conns(t), timeout=90, what="connections closed")
+    t.wait_mbufs(base)
+
+
 def test_tcp_set_rto_bounds_config(ternd_factory):
     """Each `tcp set` line of a config file is checked against the values
     the lines before it set, not the live ones: `show running-config` after

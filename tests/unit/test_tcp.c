@@ -1393,6 +1393,40 @@ test_syn_received_syn(void **state)
 	finish(NULL);
 }
 
+/* Retransmitted SYNs draw at most one SYN-ACK per 500 ms (Linux's
+ * tcp_check_req, tcp_invalid_ratelimit); the skipped one counts in
+ * AckSkippedSynRecv.  The first is answered, as the test above shows. */
+static void
+test_syn_received_syn_rate_limited(void **state)
+{
+	struct peer p;
+	struct cap first;
+
+	(void)state;
+	listen_default(16);
+	peer_init(&p, RPORT);
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	first = *last_out();
+	p.seq--;
+	advance(300);
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(E.nout, 2);
+	p.seq--;
+	advance(100); /* 100 ms after the last answer: none */
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(E.nout, 2);
+	assert_int_equal(mib(TCP_MIB_AckSkippedSynRecv), 1);
+	p.seq--;
+	advance(400); /* 500 ms after it: answered again, before the RTO */
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(E.nout, 3);
+	check_seg(last_out(), TCP_F_SYN | TCP_F_ACK, first.o.seq, first.o.ack, 0);
+	assert_int_equal(mib(TCP_MIB_AckSkippedSynRecv), 1);
+	assert_int_equal(mib(TCP_MIB_SynRetrans), 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	finish(NULL);
+}
+
 /* The original SYN again once our SYN-ACK went again on its timer (Linux's
  * tcp_check_req: a "pure retransmitted SYN"): the same SYN-ACK, the same
  * child, no new connection; the peer's ACK then completes the handshake. */
@@ -5261,6 +5295,7 @@ main(void)
 		T(test_syn_received_ack),
 		T(test_syn_received_rst),
 		T(test_syn_received_syn),
+		T(test_syn_received_syn_rate_limited),
 		T(test_syn_received_syn_retransmit),
 		T(test_syn_received_syn_new_isn),
 		T(test_syn_received_syn_ack_new_isn),
