@@ -33,7 +33,7 @@ case $mode in
 fwd) flows=1024 ;;
 nat) flows=65536 ;;
 *)
-	sed -n '7p' "$0" | sed 's/^# *//' >&2
+	echo "usage: $(sed -n '7p' "$0" | sed 's/^# *//')" >&2
 	exit 2
 	;;
 esac

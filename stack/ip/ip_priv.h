@@ -35,7 +35,10 @@
 static __rte_always_inline bool
 ip_l2_multicast(const struct rte_mbuf *m)
 {
-	return m->l2_len == sizeof(struct rte_ether_hdr) && m->data_off >= m->l2_len &&
+	/* data_off compared with the constant: l2_len is a bitfield, and a
+	 * second read of it costs a load and a mask every packet. */
+	return m->l2_len == sizeof(struct rte_ether_hdr) &&
+	       m->data_off >= sizeof(struct rte_ether_hdr) &&
 	       rte_is_multicast_ether_addr(
 	           &rte_pktmbuf_mtod_offset(m, const struct rte_ether_hdr *,
 	                                    -(int)sizeof(struct rte_ether_hdr))

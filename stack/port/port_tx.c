@@ -55,18 +55,6 @@ linearize_run(struct rte_graph *graph, struct rte_node *node, struct rte_mbuf **
 	return k;
 }
 
-/* Any chain among pkts[0..n)?  Inline: on ports that linearize, this is
- * all most bursts cost. */
-static __rte_always_inline bool
-any_chain(struct rte_mbuf *const *pkts, uint16_t n)
-{
-	uint16_t segs = 0;
-
-	for (uint16_t k = 0; k < n; k++)
-		segs |= pkts[k]->nb_segs;
-	return segs > 1;
-}
-
 static uint16_t
 port_tx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uint16_t nb)
 {
@@ -77,9 +65,13 @@ port_tx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uin
 
 	while (i < nb) {
 		uint16_t port = tern_mbuf_priv(pkts[i])->tx_port, j = i + 1, n, sent;
+		/* Any chain in the run?  Found on the way: on ports that
+		 * linearize, a second pass over the run was all most bursts
+		 * cost. */
+		uint16_t segs = pkts[i]->nb_segs;
 
 		while (j < nb && tern_mbuf_priv(pkts[j])->tx_port == port)
-			j++;
+			segs |= pkts[j++]->nb_segs;
 		if (unlikely(port >= RTE_MAX_ETHPORTS || !dp->port[port].up ||
 		             dp->port[port].admin_down)) {
 			rte_node_enqueue(graph, node,
@@ -96,7 +88,7 @@ port_tx_process(struct rte_graph *graph, struct rte_node *node, void **objs, uin
 					                   j - i, true);
 			}
 			n = j - i;
-			if (unlikely(!dp->port[port].tx_multiseg) && any_chain(&pkts[i], n))
+			if (unlikely(!dp->port[port].tx_multiseg) && segs > 1)
 				n = linearize_run(graph, node, &pkts[i], n);
 			sent = tx_all(port, w->txq[port], &pkts[i], n);
 			if (unlikely(sent < n))
