@@ -37,8 +37,9 @@ int tern_node_ctx_init(const struct rte_graph *graph, struct rte_node *node);
 
 /*
  * Send objs[0..n) along next[0..n).  When the whole stream agrees (the common
- * case) it moves in one go with no copy; otherwise runs of packets with the
- * same edge are enqueued together.
+ * case) it moves in one go, with no copy if it is the node's whole stream
+ * (`whole_stream`); otherwise runs of packets with the same edge are
+ * enqueued together.
  */
 static inline void
 tern_node_enqueue(struct rte_graph *graph, struct rte_node *node, void **objs,
@@ -61,16 +62,14 @@ tern_node_enqueue(struct rte_graph *graph, struct rte_node *node, void **objs,
 			rte_node_enqueue(graph, node, next[0], objs, n);
 		return;
 	}
+	/* Mixed: each run of packets with the same edge in one go. */
 	for (i = 1; i < n; i++) {
-		if (unlikely(next[i] != next[start])) {
+		if (next[i] != next[start]) {
 			rte_node_enqueue(graph, node, next[start], &objs[start], i - start);
 			start = i;
 		}
 	}
-	if (start == 0 && whole_stream)
-		rte_node_next_stream_move(graph, node, next[0]);
-	else
-		rte_node_enqueue(graph, node, next[start], &objs[start], n - start);
+	rte_node_enqueue(graph, node, next[start], &objs[start], n - start);
 }
 
 /* A node's per-packet decision: the edge for `m`, given the config version. */

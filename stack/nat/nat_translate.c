@@ -63,44 +63,28 @@ put32(uint8_t *p, uint32_t v)
  * checksum into -0 (0xffff): the sum in the parentheses is of non-zero
  * terms, so it folds to 1..0xffff and its complement to 0..0xfffe, the
  * values a full recomputation gives (section 3).
+ *
+ * Several words at once: one term (~m + m') per changed word, summed in 64
+ * bits by csum_delta*() and folded once by csum_apply().  One's complement
+ * addition is associative, and 2^16 is 1 modulo 0xffff, so a 32-bit word
+ * adds in as its two 16-bit halves would; a nonzero sum folds to the one
+ * value in 1..0xffff of its residue, so any grouping of the changed words
+ * gives the same result, bit for bit.  (Whole 32-bit words rather than
+ * halves: a third of the instructions, scripts/bench-instr.sh.)
  */
-uint16_t
-nat_csum_update16(uint16_t sum, uint16_t old, uint16_t new_)
+static inline uint64_t
+csum_delta16(uint16_t old, uint16_t new_)
 {
-	uint32_t s = (uint32_t)(uint16_t)~sum + (uint16_t)~old + new_;
-
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
+	return (uint64_t)(uint16_t)~old + new_;
 }
 
-uint16_t
-nat_csum_update32(uint16_t sum, uint32_t old, uint32_t new_)
-{
-	uint32_t s = (uint32_t)(uint16_t)~sum + (uint16_t) ~(old >> 16) + (uint16_t)~old +
-	             (new_ >> 16) + (new_ & 0xffff);
-
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
-/*
- * Several words at once: eqn. 3 with one term (~m + m') per changed 32-bit
- * word, summed in 64 bits by csum_delta32() and folded once by
- * csum_apply().  One's complement addition is associative, and 2^16 is 1
- * modulo 0xffff, so a 32-bit word adds in as its two 16-bit halves would;
- * a nonzero sum folds to the one value in 1..0xffff of its residue, so the
- * result equals the word-by-word updates above, bit for bit.  (Whole words
- * rather than halves: a third of the instructions, scripts/bench-instr.sh.)
- */
 static inline uint64_t
 csum_delta32(uint32_t old, uint32_t new_)
 {
 	return (uint64_t)(uint32_t)~old + new_;
 }
 
-/* `d`: a sum of a few csum_delta32 terms (each below 2^33). */
+/* `d`: a sum of a few csum_delta terms (each below 2^33). */
 static inline uint16_t
 csum_apply(uint16_t sum, uint64_t d)
 {
@@ -111,6 +95,18 @@ csum_apply(uint16_t sum, uint64_t d)
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	return (uint16_t)~s;
+}
+
+uint16_t
+nat_csum_update16(uint16_t sum, uint16_t old, uint16_t new_)
+{
+	return csum_apply(sum, csum_delta16(old, new_));
+}
+
+uint16_t
+nat_csum_update32(uint16_t sum, uint32_t old, uint32_t new_)
+{
+	return csum_apply(sum, csum_delta32(old, new_));
 }
 
 /* ---- Parsing ---- */
