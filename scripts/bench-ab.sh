@@ -20,7 +20,7 @@
 #   TERN_BENCH_FLOWS  flows in the pcap (default 1024)
 #   TERN_BENCH_TERND  extra ternd config lines, e.g. for NAT44 as
 #                     bench-nat.sh runs it (with TERN_BENCH_FLOWS=65536):
-#     "nat max-sessions 131072\nnat add snat src 10.0.0.0/8 out out to 10.255.0.10-10.255.0.13"
+#     TERN_BENCH_TERND=nat: lib.sh's $TERN_BENCH_NAT
 set -u
 . "$(dirname "$0")/lib.sh"
 tern_need_root
@@ -38,6 +38,7 @@ done
 tern_install_deps python3-scapy
 tern_hugepages 512
 flows=${TERN_BENCH_FLOWS:-1024}
+[ "${TERN_BENCH_TERND:-}" = nat ] && TERN_BENCH_TERND=$TERN_BENCH_NAT
 
 dir=$(mktemp -d /tmp/tern-bench-ab.XXXXXX)
 pid=
@@ -52,10 +53,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 /usr/bin/python3 "$(dirname "$0")/gen-flows.py" "$dir/flows.pcap" 02:70:63:61:70:00 "$flows" spread
-in_mbufs=
-[ "$flows" -gt 4096 ] && in_mbufs=" mbufs 131071"
-tern_bench_fwd_conf "tern-bench-ab-$$" "net_pcap0,rx_pcap=$dir/flows.pcap,infinite_rx=1$in_mbufs" \
-	net_null0,no-rx=1 >"$dir/ternd.conf"
+tern_bench_fwd_conf "tern-bench-ab-$$" "$dir/flows.pcap" "$flows" >"$dir/ternd.conf"
 
 # rate BUILD: Mpps over $secs after a 2 s warm-up, or 0 if it never forwarded.
 rate() {

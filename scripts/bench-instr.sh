@@ -49,7 +49,6 @@ if ! ninja -C "$vbuild" >/dev/null; then
 	exit 1
 fi
 tern_build_l3fwd || exit 1
-bench=$TERN_BUILD/bench/l3fwd
 ternctl=$vbuild/app/ternctl/ternctl
 prefix=tern-bench-instr-$$
 
@@ -68,9 +67,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 /usr/bin/python3 "$(dirname "$0")/gen-flows.py" "$dir/flows.pcap" 02:70:63:61:70:00 "$flows" spread
-for n in $(seq 0 15); do echo "R198.18.$n.0/24 1"; done >"$dir/rules_v4.cfg"
-echo "R2001:200::/64 1" >"$dir/rules_v6.cfg"
-devs_in="net_pcap0,rx_pcap=$dir/flows.pcap,infinite_rx=1"
 # No hugepages under valgrind: DPDK then needs its legacy memory mode,
 # which --in-memory refuses, hence a file prefix of this run's own.
 eal_mem="--no-huge -m 2048"
@@ -126,29 +122,19 @@ count() {
 	[ -s "$dir/$name.cg.1" ]
 }
 
-terndconf() {
-	local in_mbufs=
-	[ "$flows" -gt 4096 ] && in_mbufs=" mbufs 131071"
-	[ "$mode" = nat ] &&
-		export TERN_BENCH_TERND="nat max-sessions 131072\nnat add snat src 10.0.0.0/8 out out to 10.255.0.10-10.255.0.13"
-	tern_bench_fwd_conf "$prefix-ternd" "$devs_in$in_mbufs" "net_null0,no-rx=1" |
-		sed "1s/--in-memory/$eal_mem/"
-}
-terndconf >"$dir/ternd.conf"
+[ "$mode" = nat ] && export TERN_BENCH_TERND=$TERN_BENCH_NAT
+tern_bench_fwd_conf "$prefix-ternd" "$dir/flows.pcap" "$flows" "$eal_mem" >"$dir/ternd.conf"
 
 progs=()
 count ternd "$vbuild/app/ternd/ternd" -c "$dir/ternd.conf" -s "$dir/ternd.sock" -l error &&
 	progs+=(ternd)
-count l3fwd-lpm "$bench/l3fwd/build/l3fwd" -l 1 --no-pci $eal_mem --file-prefix "$prefix-l3fwd-lpm" \
-	--log-level=lib.eal:error --vdev "$devs_in" --vdev net_null0,no-rx=1 -- \
-	-p 0x3 --config='(0,0,1),(1,0,1)' --lookup=lpm --parse-ptype \
-	--rule_ipv4="$dir/rules_v4.cfg" --rule_ipv6="$dir/rules_v6.cfg" && progs+=(l3fwd-lpm)
-if [ "$mode" = fwd ]; then
-	count l3fwd-graph "$bench/l3fwd-graph/build/l3fwd-graph" -l 0-1 --no-pci $eal_mem \
-		--file-prefix "$prefix-l3fwd-graph" --log-level=lib.eal:error \
-		--vdev "net_pcap0,rx_pcap=$dir/flows.pcap,rx_pcap=$dir/flows.pcap,infinite_rx=1" \
-		--vdev net_null0,no-rx=1 -- -p 0x3 --config='(0,0,1),(1,0,1)' && progs+=(l3fwd-graph)
-fi
+kinds=(lpm)
+[ "$mode" = fwd ] && kinds+=(graph)
+for k in "${kinds[@]}"; do
+	# shellcheck disable=SC2086 # $eal_mem: several arguments
+	tern_l3fwd_argv "$k" "$prefix-l3fwd-$k" "$dir/flows.pcap" "$dir" $eal_mem
+	count "l3fwd-$k" "${tern_argv[@]}" && progs+=("l3fwd-$k")
+done
 [ ${#progs[@]} -gt 0 ] || exit 1
 
 what="IPv4 forwarding"

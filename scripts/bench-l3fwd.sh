@@ -49,7 +49,6 @@ target=${TERN_BENCH_TARGET:-1.0}
 no_graph=${TERN_BENCH_NO_GRAPH:-0}
 ternd=$TERN_BUILD/app/ternd/ternd
 ternctl=$TERN_BUILD/app/ternctl/ternctl
-bench=$TERN_BUILD/bench/l3fwd
 prefix=tern-bench-l3fwd-$$
 
 # ---- cleanup: only what this script started, by PID ----------------------
@@ -83,9 +82,6 @@ tern_build_l3fwd || exit 1
 pcap=$dir/flows.pcap
 in_mac=02:70:63:61:70:00 # net_pcap's MAC: ternd's port `in`
 /usr/bin/python3 "$(dirname "$0")/gen-flows.py" "$pcap" "$in_mac" "$flows" spread
-# The same routes for l3fwd (it wants an IPv6 file too).
-for n in $(seq 0 15); do echo "R198.18.$n.0/24 1"; done >"$dir/rules_v4.cfg"
-echo "R2001:200::/64 1" >"$dir/rules_v6.cfg"
 
 # ---- measuring ------------------------------------------------------------
 # measure.py ternd PID SOCK TERNCTL SECS | telemetry PID SOCK SECS
@@ -232,13 +228,8 @@ profile() { # profile NAME: samples lcore 1 (round 1 only, perf optional)
 	rm -f "$data"
 }
 
-devs_in="net_pcap0,rx_pcap=$pcap,infinite_rx=1"
-in_mbufs=
-[ "$flows" -gt 4096 ] && in_mbufs=" mbufs 131071"
-devs_out="net_null0,no-rx=1"
-
 run_ternd() {
-	tern_bench_fwd_conf "$prefix-ternd" "$devs_in$in_mbufs" "$devs_out" >"$dir/ternd.conf"
+	tern_bench_fwd_conf "$prefix-ternd" "$pcap" "$flows" >"$dir/ternd.conf"
 	rm -f "$dir/ternd.sock"
 	"$ternd" -c "$dir/ternd.conf" -s "$dir/ternd.sock" -l error >"$dir/ternd.log" 2>&1 </dev/null &
 	cur_pid=$!
@@ -251,11 +242,8 @@ run_ternd() {
 
 run_l3fwd() {
 	rm -rf "/var/run/dpdk/$prefix-lpm"
-	"$bench/l3fwd/build/l3fwd" -l 1 --no-pci --in-memory --file-prefix "$prefix-lpm" \
-		--log-level=lib.eal:error --vdev "$devs_in" --vdev "$devs_out" -- \
-		-p 0x3 --config='(0,0,1),(1,0,1)' --lookup=lpm --parse-ptype \
-		--rule_ipv4="$dir/rules_v4.cfg" --rule_ipv6="$dir/rules_v6.cfg" \
-		>"$dir/l3fwd.log" 2>&1 </dev/null &
+	tern_l3fwd_argv lpm "$prefix-lpm" "$pcap" "$dir"
+	"${tern_argv[@]}" >"$dir/l3fwd.log" 2>&1 </dev/null &
 	cur_pid=$!
 	measure l3fwd "$dir/l3fwd.log" telemetry "$cur_pid" "/var/run/dpdk/$prefix-lpm/dpdk_telemetry.v2" "$secs"
 	profile l3fwd-lpm
@@ -265,13 +253,9 @@ run_l3fwd() {
 }
 
 run_graph() {
-	# Worker lcore 1 runs the graph, main lcore 0 prints stats; two lcores
-	# mean two TX queues, hence two rx_pcap queues on net_pcap.
 	rm -rf "/var/run/dpdk/$prefix-graph"
-	"$bench/l3fwd-graph/build/l3fwd-graph" -l 0-1 --no-pci --in-memory --file-prefix "$prefix-graph" \
-		--log-level=lib.eal:error --vdev "net_pcap0,rx_pcap=$pcap,rx_pcap=$pcap,infinite_rx=1" \
-		--vdev "$devs_out" -- -p 0x3 --config='(0,0,1),(1,0,1)' \
-		>"$dir/graph.log" 2>&1 </dev/null &
+	tern_l3fwd_argv graph "$prefix-graph" "$pcap" "$dir"
+	"${tern_argv[@]}" >"$dir/graph.log" 2>&1 </dev/null &
 	cur_pid=$!
 	measure l3fwd-graph "$dir/graph.log" telemetry "$cur_pid" "/var/run/dpdk/$prefix-graph/dpdk_telemetry.v2" "$secs"
 	profile l3fwd-graph

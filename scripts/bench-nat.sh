@@ -19,11 +19,9 @@ secs=${1:-5}
 rounds=${2:-3}
 
 # ---- 1. established sessions vs l3fwd -------------------------------------
-# Four pool addresses: 64k inside endpoints need more ports than one
-# address has (endpoint-independent mapping gives each its own).
 TERN_BENCH_FLOWS=65536 TERN_BENCH_NO_GRAPH=1 TERN_BENCH_TARGET=0.7 \
 	TERN_BENCH_WHAT="NAT44 (SNAT, established sessions)" \
-	TERN_BENCH_TERND="nat max-sessions 131072\nnat add snat src 10.0.0.0/8 out out to 10.255.0.10-10.255.0.13" \
+	TERN_BENCH_TERND=$TERN_BENCH_NAT \
 	"$here/bench-l3fwd.sh" "$secs" "$rounds"
 
 # ---- 2. new sessions per second, 3. memory ---------------------------------

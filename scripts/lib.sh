@@ -123,21 +123,61 @@ tern_build_l3fwd() {
 	fi
 }
 
-# tern_bench_fwd_conf FILE_PREFIX IN OUT: the ternd config of the forwarding
-# benchmarks (bench-l3fwd.sh, bench-nat.sh through it, bench-ab.sh): one
-# worker, port `in` (devargs IN) routed by 16 prefixes, 198.18.N.0/24, to a
-# static neighbour on port `out` (devargs OUT), then $TERN_BENCH_TERND.
+# The NAT44 of the benchmarks on established sessions (bench-nat.sh,
+# bench-instr.sh nat; bench-ab.sh through TERN_BENCH_TERND): SNAT of the
+# 64k flows to four pool addresses (endpoint-independent mapping gives
+# each inside endpoint its own port, more than one address has).
+TERN_BENCH_NAT="nat max-sessions 131072\nnat add snat src 10.0.0.0/8 out out to 10.255.0.10-10.255.0.13"
+
+# tern_bench_fwd_conf FILE_PREFIX PCAP FLOWS [EAL_MEM]: the ternd config of
+# the forwarding benchmarks (bench-l3fwd.sh, bench-nat.sh through it,
+# bench-ab.sh, bench-instr.sh): one worker; port `in` replays PCAP (FLOWS
+# flows, with a pool that holds them all) through net_pcap's infinite_rx,
+# routed by 16 prefixes, 198.18.N.0/24, to a static neighbour on port
+# `out`, a net_null sink; then $TERN_BENCH_TERND.  EAL_MEM stands in for
+# --in-memory (under valgrind: --no-huge -m 2048).
 tern_bench_fwd_conf() {
-	local n
-	echo "eal -l 0-1 --no-pci --in-memory --file-prefix $1 --log-level=lib.eal:error --log-level=pmd.*:error"
+	local n mbufs=
+	[ "$3" -gt 4096 ] && mbufs=" mbufs 131071"
+	echo "eal -l 0-1 --no-pci ${4:---in-memory} --file-prefix $1 --log-level=lib.eal:error --log-level=pmd.*:error"
 	echo "workers 1"
-	echo "port add in $2"
-	echo "port add out $3"
+	echo "port add in net_pcap0,rx_pcap=$2,infinite_rx=1$mbufs"
+	echo "port add out net_null0,no-rx=1"
 	echo "addr add 10.0.0.1/24 dev in"
 	echo "addr add 10.255.0.1/24 dev out"
 	echo "neigh add 10.255.0.2 lladdr 02:00:00:00:00:02 dev out"
 	for n in $(seq 0 15); do echo "route add 198.18.$n.0/24 via 10.255.0.2"; done
 	printf '%b\n' "${TERN_BENCH_TERND:-}"
+}
+
+# tern_l3fwd_argv lpm|graph FILE_PREFIX PCAP DIR [EAL_MEM...]: sets the
+# array tern_argv to the command line of the l3fwd (LPM) or l3fwd-graph
+# copy (tern_build_l3fwd) on the same devices and routes as
+# tern_bench_fwd_conf: PCAP replayed on port 0, net_null as port 1, lcore 1
+# forwarding.  l3fwd's route files are written to DIR.  EAL_MEM stands in
+# for --in-memory.
+tern_l3fwd_argv() {
+	local kind=$1 prefix=$2 pcap=$3 rdir=$4 n bin=$TERN_BUILD/bench/l3fwd
+	shift 4
+	[ $# -gt 0 ] || set -- --in-memory
+	case $kind in
+	lpm)
+		# The benchmark's routes (l3fwd wants an IPv6 file too).
+		for n in $(seq 0 15); do echo "R198.18.$n.0/24 1"; done >"$rdir/rules_v4.cfg"
+		echo "R2001:200::/64 1" >"$rdir/rules_v6.cfg"
+		tern_argv=("$bin/l3fwd/build/l3fwd" -l 1 --no-pci "$@" --file-prefix "$prefix"
+			--log-level=lib.eal:error --vdev "net_pcap0,rx_pcap=$pcap,infinite_rx=1"
+			--vdev net_null0,no-rx=1 -- -p 0x3 "--config=(0,0,1),(1,0,1)" --lookup=lpm
+			--parse-ptype "--rule_ipv4=$rdir/rules_v4.cfg" "--rule_ipv6=$rdir/rules_v6.cfg")
+		;;
+	graph)
+		# Worker lcore 1 runs the graph, main lcore 0 prints stats; two
+		# lcores mean two TX queues, hence two rx_pcap queues on net_pcap.
+		tern_argv=("$bin/l3fwd-graph/build/l3fwd-graph" -l 0-1 --no-pci "$@" --file-prefix "$prefix"
+			--log-level=lib.eal:error --vdev "net_pcap0,rx_pcap=$pcap,rx_pcap=$pcap,infinite_rx=1"
+			--vdev net_null0,no-rx=1 -- -p 0x3 "--config=(0,0,1),(1,0,1)")
+		;;
+	esac
 }
 
 # tern_ctl_wait SOCK: until ternd answers on its management socket (10 s).
