@@ -302,8 +302,7 @@ static struct rte_node_register ip_input_node = {
 		[IP_INPUT_NEXT_MARTIAN_DST] = TERN_DROP_NODE("ip_martian_dst"),
 		[IP_INPUT_NEXT_OPTIONS] = TERN_DROP_NODE("ip_options"),
 		[IP_INPUT_NEXT_MULTICAST] = TERN_DROP_NODE("ip_multicast"),
-				[IP_INPUT_NEXT_FRAGMENT] = "ip_reassembly",
-
+		[IP_INPUT_NEXT_FRAGMENT] = "ip_reassembly",
 		[IP_INPUT_NEXT_BLACKHOLE] = TERN_DROP_NODE("ip_blackhole"),
 	},
 };
