@@ -108,7 +108,8 @@ workers_create(void)
 		w->lcore = lcore;
 		w->qsbr = tern_ctl.qsbr;
 		w->dp_ptr = &tern_ctl.dp;
-		w->dp = atomic_load(&tern_ctl.dp);
+		/* w->dp stays NULL until the worker's first loop: the init
+		 * hooks still to run publish new versions and free this one. */
 		w->tsc_per_ms = tsc_per_ms;
 		w->now_tsc = rte_rdtsc();
 		w->now_ms = w->now_tsc / tsc_per_ms;

@@ -101,9 +101,12 @@ enum tern_drop { TERN_DROP_REASONS(TERN_DROP_ID) TERN_DROP_MAX };
 #define TERN_CTL_DROP_REASONS(X)                                                                   \
 	X(INJECT_FULL, "ctl_inject_full", "control thread to worker: inject ring full")            \
 	X(PUNT_UNHANDLED, "ctl_punt_unhandled", "punted packet of a kind nothing handles")         \
+	X(PUNT_NO_PORT, "ctl_punt_no_port", "punted packet from a port since removed")             \
 	X(NEIGH_NO_ENTRY, "neigh_no_entry",                                                        \
 	  "packet for a next hop that got no neighbour entry (table full, no memory)")             \
 	X(NEIGH_DELETED, "neigh_deleted", "packet awaiting ARP when its entry was deleted")        \
+	X(NEIGH_HOLD_FULL, "neigh_hold_full",                                                      \
+	  "packet awaiting ARP pushed out of its hold queue by a newer one")                       \
 	X(NEIGH_EVICTED, "neigh_evicted",                                                          \
 	  "packet awaiting ARP when its entry was evicted to make room (table full)")              \
 	X(NEIGH_LINK_DOWN, "neigh_link_down",                                                      \

@@ -140,6 +140,8 @@ tern_worker_main(void *arg)
 	}
 	worker_poll_calls(w);
 	rte_rcu_qsbr_thread_offline(w->qsbr, w->id);
+	/* Offline, the worker holds no version: the next publish may free it. */
+	w->dp = NULL;
 	atomic_store(&w->running, false);
 	return 0;
 }

@@ -36,7 +36,7 @@ struct tern_rxq {
 struct tern_worker {
 	/* Hot: read or written every loop. */
 	struct rte_graph *graph;
-	const struct tern_dp *dp; /* version for this loop */
+	const struct tern_dp *dp; /* version for this loop; NULL when not running */
 	uint64_t now_tsc;         /* read once per loop */
 	uint64_t now_ms;
 	uint32_t rx_this_loop;
@@ -80,6 +80,18 @@ int tern_worker_mod_id(void);
 
 /* lcore main function of a worker. */
 int tern_worker_main(void *arg);
+
+/*
+ * The config version for work done on w's behalf: its loop's, or the
+ * current one while it is not running (a call run on the control thread
+ * before launch or after stop, when w->dp would be stale: every publish
+ * frees the version before).
+ */
+static inline const struct tern_dp *
+tern_worker_dp(const struct tern_worker *w)
+{
+	return w->dp != NULL ? w->dp : tern_dp_current();
+}
 
 /*
  * Run fn(w, arg) on worker w between two bursts and wait for it; runs it

@@ -280,7 +280,7 @@ sock_dp(void)
 {
 	struct tcp_worker *tw = cur();
 
-	return tw->w->dp != NULL ? tw->w->dp : tern_dp_current();
+	return tern_worker_dp(tw->w);
 }
 
 static bool

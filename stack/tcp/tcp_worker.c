@@ -102,7 +102,7 @@ static bool
 port_ok(void *ctx, const struct tcp_tuple *t)
 {
 	const struct tcp_worker *tw = ctx;
-	const struct tern_dp *dp = tw->w->dp != NULL ? tw->w->dp : tern_dp_current();
+	const struct tern_dp *dp = tern_worker_dp(tw->w);
 	uint32_t nh = ip_fib_lookup(dp, rte_cpu_to_be_32(t->raddr));
 
 	return tcp_owner(dp, nh != 0 ? dp->nh[nh].port : TERN_PORT_NONE, t) == tw->w->id;
@@ -164,7 +164,7 @@ int
 tcp_worker_send(struct tcp_worker *tw, struct rte_mbuf *m)
 {
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
-	const struct tern_dp *dp = tw->w->dp != NULL ? tw->w->dp : tern_dp_current();
+	const struct tern_dp *dp = tern_worker_dp(tw->w);
 	uint8_t t;
 
 	/* At shutdown the apps close their sockets (RSTs, FINs) after the
