@@ -245,7 +245,8 @@ static void
 hold_push(struct neigh *n, struct rte_mbuf *m)
 {
 	if (n->hold_len >= arp_cfg.hold) {
-		rte_pktmbuf_free(hold_pop(n)); /* FreeBSD's la_hold: oldest goes */
+		/* FreeBSD's la_hold: the oldest goes */
+		tern_ctl_drop(hold_pop(n), TERN_CTL_DROP_NEIGH_HOLD_FULL);
 		arp_stats.hold_dropped++;
 	}
 	n->hold[(n->hold_head + n->hold_len) % ARP_MAX_HOLD] = m;
@@ -535,8 +536,10 @@ arp_process(struct rte_mbuf *m)
 	struct neigh *n;
 
 	arp_stats.received++;
-	if (p == NULL)
-		goto out;
+	if (p == NULL) {
+		tern_ctl_drop(m, TERN_CTL_DROP_PUNT_NO_PORT);
+		return;
+	}
 	if (sip != 0 && tern_addr_is_local(port, sip)) {
 		char b[INET_ADDRSTRLEN];
 		if (!rte_is_same_ether_addr(sha, &p->mac)) {

@@ -266,7 +266,8 @@ def test_host_unreachable(ternd_factory, netns_factory, tmpdir_tern):
     assert d.get("hold_dropped", 0) >= 1, d
     assert d.get("hold_dropped", 0) + d.get("unreachable_sent", 0) == 10, d
     assert r.stdout.count("Destination Host Unreachable") == d["unreachable_sent"], r.stdout
-    assert deltas(d0, t.drops()) == {"neigh_failed": 1 + d["unreachable_sent"]}
+    assert deltas(d0, t.drops()) == {"neigh_failed": 1 + d["unreachable_sent"],
+                                     "neigh_hold_full": d["hold_dropped"]}
     t.wait_mbufs(base)
     assert t.stop() == 0
 
