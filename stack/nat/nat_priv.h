@@ -50,6 +50,9 @@
 #define NSF_FIN_ORIG 0x0080 /* TCP: FIN seen from the orig side */
 #define NSF_FIN_REPL 0x0100 /* TCP: FIN seen from the reply side */
 #define NSF_LASTFIN  0x0200 /* TCP: the second FIN came from the reply side */
+/* A hairpinned packet the target's mapping refused: the session waits for
+ * the target's answer, out of the hash by its orig tuple until then. */
+#define NSF_HP_WAIT 0x0400
 
 struct nat_session {
 	/* First cache line: what every packet reads and writes (lookup,
@@ -136,12 +139,15 @@ struct nat_session *nat_sess_lookup(struct nat_table *t, uint8_t proto, const st
 struct nat_session *nat_sess_lookup_hashed(struct nat_table *t, uint8_t proto,
                                            const struct nat_ep4 *e, unsigned *dir, uint32_t h);
 /*
- * Address-dependent filtering (RFC 4787 section 5): has the mapping that
- * `holder` heads sent to `addr`?  A walk of the mapping's sessions; only
- * unsolicited inbound packets under ADF ask, and a mapping's sessions are
+ * Filtering (RFC 4787 section 5): has the mapping that `holder` heads sent
+ * to `addr` (and `port`, when `with_port`)?  Destinations as the inside
+ * host addressed them: outside addresses, for hairpinned ones too.  A walk
+ * of the mapping's sessions; only unsolicited inbound packets under ADF
+ * and hairpinned ones under ADF or APDF ask, and a mapping's sessions are
  * bounded by max-per-host.
  */
-bool nat_map_sent_to(const struct nat_table *t, const struct nat_session *holder, uint32_t addr);
+bool nat_map_sent_to(const struct nat_table *t, const struct nat_session *holder, uint32_t addr,
+                     uint16_t port, bool with_port);
 /* The holder of the mapping of an inside / outside endpoint, or NULL. */
 struct nat_session *nat_map_by_inside(struct nat_table *t, uint8_t proto, uint32_t addr,
                                       uint16_t port);

@@ -176,13 +176,17 @@ nat_sess_lookup_hashed(struct nat_table *t, uint8_t proto, const struct nat_ep4 
 }
 
 bool
-nat_map_sent_to(const struct nat_table *t, const struct nat_session *h, uint32_t addr)
+nat_map_sent_to(const struct nat_table *t, const struct nat_session *h, uint32_t addr,
+                uint16_t port, bool with_port)
 {
 	const struct nat_session *s = h;
 
 	do {
-		/* Opened from inside: its reply comes from where it was sent. */
-		if (!(s->flags & NSF_MAP_IN) && s->t[NAT_DIR_REPLY].src == addr)
+		/* Opened from inside: sent to its orig destination, the outside
+		 * address (a hairpinned session's reply comes from an inside
+		 * one). */
+		if (!(s->flags & NSF_MAP_IN) && s->t[NAT_DIR_ORIG].dst == addr &&
+		    (!with_port || s->t[NAT_DIR_ORIG].dport == port))
 			return true;
 		s = &t->s[s->ring_next];
 	} while (s != h);
@@ -483,6 +487,12 @@ nat_sess_track(struct nat_table *t, struct nat_session *s, unsigned dir, uint8_t
 	if (dir == NAT_DIR_REPLY && !(s->flags & NSF_REPLIED)) {
 		s->flags |= NSF_REPLIED;
 		changed = true;
+		/* The target of a refused hairpin answered: the sender's
+		 * packets may pass now (RFC 4787 REQ-9, nat_translate.c). */
+		if (s->flags & NSF_HP_WAIT) {
+			s->flags &= (uint16_t)~NSF_HP_WAIT;
+			hash_link(t, s, NAT_DIR_ORIG);
+		}
 	}
 	if (s->proto == NAT_IPPROTO_TCP)
 		changed |= tcp_track(s, dir, tcp_flags);
@@ -503,7 +513,8 @@ sess_free(struct nat_table *t, struct nat_session *s)
 	uint32_t idx = nat_idx(t, s);
 
 	tern_timer_stop(t->wheel, &s->timer);
-	hash_unlink(t, s, NAT_DIR_ORIG);
+	if (!(s->flags & NSF_HP_WAIT))
+		hash_unlink(t, s, NAT_DIR_ORIG);
 	hash_unlink(t, s, NAT_DIR_REPLY);
 	if (s->flags & NSF_RECLAIM)
 		rc_unlink(t, s);
@@ -598,7 +609,8 @@ nat_sess_insert(struct nat_table *t, struct nat_session *s, uint64_t now)
 {
 	uint32_t idx = nat_idx(t, s);
 
-	hash_link(t, s, NAT_DIR_ORIG);
+	if (!(s->flags & NSF_HP_WAIT))
+		hash_link(t, s, NAT_DIR_ORIG);
 	hash_link(t, s, NAT_DIR_REPLY);
 	if (s->flags & NSF_MAPPED) {
 		uint32_t addr;

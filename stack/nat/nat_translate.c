@@ -699,9 +699,9 @@ new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat
             struct nat_pkt *p, uint16_t in_port, uint64_t now)
 {
 	const struct nat_rule *sn = NULL, *st_src = NULL;
-	struct nat_session *s;
+	struct nat_session *s, *filt = NULL;
 	struct nat_ep4 x = p->e;
-	bool dst_x = false, map_in = false, hairpin = false, routed, local;
+	bool dst_x = false, map_in = false, hairpin = false, hp_wait = false, routed, local;
 	uint16_t out_port = 0;
 	int state = NAT_TCP_NONE;
 	unsigned i;
@@ -737,25 +737,11 @@ new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat
 		struct nat_session *h = nat_map_by_outside(t, p->proto, p->e.dst, p->e.dport);
 
 		if (h != NULL) {
-			bool ok;
-
-			/* RFC 4787 5: with APDF only an exact session passes, and
-			 * the lookup already failed. */
-			switch (rules->filtering) {
-			case NAT_FILTER_EIF:
-				ok = true;
-				break;
-			case NAT_FILTER_ADF:
-				ok = nat_map_sent_to(t, h, p->e.src);
-				break;
-			default:
-				ok = false;
-				break;
-			}
-			if (!ok) {
-				t->ctr[NAT_MIB_FilteredIn]++;
-				return NAT_DROP;
-			}
+			/* RFC 4787 5: filtered once the source is known, since a
+			 * hairpinned packet is filtered as coming from the
+			 * sender's outside endpoint (REQ-9). */
+			if (rules->filtering != NAT_FILTER_EIF)
+				filt = h;
 			nat_map_inside(h, &x.dst, &x.dport);
 			dst_x = map_in = true;
 		}
@@ -806,6 +792,14 @@ new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat
 	}
 	if (!dst_x && st_src == NULL && sn == NULL)
 		return verdict(t, NAT_PASS);
+	/* RFC 4787 5, a packet from outside on a mapping: ADF lets in the
+	 * hosts the mapping has sent to, APDF only an exact session, and the
+	 * lookup already failed. */
+	if (filt != NULL && sn == NULL && st_src == NULL &&
+	    (rules->filtering != NAT_FILTER_ADF || !nat_map_sent_to(t, filt, p->e.src, 0, false))) {
+		t->ctr[NAT_MIB_FilteredIn]++;
+		return NAT_DROP;
+	}
 
 	if (p->proto == NAT_IPPROTO_TCP) {
 		state = nat_tcp_new_state(p->tcp_flags);
@@ -848,6 +842,19 @@ new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat
 	} else if (map_in) {
 		s->flags |= NSF_MAPPED | NSF_MAP_IN;
 	}
+	/*
+	 * RFC 4787 REQ-9: a hairpinned packet is filtered as coming from the
+	 * sender's outside endpoint, x.src:x.sport.  Refused, it still leaves
+	 * what its way out through the NAT would have: a session of the
+	 * sender's mapping towards the target's, which lets the target's
+	 * answer in (hole punching between two inside hosts).  Held back
+	 * (NSF_HP_WAIT: not found by its orig tuple) until that answer comes.
+	 */
+	if (filt != NULL && (sn != NULL || st_src != NULL) &&
+	    !nat_map_sent_to(t, filt, x.src, x.sport, rules->filtering == NAT_FILTER_APDF)) {
+		s->flags |= NSF_HP_WAIT;
+		hp_wait = true;
+	}
 	if (p->proto == NAT_IPPROTO_ICMP)
 		x.dport = x.sport; /* one identifier for both "ports" */
 	s->t[NAT_DIR_ORIG] = p->e;
@@ -868,6 +875,10 @@ new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat
 		}
 	}
 	nat_sess_insert(t, s, now);
+	if (hp_wait) {
+		t->ctr[NAT_MIB_FilteredIn]++;
+		return NAT_DROP;
+	}
 	nat_sess_touch(t, s, NAT_DIR_ORIG, p->tot, p->tcp_flags, now);
 	if (hairpin)
 		t->ctr[NAT_MIB_Hairpinned]++;

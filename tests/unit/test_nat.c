@@ -1096,6 +1096,69 @@ test_hairpin_to_mapping(void **state)
 	assert_int_equal(sport(b), op2);
 }
 
+/* Under ADF and APDF a hairpinned packet is filtered as coming from the
+ * sender's mapping (RFC 4787 REQ-9): hole punching between two inside
+ * hosts, each first refused by the other's mapping. */
+static void
+hairpin_filtered(uint8_t filtering)
+{
+	uint8_t b[128];
+	uint32_t n;
+	uint16_t op1, op2, op3;
+
+	E.rules.filtering = filtering;
+	/* Both have mappings (registered with a rendezvous server). */
+	n = mk_udp(b, IN1, 4001, OUT1, 3478, 4, false);
+	assert_int_equal(xl(b, n, LAN), NAT_DONE);
+	op1 = sport(b);
+	n = mk_udp(b, IN2, 4000, OUT1, 3478, 4, false);
+	assert_int_equal(xl(b, n, LAN), NAT_DONE);
+	op2 = sport(b);
+	/* IN2 first: IN1's mapping never sent to POOL:op2. */
+	n = mk_udp(b, IN2, 4000, POOL, op1, 4, false);
+	assert_int_equal(xl(b, n, LAN), NAT_DROP);
+	assert_int_equal(ctr(NAT_MIB_FilteredIn), 1);
+	n = mk_udp(b, IN2, 4000, POOL, op1, 4, false);
+	assert_int_equal(xl(b, n, LAN), NAT_DROP);
+	/* IN1 then: IN2's mapping did send to POOL:op1. */
+	n = mk_udp(b, IN1, 4001, POOL, op2, 4, false);
+	assert_int_equal(xl(b, n, LAN), NAT_DONE);
+	assert_int_equal(ip_dst(b), IN2);
+	assert_int_equal(dport(b), 4000);
+	assert_int_equal(ip_src(b), POOL);
+	assert_int_equal(sport(b), op1);
+	/* And IN2 gets through now. */
+	n = mk_udp(b, IN2, 4000, POOL, op1, 4, false);
+	assert_int_equal(xl(b, n, LAN), NAT_DONE);
+	assert_int_equal(ip_dst(b), IN1);
+	assert_int_equal(dport(b), 4001);
+	assert_int_equal(sport(b), op2);
+	/* Another mapping of IN1 (POOL, another port): only ADF lets it in. */
+	n = mk_udp(b, IN1, 4003, OUT1, 3478, 4, false);
+	assert_int_equal(xl(b, n, LAN), NAT_DONE);
+	op3 = sport(b);
+	n = mk_udp(b, IN1, 4003, POOL, op2, 4, false);
+	assert_int_equal(xl(b, n, LAN), filtering == NAT_FILTER_ADF ? NAT_DONE : NAT_DROP);
+	(void)op3;
+	/* From outside, as before: OUT2 was never sent to. */
+	n = mk_udp(b, OUT2, 3478, POOL, op2, 4, false);
+	assert_int_equal(xl(b, n, WAN), NAT_DROP);
+}
+
+static void
+test_hairpin_to_mapping_apdf(void **state)
+{
+	(void)state;
+	hairpin_filtered(NAT_FILTER_APDF);
+}
+
+static void
+test_hairpin_to_mapping_adf(void **state)
+{
+	(void)state;
+	hairpin_filtered(NAT_FILTER_ADF);
+}
+
 /* ------------------------------------------------------------------------ */
 /* ICMP */
 
@@ -2215,6 +2278,8 @@ main(void)
 		T(test_hairpin),
 		T(test_dnat_two_uplinks_not_hairpin),
 		T(test_hairpin_to_mapping),
+		T(test_hairpin_to_mapping_apdf),
+		T(test_hairpin_to_mapping_adf),
 		T(test_icmp_same_id_two_hosts),
 		T(test_icmp_error_time_exceeded_translated),
 		T(test_icmp_error_port_unreach_tcp),
