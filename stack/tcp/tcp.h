@@ -102,7 +102,9 @@ const char *tcp_state_name(enum tcp_state s);
 	X(DelayedACKs)                                                                             \
 	X(OrphanDrops)                                                                             \
 	X(ConnsFull)                                                                               \
-	X(FinWait2Timeouts)
+	X(FinWait2Timeouts)                                                                        \
+	X(AbortOnData)                                                                             \
+	X(AbortOnClose)
 
 enum tcp_counter {
 #define X(n) TCP_MIB_##n,

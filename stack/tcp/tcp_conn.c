@@ -664,8 +664,17 @@ tcp_close(struct tcp_conn *c)
 		tcp_conn_free(c);
 		return 0;
 	}
-	/* RFC 2525 2.17: unread data or SO_LINGER 0 means a reset. */
-	if (c->rcv.len != 0 || c->linger == 0) {
+	/* RFC 2525 2.17 (RFC 1122 4.2.2.13): unread data means a reset, so
+	 * that the peer knows it was lost; so does SO_LINGER 0.  Counted as
+	 * Linux's tcp_close does: TCPAbortOnClose, and TCPAbortOnData for
+	 * the linger case. */
+	if (c->rcv.len != 0) {
+		st->mib[TCP_MIB_AbortOnClose]++;
+		tcp_abort(c);
+		return 0;
+	}
+	if (c->linger == 0) {
+		st->mib[TCP_MIB_AbortOnData]++;
 		tcp_abort(c);
 		return 0;
 	}

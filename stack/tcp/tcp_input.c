@@ -971,6 +971,20 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 	default:
 		break;
 	}
+	/* RFC 1122 4.2.2.13 (RFC 2525 2.17): new data for a connection the
+	 * application closed, or shut down for reading, can never be
+	 * delivered: reset rather than acknowledge it, so that the peer
+	 * learns it was lost.  As Linux's tcp_rcv_state_process in FIN-WAIT-1
+	 * and FIN-WAIT-2 with RCV_SHUTDOWN: data past RCV.NXT (a FIN alone or
+	 * a retransmission of what we have does not count), TCPAbortOnData. */
+	if ((c->state == TCP_FIN_WAIT_1 || c->state == TCP_FIN_WAIT_2) &&
+	    (c->flags & (TCPF_ORPHAN | TCPF_RD_SHUT)) && len != 0 &&
+	    SEQ_GT(seq + len, c->rcv_nxt)) {
+		st->mib[TCP_MIB_AbortOnData]++;
+		tcp_send_rst(c);
+		tcp_conn_done(c, ECONNRESET);
+		return 0;
+	}
 	/* Seventh: the text, trimmed to what is new and fits the window. */
 	if (SEQ_LT(seq, c->rcv_nxt)) {
 		uint32_t d = c->rcv_nxt - seq;

@@ -3573,6 +3573,66 @@ test_fin_wait_2_close(void **state)
 	finish(NULL);
 }
 
+/*
+ * RFC 1122 4.2.2.13 / RFC 2525 2.17: data that arrives after close() can
+ * never be read; a RST tells the peer so (Linux: TCPAbortOnData), rather
+ * than an ACK that says it was delivered.  FIN-WAIT-1: our FIN is not
+ * acknowledged yet.
+ */
+static void
+test_fin_wait_1_data_closed(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(tcp_close(c), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_1);
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_ACK, "late", 4), 0);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_RST | TCP_F_ACK, p.ack + 1, p.seq - 4, 0);
+	assert_int_equal(mib(TCP_MIB_AbortOnData), 1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	finish(NULL);
+}
+
+/* The same in FIN-WAIT-2; a retransmission of data already taken, or a
+ * bare FIN, is no new data and resets nothing. */
+static void
+test_fin_wait_2_data_closed(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	char b[8];
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(psend(&p, TCP_F_ACK, "read", 4), 0);
+	assert_int_equal(tcp_recv(c, b, sizeof(b)), 4);
+	assert_int_equal(tcp_close(c), 0);
+	p.ack++;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	clear_out();
+	/* The old segment again: a duplicate, out of window, acknowledged. */
+	p.seq -= 4;
+	assert_int_equal(psend(&p, TCP_F_ACK, "read", 4), -EINVAL);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	assert_int_equal(mib(TCP_MIB_AbortOnData), 0);
+	/* New data: reset. */
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_ACK, "more", 4), 0);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_RST | TCP_F_ACK, p.ack, p.seq - 4, 0);
+	assert_int_equal(mib(TCP_MIB_AbortOnData), 1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	finish(NULL);
+}
+
 /* RFC 2525 2.17: close with unread data sends a RST. */
 static void
 test_established_close_unread(void **state)
@@ -3589,6 +3649,7 @@ test_established_close_unread(void **state)
 	assert_int_equal(E.nout, 1);
 	check_seg(last_out(), TCP_F_RST | TCP_F_ACK, p.ack, p.seq, 0);
 	assert_int_equal(mib(TCP_MIB_OutRsts), 1);
+	assert_int_equal(mib(TCP_MIB_AbortOnClose), 1); /* as Linux's tcp_close */
 	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
 	/* No timer survives the block. */
 	advance(100000);
@@ -3613,6 +3674,7 @@ test_established_linger0(void **state)
 	assert_int_equal(tcp_send(c, "abc", 3), 3);
 	assert_int_equal(tcp_close(c), 0);
 	check_seg(last_out(), TCP_F_RST | TCP_F_ACK, p.ack + 3, p.seq, 0);
+	assert_int_equal(mib(TCP_MIB_AbortOnData), 1); /* as Linux's tcp_close */
 	finish(NULL);
 }
 
@@ -5333,6 +5395,8 @@ main(void)
 		T(test_fin_wait_2_fin),
 		T(test_fin_wait_2_timeout),
 		T(test_fin_wait_2_close),
+		T(test_fin_wait_1_data_closed),
+		T(test_fin_wait_2_data_closed),
 		T(test_established_close_unread),
 		T(test_established_linger0),
 		T(test_time_wait_timeout),
