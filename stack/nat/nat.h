@@ -82,6 +82,18 @@ struct nat_rules {
 /* An empty rule set with the defaults: APDF filtering, hairpinning on. */
 void nat_rules_init(struct nat_rules *r);
 
+/*
+ * With `nb_owners` tables, would DNAT rule `r` next to `rules` send a
+ * target's answers to a table other than the one holding their session
+ * (see nat_port_owner)?  That is two DNAT rules to one target address
+ * (and protocol), one of them a port rule, whose sessions with the same
+ * target port would be owned by different tables: the answers follow the
+ * port rule.  Returns 0, or -EINVAL with the first such rule of `rules` in
+ * *conflict.
+ */
+int nat_rule_owner_conflict(const struct nat_rules *rules, const struct nat_rule *r,
+                            unsigned nb_owners, const struct nat_rule **conflict);
+
 /* ---- Timeouts and limits ---- */
 
 /* Connection tracking states of TCP sessions, after Linux's conntrack. */

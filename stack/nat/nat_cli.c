@@ -337,6 +337,8 @@ find_rule(const struct nat_rule *r)
 	return -1;
 }
 
+static void rule_words(const struct nat_rule *r, char *buf, size_t len);
+
 /* "rule 'WORDS' ...", the rule as given. */
 static int
 rule_err(struct cmd_ctx *c, int err, int argc, char **argv, const char *what)
@@ -351,6 +353,7 @@ rule_err(struct cmd_ctx *c, int err, int argc, char **argv, const char *what)
 int
 cli_nat_add(struct cmd_ctx *c, int argc, char **argv)
 {
+	const struct nat_rule *other;
 	struct nat_rule r;
 	int rc;
 
@@ -363,6 +366,17 @@ cli_nat_add(struct cmd_ctx *c, int argc, char **argv)
 		return rule_err(c, EEXIST, argc, argv, "exists already");
 	if (rules.n == NAT_MAX_RULES)
 		return out_err(c->out, ENOSPC, "at most %d rules", NAT_MAX_RULES);
+	/* The tables were made for tern_ctl.nb_workers owners (nat_node.c). */
+	if (nat_rule_owner_conflict(&rules, &r, tern_ctl.nb_workers, &other) < 0) {
+		char words[128], what[192];
+
+		rule_words(other, words, sizeof(words));
+		snprintf(what, sizeof(what),
+		         "conflicts with 'nat add %s': the same target, and with %u workers their "
+		         "outside ports belong to different workers (docs/nat.md, Multi-core)",
+		         words, tern_ctl.nb_workers);
+		return rule_err(c, EINVAL, argc, argv, what);
+	}
 	next_rules = rules;
 	next_rules.r[next_rules.n++] = r;
 	return commit_rules(c, &next_rules);

@@ -264,6 +264,13 @@ dnat_maps_port(const struct nat_rule *r)
 	return r->proto != 0 && r->ext_port != 0;
 }
 
+/* The port a DNAT port rule's target answers from. */
+static inline uint16_t
+dnat_target_port(const struct nat_rule *r)
+{
+	return r->to_port ? r->to_port : r->ext_port;
+}
+
 /* The DNAT rule whose target sent this packet, if any: one that maps the
  * very port it came from first (its session lives with that rule's outside
  * port, see owner_of), else one for the whole address or protocol, in rule
@@ -280,14 +287,60 @@ dnat_reply_rule(const struct nat_rules *rules, uint8_t proto, const struct nat_e
 		if (r->type != NAT_DNAT || r->to_addr != e->src)
 			continue;
 		if (dnat_maps_port(r)) {
-			if (r->proto == proto &&
-			    e->sport == (r->to_port ? r->to_port : r->ext_port))
+			if (r->proto == proto && e->sport == dnat_target_port(r))
 				return r;
 		} else if (any == NULL && (r->proto == 0 || r->proto == proto)) {
 			any = r;
 		}
 	}
 	return any;
+}
+
+int
+nat_rule_owner_conflict(const struct nat_rules *rules, const struct nat_rule *r, unsigned nb_owners,
+                        const struct nat_rule **conflict)
+{
+	if (nb_owners <= 1 || r->type != NAT_DNAT)
+		return 0;
+	for (unsigned i = 0; i < rules->n; i++) {
+		const struct nat_rule *o = &rules->r[i], *port, *other;
+
+		if (o->type != NAT_DNAT || o->to_addr != r->to_addr)
+			continue;
+		if (o->proto != 0 && r->proto != 0 && o->proto != r->proto)
+			continue;
+		/*
+		 * The target's answers from a port a port rule maps go to the
+		 * worker of that rule's outside port (owner_of, the first such
+		 * rule).  A session another rule opened to the same target
+		 * port lives on the worker of its own outside port: the two
+		 * must be one worker.
+		 */
+		if (dnat_maps_port(r)) {
+			port = r;
+			other = o;
+		} else if (dnat_maps_port(o)) {
+			port = o;
+			other = r;
+		} else {
+			continue; /* whole addresses: answers go by their port */
+		}
+		if (dnat_maps_port(other)) {
+			if (dnat_target_port(other) != dnat_target_port(port) ||
+			    nat_port_owner(other->ext_port, nb_owners) ==
+			        nat_port_owner(port->ext_port, nb_owners))
+				continue;
+		} else if (nat_port_owner(dnat_target_port(port), nb_owners) ==
+		           nat_port_owner(port->ext_port, nb_owners)) {
+			/* `other` keeps ports: its sessions to the target port
+			 * come in by that same port. */
+			continue;
+		}
+		if (conflict != NULL)
+			*conflict = o;
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* owner_of with more than one owner. */

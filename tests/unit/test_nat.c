@@ -14,6 +14,7 @@
  *
  * Every test ends with the table flushed and nat_table_nb_sessions() == 0.
  */
+#include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1732,6 +1733,48 @@ test_owner_derivation(void **state)
 	}
 }
 
+/* Two DNAT rules to one target whose outside ports belong to different
+ * workers: the target's answers would all go to the first rule's worker,
+ * so the second is refused; rules whose workers agree are fine. */
+static void
+test_dnat_same_target_owner_conflict(void **state)
+{
+	struct nat_rule r = { .type = NAT_DNAT,
+		              .proto = PTCP,
+		              .ext_addr = WAN_ADDR,
+		              .ext_port = 8081,
+		              .to_addr = SRV,
+		              .to_port = 80 };
+	const struct nat_rule *other = NULL;
+
+	(void)state;
+	add_dnat(PTCP, WAN_ADDR, 8080, SRV, 80);
+	/* 8080 and 8081: workers 0 and 1 of 2, the same worker of 1. */
+	assert_int_equal(nat_rule_owner_conflict(&E.rules, &r, 2, &other), -EINVAL);
+	assert_ptr_equal(other, &E.rules.r[1]);
+	assert_int_equal(nat_rule_owner_conflict(&E.rules, &r, 1, NULL), 0);
+	/* 8082 is worker 0 too; another target port or protocol is apart. */
+	r.ext_port = 8082;
+	assert_int_equal(nat_rule_owner_conflict(&E.rules, &r, 2, NULL), 0);
+	r.ext_port = 8081;
+	r.to_port = 81;
+	assert_int_equal(nat_rule_owner_conflict(&E.rules, &r, 2, NULL), 0);
+	r.to_port = 80;
+	r.proto = PUDP;
+	assert_int_equal(nat_rule_owner_conflict(&E.rules, &r, 2, NULL), 0);
+	/* A whole address to the same target: its sessions to port 80 live
+	 * on worker 80 % 2, its answers would go to 8080's... */
+	r.proto = 0;
+	r.ext_addr = IP4(203, 0, 113, 77);
+	r.ext_port = r.to_port = 0;
+	assert_int_equal(nat_rule_owner_conflict(&E.rules, &r, 2, NULL), 0);
+	/* ...the same worker here, but not with 3 workers. */
+	assert_int_equal(nat_rule_owner_conflict(&E.rules, &r, 3, &other), -EINVAL);
+	assert_ptr_equal(other, &E.rules.r[1]);
+	/* SNAT, STATIC and EXEMPT rules never conflict. */
+	assert_int_equal(nat_rule_owner_conflict(&E.rules, &E.rules.r[0], 3, NULL), 0);
+}
+
 static void
 test_single_owner_is_zero(void **state)
 {
@@ -2295,6 +2338,7 @@ main(void)
 		T(test_host_limit),
 		T(test_owner_derivation),
 		T(test_single_owner_is_zero),
+		T(test_dnat_same_target_owner_conflict),
 		T(test_100k_sessions_expire),
 		T(test_walk_chunks_each_once),
 		T(test_walk_chunks_with_churn),
