@@ -691,7 +691,7 @@ tcp_close(struct tcp_conn *c)
 	tcp_shutdown(c, 1);
 	/* An orphan in FIN-WAIT-2 does not wait for the peer forever. */
 	if (c->state == TCP_FIN_WAIT_2)
-		tcp_keep_reset(c);
+		tcp_finwait2_start(c);
 	return 0;
 }
 

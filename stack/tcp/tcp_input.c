@@ -946,7 +946,10 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 	case TCP_FIN_WAIT_1:
 		if (fin_acked) {
 			tcp_set_state(c, TCP_FIN_WAIT_2);
-			tcp_keep_reset(c);
+			if (c->flags & TCPF_ORPHAN)
+				tcp_finwait2_start(c);
+			else
+				tcp_keep_reset(c);
 		}
 		break;
 	case TCP_CLOSING:

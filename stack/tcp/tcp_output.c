@@ -291,8 +291,13 @@ tcp_keep_reset(struct tcp_conn *c)
 	c->keep_probes = 0;
 	if (c->state == TCP_TIME_WAIT)
 		return;
+	/* An orphan's FIN-WAIT-2 timer runs from tcp_finwait2_start(): a
+	 * segment from the peer must not push it back, or a peer that keeps
+	 * talking (an ACK now and then, as with SO_KEEPALIVE) keeps the
+	 * orphan alive for ever. */
 	if (c->state == TCP_FIN_WAIT_2 && (c->flags & TCPF_ORPHAN)) {
-		tern_timer_start(st->wheel, &c->t_keep, st->now + st->cfg.fin_timeout_ms);
+		if (!tern_timer_pending(&c->t_keep))
+			tcp_finwait2_start(c);
 		return;
 	}
 	if (!(c->flags & TCPF_KEEPALIVE)) {
@@ -304,6 +309,18 @@ tcp_keep_reset(struct tcp_conn *c)
 	 * time: SO_KEEPALIVE then TCP_KEEPIDLE must not wait the default 2 h. */
 	if (!tern_timer_pending(&c->t_keep) || c->t_keep.expires > st->now + tcp_keep_idle(c))
 		tern_timer_start(st->wheel, &c->t_keep, st->now + tcp_keep_idle(c));
+}
+
+void
+tcp_finwait2_start(struct tcp_conn *c)
+{
+	struct tcp_stack *st = c->st;
+
+	/* Linux's tcp_fin_timeout: armed once, when the orphan reaches
+	 * FIN-WAIT-2 (tcp_close, tcp_rcv_state_process), in place of any
+	 * keepalive timer; nothing the peer sends restarts it.  RFC 9293
+	 * sets no limit, but an orphan has nobody to read or close it. */
+	tern_timer_start(st->wheel, &c->t_keep, st->now + st->cfg.fin_timeout_ms);
 }
 
 void

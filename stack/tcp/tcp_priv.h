@@ -179,6 +179,8 @@ void tcp_timers_stop(struct tcp_conn *c);
 void tcp_rexmit_start(struct tcp_conn *c);
 void tcp_delack_schedule(struct tcp_conn *c);
 void tcp_keep_reset(struct tcp_conn *c);
+/* An orphan reached FIN-WAIT-2: fin_timeout from now, once. */
+void tcp_finwait2_start(struct tcp_conn *c);
 void tcp_timewait_start(struct tcp_conn *c);
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_ms);
 uint32_t tcp_rcv_window(const struct tcp_conn *c);

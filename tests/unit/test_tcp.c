@@ -3552,6 +3552,35 @@ test_fin_wait_2_timeout(void **state)
 	finish(NULL);
 }
 
+/* The orphan's FIN-WAIT-2 timeout counts from the ACK of its FIN: the
+ * peer's segments (here ACKs every 10 s, with SO_KEEPALIVE set, which
+ * made every segment re-arm it) do not keep it alive. */
+static void
+test_fin_wait_2_timeout_keepalive(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(tcp_setopt(c, TCP_SO_KEEPALIVE, 1), 0);
+	assert_int_equal(tcp_close(c), 0);
+	p.ack++;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	for (int i = 0; i < 5; i++) {
+		advance(10000);
+		assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	}
+	advance(10000 - 1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	advance(1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+	assert_int_equal(mib(TCP_MIB_FinWait2Timeouts), 1);
+	finish(NULL);
+}
+
 /* A shut-down connection closed later in FIN-WAIT-2 gets the timeout too. */
 static void
 test_fin_wait_2_close(void **state)
@@ -5395,6 +5424,7 @@ main(void)
 		T(test_fin_wait_2_fin),
 		T(test_fin_wait_2_timeout),
 		T(test_fin_wait_2_close),
+		T(test_fin_wait_2_timeout_keepalive),
 		T(test_fin_wait_1_data_closed),
 		T(test_fin_wait_2_data_closed),
 		T(test_established_close_unread),
