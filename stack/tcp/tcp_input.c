@@ -12,6 +12,9 @@
 
 #define PAWS_IDLE_MS        (24ull * 24 * 3600 * 1000) /* RFC 7323 5.5: 24 days */
 #define TCP_RTO_SYN_LOST_MS 3000                       /* RFC 6298 5.7 */
+/* Linux's TCP_SYNCOOKIE_VALID: how long after its last cookie a listener
+ * still takes an ACK as the answer to one. */
+#define TCP_SYNCOOKIE_VALID_MS 120000
 
 /* RFC 6928: the initial window. */
 static uint32_t
@@ -181,7 +184,7 @@ cookie_accept(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 
 /* A SYN-ACK whose ISN is a cookie: no state is kept (RFC 4987 3.6). */
 static void
-cookie_synack(struct tcp_stack *st, const struct tcp_conn *l, const struct tcp_seg *s)
+cookie_synack(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s)
 {
 	struct tcp_conn tmp;
 	uint16_t peer = (s->o.have & TCP_OPT_MSS) ? s->o.mss : TCP_DEFAULT_MSS, used;
@@ -213,7 +216,24 @@ cookie_synack(struct tcp_stack *st, const struct tcp_conn *l, const struct tcp_s
 	tmp.iss = tcp_cookie_make(st, &s->t, s->seq, peer, st->now, &used);
 	tmp.snd_una = tmp.snd_nxt = tmp.snd_max = tmp.iss; /* not a retransmission */
 	st->mib[TCP_MIB_SyncookiesSent]++;
+	l->cookie_ms = st->now != 0 ? st->now : 1; /* 0 means never */
 	tcp_send_seg(&tmp, tmp.iss, 0, TCP_F_SYN);
+}
+
+/*
+ * Is an ACK to listener `l` worth checking as a SYN cookie?  Only when
+ * cookies are always sent, or `l` sent one within TCP_SYNCOOKIE_VALID_MS
+ * (Linux's tcp_synq_no_recent_overflow): otherwise no SYN-ACK of ours can
+ * carry a cookie, and checking every stray ACK would let an attacker
+ * guess at the 24-bit hash (RFC 4987 3.6) with no flood going on.
+ */
+static bool
+cookie_recent(const struct tcp_stack *st, const struct tcp_conn *l)
+{
+	if (st->cfg.syncookies == 2)
+		return true;
+	return st->cfg.syncookies != 0 && l->cookie_ms != 0 &&
+	       st->now - l->cookie_ms < TCP_SYNCOOKIE_VALID_MS;
 }
 
 /* RFC 9293 3.10.7.2: LISTEN.  `isn`: the ISN to use, or 0 for RFC 6528's. */
@@ -228,7 +248,7 @@ listen_input(struct tcp_stack *st, struct tcp_conn *l, const struct tcp_seg *s, 
 	if (s->flags & TCP_F_ACK) {
 		int rc = -EINVAL;
 
-		if (!(s->flags & TCP_F_SYN) && st->cfg.syncookies)
+		if (!(s->flags & TCP_F_SYN) && cookie_recent(st, l))
 			rc = cookie_accept(st, l, s);
 		if (rc == 0) {
 			if (s->len != 0 || (s->flags & TCP_F_FIN))

@@ -102,7 +102,13 @@ struct tcp_conn {
 	/* Timers: retransmission or persist; delayed ACK; keepalive,
 	 * FIN-WAIT-2 or TIME-WAIT. */
 	struct tern_timer t_rexmit, t_delack, t_keep;
-	uint64_t last_rx_ms;
+	union {
+		uint64_t last_rx_ms;
+		/* A listener (which receives no data): when it last sent a
+		 * SYN cookie, 0 never; cookies are checked only for a while
+		 * after that (Linux's tcp_synq_no_recent_overflow). */
+		uint64_t cookie_ms;
+	};
 	uint32_t keep_idle_ms, keep_intvl_ms;
 	uint8_t keep_cnt;
 	int16_t linger; /* -1 off */

@@ -913,11 +913,67 @@ test_listen_syn_cookie(void **state)
 	assert_int_equal(mib(TCP_MIB_SyncookiesSent), 2);
 	f.ack = last_out()->o.seq + 1;
 	advance(130000);
-	/* (The half-open ones gave up meanwhile: keep the queue for the test.) */
+	/* (The half-open ones gave up meanwhile: keep the queue for the test.)
+	 * As if a cookie had just gone to someone else, so that this one is
+	 * checked (and found too old) rather than not checked at all. */
+	E.l->cookie_ms = E.now;
 	assert_int_equal(psend(&f, TCP_F_ACK, NULL, 0), -ENOENT);
 	assert_int_equal(mib(TCP_MIB_SyncookiesFailed), 2);
 	assert_int_equal(E.l->synq_len, 0);
 	finish(c);
+}
+
+/*
+ * An ACK carrying a valid cookie when the listener sent none lately is no
+ * answer to a cookie: a RST, no connection, nothing counted as a cookie
+ * (Linux's tcp_synq_no_recent_overflow).  Within 120 s of the last cookie
+ * sent, a (fresh) cookie is taken; after that, no longer.
+ */
+static void
+test_listen_ack_cookie_no_overflow(void **state)
+{
+	struct peer p[10];
+	struct tcp_conn *c;
+	uint32_t isn, cookie;
+	uint16_t used;
+
+	(void)state;
+	listen_default(8); /* SYN queue of 8 */
+	peer_init(&p[9], 51000);
+	p[9].ts = false;
+	isn = p[9].seq;
+	cookie = tcp_cookie_make(E.st, &p[9].t, isn, 1460, E.now, &used);
+	p[9].seq = isn + 1;
+	p[9].ack = cookie + 1;
+	assert_int_equal(psend(&p[9], TCP_F_ACK, NULL, 0), -ENOENT);
+	check_seg(last_out(), TCP_F_RST, cookie + 1, 0, 0);
+	assert_int_equal(mib(TCP_MIB_SyncookiesRecv), 0);
+	assert_int_equal(mib(TCP_MIB_SyncookiesFailed), 0);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+
+	/* The SYN queue overflows: a cookie goes out. */
+	for (unsigned i = 0; i < 9; i++) {
+		peer_init(&p[i], (uint16_t)(50000 + i));
+		assert_int_equal(psend(&p[i], TCP_F_SYN, NULL, 0), 0);
+	}
+	assert_int_equal(mib(TCP_MIB_SyncookiesSent), 1);
+	/* 100 s later a cookie is still taken... */
+	advance(100000);
+	p[9].seq = isn + 1;
+	p[9].ack = tcp_cookie_make(E.st, &p[9].t, isn, 1460, E.now, &used) + 1;
+	assert_int_equal(psend(&p[9], TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(mib(TCP_MIB_SyncookiesRecv), 1);
+	c = tcp_accept(E.l);
+	assert_non_null(c);
+	tcp_abort(c);
+	/* ...but not 120 s after the last one was sent. */
+	advance(20000);
+	p[9].seq = isn + 1;
+	p[9].ack = tcp_cookie_make(E.st, &p[9].t, isn, 1460, E.now, &used) + 1;
+	assert_int_equal(psend(&p[9], TCP_F_ACK, NULL, 0), -ENOENT);
+	assert_int_equal(mib(TCP_MIB_SyncookiesRecv), 1);
+	assert_null(tcp_accept(E.l));
+	finish(NULL);
 }
 
 /*
@@ -5356,6 +5412,7 @@ main(void)
 		T(test_listen_syn_cookie_always),
 		T(test_listen_syn_cookie_overflow),
 		T(test_listen_syn_cookie_ts),
+		T(test_listen_ack_cookie_no_overflow),
 		T(test_syn_sent_synack),
 		T(test_syn_sent_rst),
 		T(test_syn_sent_bad_ack),
