@@ -174,7 +174,8 @@ struct nat_table;
  * ICMP errors go where the packet they quote, reversed, would go.
  * Hairpinned flows are owned by the destination mapping's table, which
  * maps the sender on its own: with several tables a hairpinning sender
- * may get a different outside port than for its other flows.
+ * may get a different outside port than for its other flows, a STATIC
+ * sender too (one of the table's block, so that the answers come back).
  */
 struct nat_table *nat_table_create(const struct nat_cfg *cfg, struct tern_wheel *wheel,
                                    unsigned owner, unsigned nb_owners);

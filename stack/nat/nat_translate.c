@@ -746,6 +746,40 @@ is_snat_out_port(const struct nat_rules *rules, uint16_t port)
 	return false;
 }
 
+/*
+ * A STATIC host hairpinning (to a DNAT or STATIC address or a mapping):
+ * the session lives on the table of the destination port (owner_of), but
+ * the answers, to the static address and the source port, go to the
+ * table of that port.  With several tables, a source port of another
+ * table's block (or one whose answers are another session's) is replaced
+ * by the nearest of ours whose answers are no other session's (RFC 4787
+ * REQ-3 prefers the port kept, but the answers must find the session).
+ * Returns 0, or -ENOSPC.
+ */
+static int
+st_src_port(struct nat_table *t, const struct nat_pkt *p, struct nat_ep4 *x)
+{
+	uint32_t nb = t->nb_owners, port = p->e.sport;
+	struct nat_ep4 r = { .src = x->dst, .dst = x->src, .sport = x->dport };
+	unsigned dir, n;
+
+	if (nb <= 1 || p->proto == NAT_IPPROTO_ICMP)
+		return 0; /* ICMP: the identifier is the destination's "port" too */
+	/* From the port itself when it is ours: kept unless an earlier
+	 * replacement took its answers. */
+	port += (t->owner + nb - port % nb) % nb;
+	for (n = 0; n < NAT_PORT_SCAN; n++, port += nb) {
+		if (port > 65535)
+			port = 1024 + (t->owner + nb - 1024 % nb) % nb;
+		r.dport = (uint16_t)port;
+		if (nat_sess_lookup(t, p->proto, &r, &dir) == NULL) {
+			x->sport = (uint16_t)port;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
 /* No session: the rules decide whether one is opened (nat.h order). */
 static enum nat_verdict
 new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat_env *env,
@@ -892,6 +926,11 @@ new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat
 		s->flags |= NSF_MAPPED | NSF_HOSTCNT;
 	} else if (st_src != NULL) {
 		s->flags |= NSF_HOSTCNT;
+		if (dst_x && st_src_port(t, p, &x) < 0) {
+			nat_sess_unalloc(t, s);
+			t->ctr[NAT_MIB_PortsExhausted]++;
+			return NAT_DROP;
+		}
 	} else if (map_in) {
 		s->flags |= NSF_MAPPED | NSF_MAP_IN;
 	}

@@ -1775,6 +1775,74 @@ test_dnat_same_target_owner_conflict(void **state)
 	assert_int_equal(nat_rule_owner_conflict(&E.rules, &E.rules.r[0], 3, NULL), 0);
 }
 
+/* Translate in table o, following one hand-over; returns the verdict and
+ * the table that gave it in *o. */
+static enum nat_verdict
+xl_owned(struct nat_table **tabs, unsigned *o, uint8_t *b, uint32_t len, uint16_t in_port)
+{
+	unsigned next = UINT_MAX;
+	enum nat_verdict v =
+	    nat_translate(tabs[*o], &E.rules, &E.env, b, len, in_port, E.now, &next);
+
+	if (v == NAT_OTHER_OWNER) {
+		assert_true(next != *o);
+		*o = next;
+		v = nat_translate(tabs[*o], &E.rules, &E.env, b, len, in_port, E.now, &next);
+		assert_int_not_equal(v, NAT_OTHER_OWNER);
+	}
+	if (v == NAT_DONE)
+		check_csums(b);
+	return v;
+}
+
+/* A STATIC host hairpinning, with several workers: its session is on the
+ * destination port's table, and the answers, to the static address, must
+ * come back to that table. */
+static void
+test_static_hairpin_owner(void **state)
+{
+	struct nat_rule st = { .type = NAT_STATIC, .prefix = IN2, .ext_addr = IP4(192, 0, 2, 20) };
+	struct nat_table *tabs[2];
+	uint8_t b[128];
+	uint32_t n;
+	unsigned o, o1, k;
+	uint16_t sp;
+
+	(void)state;
+	nat_table_destroy(E.t);
+	E.t = NULL;
+	add_rule(&st);
+	add_dnat(PTCP, WAN_ADDR, 8080, SRV, 80); /* table 0 of 2 */
+	for (k = 0; k < 2; k++) {
+		tabs[k] = nat_table_create(&E.cfg, &E.w, k, 2);
+		assert_non_null(tabs[k]);
+	}
+	for (sp = 5000; sp < 5004; sp++) {
+		o = 0;
+		n = mk_tcp(b, IN2, sp, WAN_ADDR, 8080, F_SYN, 0);
+		assert_int_equal(xl_owned(tabs, &o, b, n, LAN), NAT_DONE);
+		o1 = o;
+		assert_int_equal(o1, 0);
+		assert_int_equal(ip_dst(b), SRV);
+		assert_int_equal(ip_src(b), IP4(192, 0, 2, 20));
+		/* Kept when in the table's block (RFC 4787 REQ-3); 5001 takes
+		 * 5002, whose own connection then takes 5004. */
+		assert_int_equal(sport(b) % 2, 0);
+		if (sp == 5000)
+			assert_int_equal(sport(b), sp);
+		n = mk_tcp(b, SRV, 80, IP4(192, 0, 2, 20), sport(b), F_SYN | F_ACK, 0);
+		o = 1;
+		assert_int_equal(xl_owned(tabs, &o, b, n, LAN), NAT_DONE);
+		assert_int_equal(o, o1);
+		assert_int_equal(ip_dst(b), IN2);
+		assert_int_equal(dport(b), sp);
+		assert_int_equal(ip_src(b), WAN_ADDR);
+		assert_int_equal(sport(b), 8080);
+	}
+	for (k = 0; k < 2; k++)
+		nat_table_destroy(tabs[k]);
+}
+
 static void
 test_single_owner_is_zero(void **state)
 {
@@ -2339,6 +2407,7 @@ main(void)
 		T(test_owner_derivation),
 		T(test_single_owner_is_zero),
 		T(test_dnat_same_target_owner_conflict),
+		T(test_static_hairpin_owner),
 		T(test_100k_sessions_expire),
 		T(test_walk_chunks_each_once),
 		T(test_walk_chunks_with_churn),
