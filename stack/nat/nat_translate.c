@@ -862,16 +862,24 @@ new_session(struct nat_table *t, const struct nat_rules *rules, const struct nat
 			break;
 		}
 	}
-	for (i = 0; i < rules->n && st_src == NULL; i++) {
+	/* A rule for the egress port first (docs/nat.md: an SNAT rule's out
+	 * port is the egress port), even when an earlier rule could
+	 * hairpin: a DNAT target outside leaves by its uplink, with that
+	 * uplink's address. */
+	for (i = 0; i < rules->n && st_src == NULL && routed && !local; i++) {
 		const struct nat_rule *r = &rules->r[i];
 
-		if (r->type != NAT_SNAT || !in_prefix(p->e.src, r->prefix, r->mask))
-			continue;
-		if (routed && !local && out_port == r->out_port) {
+		if (r->type == NAT_SNAT && in_prefix(p->e.src, r->prefix, r->mask) &&
+		    out_port == r->out_port) {
 			sn = r;
 			break;
 		}
-		if (rules->hairpin && dst_x && !is_snat_out_port(rules, in_port)) {
+	}
+	for (i = 0; i < rules->n && st_src == NULL && sn == NULL && rules->hairpin && dst_x; i++) {
+		const struct nat_rule *r = &rules->r[i];
+
+		if (r->type == NAT_SNAT && in_prefix(p->e.src, r->prefix, r->mask) &&
+		    !is_snat_out_port(rules, in_port)) {
 			sn = r;
 			hairpin = true;
 			break;

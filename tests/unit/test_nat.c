@@ -1068,6 +1068,40 @@ test_dnat_two_uplinks_not_hairpin(void **state)
 	assert_int_equal(ctr(NAT_MIB_Hairpinned), 0);
 }
 
+/* An SNAT rule for the egress port wins over an earlier one that could
+ * hairpin: a DNAT target outside is reached by its uplink, with that
+ * uplink's address (docs/nat.md: the out port is the egress port). */
+static void
+test_dnat_outside_target_egress_rule_first(void **state)
+{
+	struct nat_rule wan2 = { .type = NAT_SNAT,
+		                 .out_port = 2,
+		                 .prefix = IP4(10, 0, 0, 0),
+		                 .mask = 0xff000000u,
+		                 .pool_lo = IP4(203, 0, 113, 9),
+		                 .pool_hi = IP4(203, 0, 113, 9) };
+	uint8_t b[128];
+	uint32_t n;
+
+	(void)state;
+	E.rules.n = 0;
+	add_rule(&wan2);
+	add_snat(POOL, POOL, 0, 0);
+	add_dnat(PTCP, POOL, 2222, OUT2, 22);
+	n = mk_tcp(b, IN1, 3333, POOL, 2222, F_SYN, 0);
+	assert_int_equal(xl(b, n, LAN), NAT_DONE);
+	assert_int_equal(ip_dst(b), OUT2);
+	assert_int_equal(dport(b), 22);
+	assert_int_equal(ip_src(b), POOL);
+	assert_int_equal(ctr(NAT_MIB_Hairpinned), 0);
+	n = mk_tcp(b, OUT2, 22, POOL, sport(b), F_SYN | F_ACK, 0);
+	assert_int_equal(xl(b, n, WAN), NAT_DONE);
+	assert_int_equal(ip_dst(b), IN1);
+	assert_int_equal(dport(b), 3333);
+	assert_int_equal(ip_src(b), POOL);
+	assert_int_equal(sport(b), 2222);
+}
+
 static void
 test_hairpin_to_mapping(void **state)
 {
@@ -2388,6 +2422,7 @@ main(void)
 		T(test_filtering_apdf),
 		T(test_hairpin),
 		T(test_dnat_two_uplinks_not_hairpin),
+		T(test_dnat_outside_target_egress_rule_first),
 		T(test_hairpin_to_mapping),
 		T(test_hairpin_to_mapping_apdf),
 		T(test_hairpin_to_mapping_adf),
