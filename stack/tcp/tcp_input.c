@@ -1039,8 +1039,25 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 			break; /* the peer has sent its FIN already */
 		}
 	}
-	/* Eighth: FIN, once everything before it is here. */
+	/* Eighth: FIN, once everything before it is here (RFC 9293 3.10.7.4
+	 * eighth: "FIN implies PUSH for any segment text not yet delivered";
+	 * it takes effect at its place in the sequence).  One that arrives
+	 * ahead of a hole is held with the out-of-order data, as Linux's
+	 * out-of-order queue holds it, and taken when the hole fills:
+	 * forgetting it would leave the peer to retransmit it after its RTO.
+	 * Data held past a FIN is none of the connection's. */
+	if (fin && !(c->flags & TCPF_FIN_RCVD) && SEQ_GT(seq + len, c->rcv_nxt)) {
+		c->ooo_fin = true;
+		c->ooo_fin_seq = seq + len;
+		c->flags |= TCPF_ACK_NOW; /* RFC 5681 4.2: out of order */
+	} else if (c->ooo_fin && c->rcv_nxt == c->ooo_fin_seq && !(c->flags & TCPF_FIN_RCVD)) {
+		fin = true;
+		seq = c->rcv_nxt;
+		len = 0;
+		c->nooo = 0;
+	}
 	if (fin && seq + len == c->rcv_nxt && !(c->flags & TCPF_FIN_RCVD) && c->nooo == 0) {
+		c->ooo_fin = false;
 		c->rcv_nxt++;
 		c->flags |= TCPF_FIN_RCVD | TCPF_ACK_NOW;
 		switch (c->state) {

@@ -61,13 +61,16 @@ struct tcp_conn {
 	uint16_t user_mss; /* TCP_MAXSEG, or 0 */
 	uint8_t snd_ws, rcv_ws;
 	bool ws_ok, ts_ok, sack_ok;
+	/* Receive side, here where they fill the padding before irs. */
+	uint8_t nooo;
+	uint8_t unacked_segs; /* full segments received since our last ACK */
+	bool ooo_fin;         /* the peer's FIN came ahead of a hole */
 
 	/* Receive sequence variables. */
 	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge advertised */
 	uint32_t ts_recent;
 	uint64_t ts_recent_ms;
-	uint8_t nooo;
-	uint8_t unacked_segs;                   /* full segments received since our last ACK */
+	uint32_t ooo_fin_seq;                   /* its sequence number, when ooo_fin */
 	struct tcp_sack_block ooo[TCP_MAX_OOO]; /* most recent first (RFC 2018 4) */
 
 	/* Retransmission (RFC 6298), in ms; srtt is scaled by 8, rttvar by 4. */

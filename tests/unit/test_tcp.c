@@ -1895,6 +1895,61 @@ test_established_data_ack_every_2nd(void **state)
 	finish(c);
 }
 
+/* A FIN that arrives ahead of a hole is held with the out-of-order data
+ * and taken when the hole fills (as Linux's out-of-order queue), not
+ * forgotten until the peer retransmits it. */
+static void
+test_established_ooo_fin(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t seq0;
+	char b[256];
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	seq0 = p.seq;
+	p.seq = seq0 + 100;
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, pattern + 100, 100), 0);
+	assert_int_equal(E.nout, 1); /* a duplicate ACK at once */
+	check_seg(last_out(), TCP_F_ACK, p.ack, seq0, 0);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	/* The hole fills: data and FIN together. */
+	clear_out();
+	clear_ev();
+	p.seq = seq0;
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern, 100), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_CLOSE_WAIT);
+	assert_int_equal(E.nout, 1);
+	check_seg(last_out(), TCP_F_ACK, p.ack, seq0 + 201, 0);
+	assert_true(E.ev_mask & TCP_EV_RDHUP);
+	assert_int_equal(tcp_recv(c, b, sizeof(b)), 200);
+	assert_memory_equal(b, pattern, 200);
+	assert_int_equal(tcp_recv(c, b, sizeof(b)), 0);
+
+	/* A bare FIN ahead of a hole, in FIN-WAIT-2. */
+	finish(c);
+	peer_init(&p, RPORT + 1);
+	c = passive_open(&p);
+	assert_int_equal(tcp_shutdown(c, 1), 0);
+	p.ack++;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	seq0 = p.seq;
+	p.seq = seq0 + 10;
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_FIN_WAIT_2);
+	p.seq = seq0;
+	assert_int_equal(psend(&p, TCP_F_ACK, pattern, 10), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_TIME_WAIT);
+	check_seg(last_out(), TCP_F_ACK, p.ack, seq0 + 11, 0);
+	advance(60000);
+	assert_int_equal(tcp_close(c), 0);
+	finish(NULL);
+}
+
 /* Out of order: an immediate duplicate ACK with SACK blocks (RFC 5681 4.2,
  * RFC 2018 4), then the hole is filled and everything merges. */
 static void
@@ -5436,6 +5491,7 @@ main(void)
 		T(test_established_data_pieces),
 		T(test_established_data_ack_every_2nd),
 		T(test_established_ooo),
+		T(test_established_ooo_fin),
 		T(test_established_rcv_window),
 		T(test_established_rcv_window_sws),
 		T(test_established_send_mss),
