@@ -53,6 +53,14 @@
 /* A hairpinned packet the target's mapping refused: the session waits for
  * the target's answer, out of the hash by its orig tuple until then. */
 #define NSF_HP_WAIT 0x0400
+/* TCP: the connection now tracked was opened from the reply side (a SYN
+ * from there reopened the session). */
+#define NSF_OPEN_REPL 0x0800
+/* TCP: a SYN was ignored (ESTABLISHED or closing), from the orig side
+ * or, with NSF_SYNIGN_REPL, the reply side: a SYN-ACK from the other side
+ * answers it, and the tracking follows the new connection. */
+#define NSF_SYNIGN      0x1000
+#define NSF_SYNIGN_REPL 0x2000
 
 struct nat_session {
 	/* First cache line: what every packet reads and writes (lookup,

@@ -432,27 +432,55 @@ nat_tcp_new_state(uint8_t f)
 	return -1;
 }
 
-/* Linux conntrack's state machine, reduced to the flags (no window
- * tracking).  Returns whether the state changed. */
+/* A new connection on the session's tuple, opened from `dir` and now in
+ * `state`: what the old one left is forgotten. */
+static void
+tcp_reopen(struct nat_session *s, unsigned dir, uint8_t state)
+{
+	s->tcp_state = state;
+	s->flags &= (uint16_t) ~(NSF_FIN_ORIG | NSF_FIN_REPL | NSF_LASTFIN | NSF_OPEN_REPL |
+	                         NSF_SYNIGN | NSF_SYNIGN_REPL);
+	if (dir == NAT_DIR_REPLY)
+		s->flags |= NSF_OPEN_REPL;
+}
+
+/* Linux conntrack's state machine (nf_conntrack_proto_tcp.c), reduced to
+ * the flags (no window or sequence tracking).  Returns whether the state
+ * changed. */
 static bool
 tcp_track(struct nat_session *s, unsigned dir, uint8_t f)
 {
 	uint8_t old = s->tcp_state;
 	uint16_t fin_me = dir == NAT_DIR_ORIG ? NSF_FIN_ORIG : NSF_FIN_REPL;
 	uint16_t fin_peer = dir == NAT_DIR_ORIG ? NSF_FIN_REPL : NSF_FIN_ORIG;
+	/* The side that opened the connection now tracked. */
+	unsigned opener = (s->flags & NSF_OPEN_REPL) ? NAT_DIR_REPLY : NAT_DIR_ORIG;
 
 	if (f & NAT_TCP_RST) {
 		s->tcp_state = NAT_TCP_CLOSE;
-	} else if (f & NAT_TCP_SYN) {
-		if (dir == NAT_DIR_ORIG && !(f & NAT_TCP_ACK) &&
-		    (old == NAT_TCP_TIME_WAIT || old == NAT_TCP_CLOSE)) {
-			/* A new incarnation of the same tuple (RFC 9293 3.6.1 lets a
-			 * SYN reopen TIME-WAIT). */
-			s->tcp_state = NAT_TCP_SYN_SENT;
-			s->flags &= (uint16_t) ~(NSF_FIN_ORIG | NSF_FIN_REPL | NSF_LASTFIN);
-		} else if (dir == NAT_DIR_REPLY && old == NAT_TCP_SYN_SENT) {
-			/* SYN-ACK, or a SYN of a simultaneous open. */
+	} else if ((f & (NAT_TCP_SYN | NAT_TCP_ACK)) == NAT_TCP_SYN) {
+		if (old == NAT_TCP_TIME_WAIT || old == NAT_TCP_CLOSE) {
+			/* A new connection on the same tuple, from either side
+			 * (RFC 9293 3.6.1 lets a SYN reopen TIME-WAIT): Linux
+			 * kills the old entry and tracks the SYN as a new one. */
+			tcp_reopen(s, dir, NAT_TCP_SYN_SENT);
+		} else if (old == NAT_TCP_SYN_SENT && dir != opener) {
+			/* A simultaneous open. */
 			s->tcp_state = NAT_TCP_SYN_RECV;
+		} else if (old >= NAT_TCP_ESTABLISHED) {
+			/* Linux ignores it, and remembers it for the answer. */
+			s->flags &= (uint16_t)~NSF_SYNIGN_REPL;
+			s->flags |= NSF_SYNIGN | (dir == NAT_DIR_REPLY ? NSF_SYNIGN_REPL : 0);
+		}
+	} else if (f & NAT_TCP_SYN) {
+		if (old == NAT_TCP_SYN_SENT && dir != opener) {
+			s->tcp_state = NAT_TCP_SYN_RECV;
+		} else if ((s->flags & NSF_SYNIGN) &&
+		           !!(s->flags & NSF_SYNIGN_REPL) != (dir == NAT_DIR_REPLY)) {
+			/* A SYN-ACK answering the SYN ignored: both ends have
+			 * started a new connection (Linux's resync out of its
+			 * "ignore" state, without its sequence check). */
+			tcp_reopen(s, dir ^ 1, NAT_TCP_SYN_RECV);
 		}
 	} else if (f & NAT_TCP_FIN) {
 		s->flags |= fin_me;
@@ -467,7 +495,8 @@ tcp_track(struct nat_session *s, unsigned dir, uint8_t f)
 				s->flags &= (uint16_t)~NSF_LASTFIN;
 		}
 	} else if (f & NAT_TCP_ACK) {
-		if (old == NAT_TCP_SYN_RECV)
+		/* Only the opener's ACK completes the handshake (Linux). */
+		if (old == NAT_TCP_SYN_RECV && dir == opener)
 			s->tcp_state = NAT_TCP_ESTABLISHED;
 		else if (old == NAT_TCP_FIN_WAIT && (s->flags & fin_peer) && !(s->flags & fin_me))
 			s->tcp_state = NAT_TCP_CLOSE_WAIT; /* the peer's FIN is acknowledged */

@@ -1539,6 +1539,83 @@ test_tcp_states_and_timeouts(void **state)
 	assert_int_equal(nat_table_nb_sessions(E.t), 0);
 }
 
+/* Close the connection IN1:sp <-> OUT1:80 (op outside) down to TIME_WAIT. */
+static void
+tcp_close_tw(uint32_t in, uint16_t sp, uint16_t op)
+{
+	seg(in, sp, op, true, F_FIN | F_ACK);
+	seg(in, sp, op, false, F_FIN | F_ACK);
+	seg(in, sp, op, true, F_ACK);
+	assert_int_equal(state_of(in, sp), NAT_TCP_TIME_WAIT);
+}
+
+/* A new connection on a closed tuple is tracked as new (Linux: a SYN in
+ * TIME_WAIT or CLOSE kills the old entry and starts a new one), whichever
+ * side opens it; in SYN_RECV only the opener's ACK establishes it. */
+static void
+test_tcp_reopen_closed(void **state)
+{
+	uint16_t op;
+
+	(void)state;
+	/* From the inside, over TIME_WAIT: established, kept idle 2 h. */
+	op = tcp_open(IN1, 1111, OUT1, 80);
+	tcp_close_tw(IN1, 1111, op);
+	seg(IN1, 1111, op, true, F_SYN);
+	assert_int_equal(state_of(IN1, 1111), NAT_TCP_SYN_SENT);
+	seg(IN1, 1111, op, false, F_SYN | F_ACK);
+	assert_int_equal(state_of(IN1, 1111), NAT_TCP_SYN_RECV);
+	seg(IN1, 1111, op, false, F_ACK); /* not the opener's */
+	assert_int_equal(state_of(IN1, 1111), NAT_TCP_SYN_RECV);
+	seg(IN1, 1111, op, true, F_ACK);
+	assert_int_equal(state_of(IN1, 1111), NAT_TCP_ESTABLISHED);
+	assert_int_equal(W.i[0].expires_in_ms, 7440 * SEC);
+	advance(3600 * SEC);
+	assert_int_equal(nat_table_nb_sessions(E.t), 1);
+	nat_table_flush(E.t);
+
+	/* From the outside, over TIME_WAIT: roles swapped. */
+	op = tcp_open(IN1, 2222, OUT1, 80);
+	tcp_close_tw(IN1, 2222, op);
+	seg(IN1, 2222, op, false, F_SYN);
+	assert_int_equal(state_of(IN1, 2222), NAT_TCP_SYN_SENT);
+	seg(IN1, 2222, op, true, F_SYN | F_ACK);
+	assert_int_equal(state_of(IN1, 2222), NAT_TCP_SYN_RECV);
+	seg(IN1, 2222, op, true, F_ACK);
+	assert_int_equal(state_of(IN1, 2222), NAT_TCP_SYN_RECV);
+	seg(IN1, 2222, op, false, F_ACK);
+	assert_int_equal(state_of(IN1, 2222), NAT_TCP_ESTABLISHED);
+	advance(3600 * SEC);
+	assert_int_equal(nat_table_nb_sessions(E.t), 1);
+	nat_table_flush(E.t);
+
+	/* Over CLOSE (a RST): kept past CLOSE's 10 s once established. */
+	op = tcp_open(IN1, 3333, OUT1, 80);
+	seg(IN1, 3333, op, false, F_RST);
+	seg(IN1, 3333, op, true, F_SYN);
+	seg(IN1, 3333, op, false, F_SYN | F_ACK);
+	seg(IN1, 3333, op, true, F_ACK);
+	assert_int_equal(state_of(IN1, 3333), NAT_TCP_ESTABLISHED);
+	advance(600 * SEC);
+	assert_int_equal(nat_table_nb_sessions(E.t), 1);
+	nat_table_flush(E.t);
+
+	/* Over LAST_ACK: the SYN is ignored, the SYN-ACK answering it
+	 * resyncs (Linux's "ignore" state), not the last ACK into TIME_WAIT. */
+	op = tcp_open(IN1, 4444, OUT1, 80);
+	seg(IN1, 4444, op, true, F_FIN | F_ACK);
+	seg(IN1, 4444, op, false, F_FIN | F_ACK);
+	assert_int_equal(state_of(IN1, 4444), NAT_TCP_LAST_ACK);
+	seg(IN1, 4444, op, true, F_SYN);
+	assert_int_equal(state_of(IN1, 4444), NAT_TCP_LAST_ACK);
+	seg(IN1, 4444, op, false, F_SYN | F_ACK);
+	assert_int_equal(state_of(IN1, 4444), NAT_TCP_SYN_RECV);
+	seg(IN1, 4444, op, true, F_ACK);
+	assert_int_equal(state_of(IN1, 4444), NAT_TCP_ESTABLISHED);
+	advance(600 * SEC);
+	assert_int_equal(nat_table_nb_sessions(E.t), 1);
+}
+
 static void
 test_tcp_invalid_opens_nothing(void **state)
 {
@@ -2435,6 +2512,7 @@ main(void)
 		T(test_udp_zero_checksum),
 		T(test_checksums_random_traffic),
 		T(test_tcp_states_and_timeouts),
+		T(test_tcp_reopen_closed),
 		T(test_tcp_invalid_opens_nothing),
 		T(test_expiry_frees_sessions),
 		T(test_table_full_reclaims_transitory),
