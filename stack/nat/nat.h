@@ -181,6 +181,17 @@ struct nat_table *nat_table_create(const struct nat_cfg *cfg, struct tern_wheel 
                                    unsigned owner, unsigned nb_owners);
 void nat_table_destroy(struct nat_table *t);
 void nat_table_set_cfg(struct nat_table *t, const struct nat_cfg *cfg);
+/* Does `new_` shorten any timeout of `old`? */
+bool nat_cfg_shorter(const struct nat_cfg *old, const struct nat_cfg *new_);
+/*
+ * After nat_table_set_cfg() shortened a timeout: move the timers of the
+ * sessions in slots [from, from + slots) (0 visits one) to their new
+ * deadlines, a passed one to the next tick, and return the slot to go on
+ * from, or NAT_WALK_DONE after the last one.  In chunks, like
+ * nat_table_flush_some(), so that a worker never stops for its whole
+ * table.  Longer timeouts need nothing: a timer that fires early re-arms.
+ */
+uint32_t nat_table_retime_some(struct nat_table *t, uint32_t from, uint32_t slots);
 const uint64_t *nat_table_counters(const struct nat_table *t);
 uint32_t nat_table_nb_sessions(const struct nat_table *t);
 /* Remove every session, in one go (table teardown, tests). */

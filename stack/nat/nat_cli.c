@@ -108,11 +108,28 @@ set_cfg_one(struct tern_worker *w, void *arg)
 	return 0;
 }
 
+static int on_workers_chunked(struct cmd_ctx *c, int (*chunk)(struct tern_worker *w, void *arg),
+                              const char *what);
+
+/* A chunk of nat_table_retime_some(): as many slots as a chunk of `nat
+ * sessions show` visits, cheaper each. */
+static int
+retime_chunk(struct tern_worker *w, void *arg)
+{
+	uint32_t *cursor = arg;
+
+	*cursor = nat_table_retime_some(nat_worker_of(w)->t, *cursor, NAT_WALK_BUDGET);
+	return 0;
+}
+
 /* Make `next` the configuration of every worker, then ours; on failure,
- * the workers already changed go back to the old one (nothing half-set). */
+ * the workers already changed go back to the old one (nothing half-set).
+ * A shortened timeout applies to the sessions there are, too: their
+ * timers are moved, chunk by chunk (docs/nat.md). */
 static int
 apply_cfg(struct cmd_ctx *c, const struct nat_cfg *next)
 {
+	bool shorter = nat_cfg_shorter(&cfg, next);
 	int rc;
 
 	if (c->dry_run)
@@ -122,6 +139,9 @@ apply_cfg(struct cmd_ctx *c, const struct nat_cfg *next)
 		return out_err(c->out, -rc, "nat: %s", strerror(-rc));
 	}
 	cfg = *next;
+	if (shorter)
+		return on_workers_chunked(c, retime_chunk,
+		                          "nat: timeouts set, but moving the sessions' timers");
 	return 0;
 }
 
@@ -861,6 +881,17 @@ flush_chunk(struct tern_worker *w, void *arg)
 int
 cli_nat_sessions_flush(struct cmd_ctx *c, int argc, char **argv)
 {
+	(void)argc;
+	(void)argv;
+	return on_workers_chunked(c, flush_chunk, "nat sessions flush");
+}
+
+/* Run `chunk` (which takes a uint32_t cursor, NAT_WALK_DONE at the end)
+ * on every worker until each is done. */
+static int
+on_workers_chunked(struct cmd_ctx *c, int (*chunk)(struct tern_worker *w, void *arg),
+                   const char *what)
+{
 	struct tern_worker *ws[RTE_MAX_LCORE];
 	uint32_t cursor[RTE_MAX_LCORE];
 	void *args[RTE_MAX_LCORE];
@@ -868,8 +899,6 @@ cli_nat_sessions_flush(struct cmd_ctx *c, int argc, char **argv)
 	unsigned left[RTE_MAX_LCORE]; /* nat worker index of each busy one */
 	unsigned n = nat_nb_workers();
 
-	(void)argc;
-	(void)argv;
 	for (unsigned k = 0; k < n; k++) {
 		cursor[k] = 0;
 		left[k] = k;
@@ -883,10 +912,10 @@ cli_nat_sessions_flush(struct cmd_ctx *c, int argc, char **argv)
 			ws[j] = nat_worker_by_index(left[j])->w;
 			args[j] = &cursor[left[j]];
 		}
-		tern_worker_call_each(ws, n, flush_chunk, args, rcs);
+		tern_worker_call_each(ws, n, chunk, args, rcs);
 		for (unsigned j = 0; j < n; j++) {
 			if (rcs[j] < 0)
-				return out_err(c->out, -rcs[j], "nat sessions flush: worker %u: %s",
+				return out_err(c->out, -rcs[j], "%s: worker %u: %s", what,
 				               ws[j]->id, strerror(-rcs[j]));
 			if (cursor[left[j]] != NAT_WALK_DONE)
 				left[still++] = left[j];

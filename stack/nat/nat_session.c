@@ -818,10 +818,46 @@ void
 nat_table_set_cfg(struct nat_table *t, const struct nat_cfg *cfg)
 {
 	/* The pool keeps its size: max_sessions can only be lowered.  Sessions
-	 * keep their timers; new timeouts apply when they next fire. */
+	 * keep their timers: a longer timeout applies when they fire (they
+	 * re-arm for it), a shorter one once nat_table_retime_some() has
+	 * moved them. */
 	t->cfg = *cfg;
 	if (t->cfg.max_sessions > t->cap)
 		t->cfg.max_sessions = t->cap;
+}
+
+bool
+nat_cfg_shorter(const struct nat_cfg *old, const struct nat_cfg *new_)
+{
+	for (unsigned i = 0; i < NAT_TCP_NSTATES; i++)
+		if (new_->tcp_timeout_ms[i] < old->tcp_timeout_ms[i])
+			return true;
+	return new_->udp_timeout_ms < old->udp_timeout_ms ||
+	       new_->udp_stream_timeout_ms < old->udp_stream_timeout_ms ||
+	       new_->icmp_timeout_ms < old->icmp_timeout_ms;
+}
+
+uint32_t
+nat_table_retime_some(struct nat_table *t, uint32_t from, uint32_t slots)
+{
+	uint64_t now = t->now > t->wheel->now ? t->now : t->wheel->now;
+	uint32_t i, end;
+
+	if (from >= t->cap)
+		return NAT_WALK_DONE;
+	/* The timers stay as they were set, later than the new deadlines:
+	 * pull those earlier (a deadline passed fires at the next tick). */
+	for (i = from, end = chunk_end(t, from, slots); i < end; i++) {
+		struct nat_session *s = &t->s[i];
+		uint64_t deadline;
+
+		if (!(s->flags & NSF_USED))
+			continue;
+		deadline = sess_deadline(t, s, now);
+		if (deadline < s->timer.expires)
+			tern_timer_start(t->wheel, &s->timer, deadline);
+	}
+	return end == t->cap ? NAT_WALK_DONE : end;
 }
 
 const uint64_t *

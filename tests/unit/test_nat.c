@@ -1616,6 +1616,44 @@ test_tcp_reopen_closed(void **state)
 	assert_int_equal(nat_table_nb_sessions(E.t), 1);
 }
 
+/* A shortened timeout applies to the sessions there are once their timers
+ * are moved (nat timeout does it, in chunks): `nat sessions show` and the
+ * expiry agree.  A longer one applies when the timers fire. */
+static void
+test_timeout_lowered_applies_to_existing(void **state)
+{
+	uint8_t b[128];
+	uint32_t n, from;
+	uint16_t op;
+
+	(void)state;
+	op = tcp_open(IN1, 1111, OUT1, 80);
+	(void)op;
+	n = mk_udp(b, IN2, 5000, OUT1, 53, 4, false);
+	assert_int_equal(xl(b, n, LAN), NAT_DONE);
+	advance(100 * SEC);
+	assert_false(nat_cfg_shorter(&E.cfg, &E.cfg));
+	{
+		struct nat_cfg next = E.cfg;
+
+		next.tcp_timeout_ms[NAT_TCP_ESTABLISHED] = 600 * SEC;
+		next.udp_timeout_ms = 60 * SEC;
+		assert_true(nat_cfg_shorter(&E.cfg, &next));
+		E.cfg = next;
+	}
+	nat_table_set_cfg(E.t, &E.cfg);
+	for (from = 0; from != NAT_WALK_DONE;)
+		from = nat_table_retime_some(E.t, from, 1);
+	/* UDP: idle 100 s, past its new 60 s: gone at the next tick. */
+	advance(1);
+	assert_int_equal(nat_table_nb_sessions(E.t), 1);
+	assert_int_equal(state_of(IN1, 1111), NAT_TCP_ESTABLISHED);
+	assert_int_equal(W.i[0].expires_in_ms, 500 * SEC - 1);
+	advance(500 * SEC - 1);
+	assert_int_equal(nat_table_nb_sessions(E.t), 0);
+	assert_int_equal(ctr(NAT_MIB_SessionsExpired), 2);
+}
+
 static void
 test_tcp_invalid_opens_nothing(void **state)
 {
@@ -2513,6 +2551,7 @@ main(void)
 		T(test_checksums_random_traffic),
 		T(test_tcp_states_and_timeouts),
 		T(test_tcp_reopen_closed),
+		T(test_timeout_lowered_applies_to_existing),
 		T(test_tcp_invalid_opens_nothing),
 		T(test_expiry_frees_sessions),
 		T(test_table_full_reclaims_transitory),
