@@ -356,14 +356,23 @@ rexmit_cb(struct tern_timer *t, void *arg)
 		}
 		/* A zero-window probe: one byte past the window (RFC 9293 3.8.6.1);
 		 * the peer's ACK carries its current window. */
-		st->mib[TCP_MIB_ZeroWindowProbes]++;
 		if (c->retransmits < 15)
 			c->retransmits++;
-		if ((c->flags & TCPF_ORPHAN) && c->retransmits >= st->cfg.retries2) {
+		/* RFC 9293 3.8.6.1: the connection stays open as long as the
+		 * receiver acknowledges the probes.  An orphan gives up after
+		 * retries2 probes all the same (nobody waits for it); another
+		 * connection only when the peer has not been heard from for
+		 * twice the largest RTO as well (Linux's
+		 * tcp_rtx_probe0_timed_out): a dead peer does not hold it for
+		 * ever. */
+		if (c->retransmits >= st->cfg.retries2 &&
+		    ((c->flags & TCPF_ORPHAN) ||
+		     st->now - c->last_rx_ms > 2ull * st->cfg.rto_max_ms)) {
 			tcp_send_rst(c);
 			tcp_conn_done(c, ETIMEDOUT);
 			return;
 		}
+		st->mib[TCP_MIB_ZeroWindowProbes]++;
 		tcp_send_seg(c, c->snd_una - 1, 0, 0);
 		persist_start(c);
 		return;
@@ -391,6 +400,32 @@ rexmit_cb(struct tern_timer *t, void *arg)
 		return; /* everything was acknowledged meanwhile */
 	if (c->flags & TCPF_TLP) {
 		tail_loss_probe(c);
+		return;
+	}
+	/* The window shrank to zero with data in flight (RFC 9293 3.8.6.2.2
+	 * says a receiver SHOULD NOT, not MUST NOT): a retransmission is
+	 * refused, and retrying it until retries2 would end a connection
+	 * whose peer answers every time.  RFC 9293 3.8.6.1: a zero window
+	 * MUST be probed, and the sender SHOULD NOT give up while the
+	 * receiver acknowledges the probes.  So go back to SND.UNA, as a
+	 * timeout does, and switch to the persist timer: its probes draw
+	 * the window, and when it opens ack_input() sends from SND.UNA
+	 * again (Linux's tcp_retransmit_timer likewise keeps probing a zero
+	 * window, not counting it towards the retries).  A FIN alone in
+	 * flight needs no window and takes the usual path. */
+	if (c->snd_wnd == 0 && SEQ_LT(c->snd_una, c->data_seq + c->snd.len)) {
+		c->flags &= ~TCPF_RECOVERY;
+		c->recover = c->snd_max;
+		c->lr_armed = false;
+		c->nsacked = 0;
+		c->dupacks = 0;
+		c->rtt_timing = false;
+		c->snd_nxt = c->snd_una;
+		if (c->retransmits < 15)
+			c->retransmits++;
+		st->mib[TCP_MIB_ZeroWindowProbes]++;
+		tcp_send_seg(c, c->snd_una - 1, 0, 0);
+		persist_start(c);
 		return;
 	}
 	if (c->retransmits >= st->cfg.retries2) {

@@ -3018,6 +3018,71 @@ test_established_zero_window(void **state)
 }
 
 /*
+ * The window shrinks to zero with data in flight.  RFC 9293 3.8.6.1: the
+ * zero window MUST be probed, and the connection stays open while the
+ * peer answers, far beyond retries2 timeouts; when the window opens, the
+ * data goes again from SND.UNA.  A peer that falls silent is given up
+ * once retries2 probes went and nothing came for 2 * rto_max.
+ */
+static void
+test_established_zero_window_in_flight(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t snd;
+	unsigned n;
+
+	(void)state;
+	fill_pattern();
+	peer_init(&p, RPORT);
+	p.mss = 1000;
+	p.ts = false;   /* segments of exactly the MSS */
+	p.sack = false; /* no tail loss probe */
+	p.wscale = 0;
+	c = passive_open(&p);
+	snd = p.ack;
+	assert_int_equal(tcp_send(c, pattern, 2000), 2000);
+	assert_int_equal(E.nout, 2);
+	/* The peer takes nothing and closes its window. */
+	p.wnd = 0;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	clear_out();
+	for (n = 0; n < 20; n++) {
+		unsigned waited = 0;
+		while (E.nout == 0) {
+			advance(100);
+			waited += 100;
+			assert_true(waited <= 121000);
+		}
+		assert_int_equal(E.nout, 1);
+		check_seg(last_out(), TCP_F_ACK, snd - 1, p.seq, 0);
+		clear_out();
+		assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+		assert_int_equal(E.nout, 0);
+	}
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	assert_int_equal(mib(TCP_MIB_ZeroWindowProbes), 20);
+	/* The window opens: everything from SND.UNA again. */
+	p.wnd = 2000;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(E.nout, 2);
+	check_seg(&E.out[0], TCP_F_ACK, snd, p.seq, 1000);
+	check_seg(&E.out[1], TCP_F_ACK, snd + 1000, p.seq, 1000);
+	assert_memory_equal(E.out[1].data, pattern + 1000, 1000);
+	/* Closed again, and the peer is gone: probes, then a RST. */
+	p.wnd = 0;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	clear_out();
+	for (n = 0; n < 200 && tcp_conn_state(c) == TCP_ESTABLISHED; n++)
+		advance(10000);
+	assert_int_equal(tcp_conn_state(c), TCP_CLOSED);
+	assert_int_equal(tcp_conn_error(c), ETIMEDOUT);
+	/* At SND.NXT, back at SND.UNA: SND.MAX is past the zero window. */
+	check_seg(last_out(), TCP_F_RST | TCP_F_ACK, snd, p.seq, 0);
+	finish(c);
+}
+
+/*
  * A window above zero but below what sender SWS avoidance waits for, with
  * nothing in flight: no ACK will come to move the data, so the persist
  * timer's expiry sends what the window allows (the override timeout of RFC
@@ -5516,6 +5581,7 @@ main(void)
 		T(test_established_sack_recovery),
 		T(test_established_lost_retransmit),
 		T(test_established_zero_window),
+		T(test_established_zero_window_in_flight),
 		T(test_established_small_window),
 		T(test_established_shutdown_rd),
 		T(test_established_rst),
