@@ -879,3 +879,39 @@ def test_two_workers(ternd_factory, netns_factory, tmpdir_tern):
         t.wait_mbufs(base)
     finally:
         kill(srv)
+
+
+# --- 11. rules and knobs against the workers ------------------------------------------
+
+
+def test_dnat_same_target_other_worker_refused(ternd_factory):
+    """With two workers, a second DNAT rule to the same target whose
+    outside port belongs to the other worker is refused, naming the rule in
+    the way (the target's answers would go to the first rule's worker), and
+    nothing changes; one on the same worker is taken."""
+    t = ternd_factory(config("port add p0 net_null0,no-rx=1", "addr add 192.0.2.1/24 dev p0",
+                             eal=EAL3, workers="workers 1-2"))
+    t.ctl("nat", "add", "dnat", "tcp", "192.0.2.1:8080", "to", "10.0.0.9:80")
+    before = t.ctl("nat", "show")
+    r = t.ctl("nat", "add", "dnat", "tcp", "192.0.2.1:8081", "to", "10.0.0.9:80", check=False)
+    assert r.returncode != 0, r
+    assert "conflicts with 'nat add dnat tcp 192.0.2.1:8080 to 10.0.0.9:80'" in r.stderr, r.stderr
+    assert t.ctl("nat", "show") == before
+    t.ctl("nat", "add", "dnat", "tcp", "192.0.2.1:8082", "to", "10.0.0.9:80")
+
+
+def test_timeout_lowered_applies_to_sessions(ternd_factory, netns_factory):
+    """A shortened timeout applies to the sessions there are: an ICMP
+    session idle for 2 s goes as soon as the ICMP timeout is set to 1 s,
+    not after the 60 s it was made with."""
+    n = nat_net(ternd_factory, netns_factory)
+    t, a, b = n.t, n.a, n.b
+    t.ctl("nat", "add", "snat", "src", a.net + ".0/24", "out", "pb")
+    r = ping(a.ns, b.ip, count=1)
+    assert r.returncode == 0, r.stdout
+    s = sessions(t)
+    assert len(s) == 1 and s[0]["timeout_s"] > 50, s
+    time.sleep(2)
+    t.ctl("nat", "timeout", "icmp", "1")
+    wait_until(lambda: sessions(t) == [], timeout=3, what="the ICMP session expired")
+    assert nstats(t)["SessionsExpired"] == 1
