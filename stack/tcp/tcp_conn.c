@@ -601,6 +601,10 @@ tcp_recv(struct tcp_conn *c, void *buf, size_t len)
 			tcp_output(c);
 		}
 	}
+	/* The last byte read in TIME-WAIT: the buffer goes (as in
+	 * tcp_timewait_start), nothing more can come. */
+	if (r->len == 0 && c->state == TCP_TIME_WAIT)
+		tcp_ring_free(r);
 	return n;
 }
 

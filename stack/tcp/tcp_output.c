@@ -331,6 +331,15 @@ tcp_timewait_start(struct tcp_conn *c)
 	tcp_set_state(c, TCP_TIME_WAIT);
 	tern_timer_stop(st->wheel, &c->t_rexmit);
 	tern_timer_stop(st->wheel, &c->t_delack);
+	/* Nothing is sent or taken in TIME-WAIT: everything we sent was
+	 * acknowledged (our FIN was), and the peer's FIN ended its data.  The
+	 * buffers go now rather than after 2*MSL, so that the connections a
+	 * busy server leaves in TIME-WAIT hold no buffer (docs/tcp.md,
+	 * Memory); received data stays until the application reads it. */
+	tcp_ring_free(&c->snd);
+	c->nooo = 0;
+	if (c->rcv.len == 0 || (c->flags & TCPF_ORPHAN))
+		tcp_ring_free(&c->rcv);
 	/* RFC 9293 3.6.1: 2*MSL. */
 	tern_timer_start(st->wheel, &c->t_keep, st->now + 2ull * st->cfg.msl_ms);
 	tcp_event(c, TCP_EV_IN | TCP_EV_HUP);

@@ -3917,6 +3917,58 @@ test_time_wait_timeout(void **state)
 	finish(NULL);
 }
 
+/* TIME-WAIT holds no buffer for its 2 MSL: both go when it starts, the
+ * receive buffer once the application has read what it holds. */
+static void
+test_time_wait_buffers(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	char b[16];
+
+	(void)state;
+	peer_init(&p, RPORT);
+	c = passive_open(&p);
+	assert_int_equal(psend(&p, TCP_F_ACK, "ping", 4), 0);
+	assert_int_equal(tcp_recv(c, b, sizeof(b)), 4);
+	assert_int_equal(tcp_send(c, "pong", 4), 4);
+	assert_non_null(c->snd.buf);
+	assert_non_null(c->rcv.buf);
+	assert_int_equal(tcp_close(c), 0);
+	p.ack += 5;
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_TIME_WAIT);
+	assert_null(c->snd.buf);
+	assert_null(c->rcv.buf);
+	advance(60000);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 1);
+
+	/* Not orphaned, with data unread: kept until read. */
+	peer_init(&p, RPORT + 1);
+	c = passive_open(&p);
+	assert_int_equal(tcp_send(c, "pong", 4), 4);
+	assert_int_equal(tcp_shutdown(c, 1), 0);
+	p.ack += 5;
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, "bye", 3), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_TIME_WAIT);
+	assert_null(c->snd.buf);
+	assert_non_null(c->rcv.buf);
+	assert_int_equal(tcp_recv(c, b, 2), 2);
+	assert_non_null(c->rcv.buf);
+	assert_int_equal(tcp_recv(c, b + 2, sizeof(b) - 2), 1);
+	assert_memory_equal(b, "bye", 3);
+	assert_null(c->rcv.buf);
+	assert_int_equal(tcp_recv(c, b, sizeof(b)), 0);
+	/* A retransmitted FIN is still answered. */
+	p.seq--;
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_ACK | TCP_F_FIN, NULL, 0), -EINVAL);
+	check_seg(last_out(), TCP_F_ACK, p.ack, p.seq, 0);
+	advance(60000);
+	assert_int_equal(tcp_close(c), 0);
+	finish(NULL);
+}
+
 /* A retransmitted FIN gets an ACK and restarts the 2 MSL wait. */
 static void
 test_time_wait_fin(void **state)
@@ -5609,6 +5661,7 @@ main(void)
 		T(test_established_close_unread),
 		T(test_established_linger0),
 		T(test_time_wait_timeout),
+		T(test_time_wait_buffers),
 		T(test_time_wait_fin),
 		T(test_time_wait_rst),
 		T(test_time_wait_syn),
