@@ -432,6 +432,14 @@ nat_tcp_new_state(uint8_t f)
 	return -1;
 }
 
+/* The side that opened the connection now tracked.  Read only in the
+ * handshake's states: most packets (ACKs of ESTABLISHED) never ask. */
+static inline unsigned
+tcp_opener(const struct nat_session *s)
+{
+	return (s->flags & NSF_OPEN_REPL) ? NAT_DIR_REPLY : NAT_DIR_ORIG;
+}
+
 /* A new connection on the session's tuple, opened from `dir` and now in
  * `state`: what the old one left is forgotten. */
 static void
@@ -453,8 +461,6 @@ tcp_track(struct nat_session *s, unsigned dir, uint8_t f)
 	uint8_t old = s->tcp_state;
 	uint16_t fin_me = dir == NAT_DIR_ORIG ? NSF_FIN_ORIG : NSF_FIN_REPL;
 	uint16_t fin_peer = dir == NAT_DIR_ORIG ? NSF_FIN_REPL : NSF_FIN_ORIG;
-	/* The side that opened the connection now tracked. */
-	unsigned opener = (s->flags & NSF_OPEN_REPL) ? NAT_DIR_REPLY : NAT_DIR_ORIG;
 
 	if (f & NAT_TCP_RST) {
 		s->tcp_state = NAT_TCP_CLOSE;
@@ -464,7 +470,7 @@ tcp_track(struct nat_session *s, unsigned dir, uint8_t f)
 			 * (RFC 9293 3.6.1 lets a SYN reopen TIME-WAIT): Linux
 			 * kills the old entry and tracks the SYN as a new one. */
 			tcp_reopen(s, dir, NAT_TCP_SYN_SENT);
-		} else if (old == NAT_TCP_SYN_SENT && dir != opener) {
+		} else if (old == NAT_TCP_SYN_SENT && dir != tcp_opener(s)) {
 			/* A simultaneous open. */
 			s->tcp_state = NAT_TCP_SYN_RECV;
 		} else if (old >= NAT_TCP_ESTABLISHED) {
@@ -473,7 +479,7 @@ tcp_track(struct nat_session *s, unsigned dir, uint8_t f)
 			s->flags |= NSF_SYNIGN | (dir == NAT_DIR_REPLY ? NSF_SYNIGN_REPL : 0);
 		}
 	} else if (f & NAT_TCP_SYN) {
-		if (old == NAT_TCP_SYN_SENT && dir != opener) {
+		if (old == NAT_TCP_SYN_SENT && dir != tcp_opener(s)) {
 			s->tcp_state = NAT_TCP_SYN_RECV;
 		} else if ((s->flags & NSF_SYNIGN) &&
 		           !!(s->flags & NSF_SYNIGN_REPL) != (dir == NAT_DIR_REPLY)) {
@@ -496,7 +502,7 @@ tcp_track(struct nat_session *s, unsigned dir, uint8_t f)
 		}
 	} else if (f & NAT_TCP_ACK) {
 		/* Only the opener's ACK completes the handshake (Linux). */
-		if (old == NAT_TCP_SYN_RECV && dir == opener)
+		if (old == NAT_TCP_SYN_RECV && dir == tcp_opener(s))
 			s->tcp_state = NAT_TCP_ESTABLISHED;
 		else if (old == NAT_TCP_FIN_WAIT && (s->flags & fin_peer) && !(s->flags & fin_me))
 			s->tcp_state = NAT_TCP_CLOSE_WAIT; /* the peer's FIN is acknowledged */
