@@ -1083,6 +1083,25 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 	return 0;
 }
 
+/*
+ * May a new SYN take over TIME-WAIT connection `c`?  RFC 6191 2: when the
+ * old connection used timestamps and the new one will (the SYN carries
+ * one), the timestamp decides: newer yes, older no (PAWS, RFC 7323 5: an
+ * old duplicate), equal by the sequence number; otherwise RFC 1122
+ * 4.2.2.13, a sequence number above the old RCV.NXT.  Linux's
+ * tcp_timewait_state_process too refuses a SYN that fails PAWS.
+ */
+static bool
+timewait_reusable(const struct tcp_conn *c, const struct tcp_seg *s)
+{
+	if (c->ts_ok && c->st->cfg.timestamps && (s->o.have & TCP_OPT_TS)) {
+		int32_t d = (int32_t)(s->o.tsval - c->ts_recent);
+		if (d != 0)
+			return d > 0;
+	}
+	return SEQ_GT(s->seq, c->rcv_nxt);
+}
+
 int
 tcp_input(struct tcp_stack *st, const struct tcp_seg *s, uint64_t now)
 {
@@ -1092,12 +1111,11 @@ tcp_input(struct tcp_stack *st, const struct tcp_seg *s, uint64_t now)
 	st->mib[TCP_MIB_InSegs]++;
 	c = tcp_conn_lookup(st, &s->t);
 	/* RFC 6191 / RFC 1122 4.2.2.13: a new SYN may reuse a TIME-WAIT tuple
-	 * when its sequence number or timestamp is newer. */
+	 * when its timestamp, or without one its sequence number, is newer. */
 	if (c != NULL && c->state == TCP_TIME_WAIT &&
 	    (s->flags & (TCP_F_SYN | TCP_F_ACK | TCP_F_RST)) == TCP_F_SYN &&
 	    (l = tcp_listener_lookup(st, s->t.laddr, s->t.lport)) != NULL &&
-	    (SEQ_GT(s->seq, c->rcv_nxt) ||
-	     (c->ts_ok && (s->o.have & TCP_OPT_TS) && (int32_t)(s->o.tsval - c->ts_recent) > 0))) {
+	    timewait_reusable(c, s)) {
 		/* RFC 1122 4.2.2.13: the new connection's sequence space
 		 * starts above the old one's, which the peer's old duplicates
 		 * may still carry (the clock-driven ISN need not be above it

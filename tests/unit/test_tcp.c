@@ -4052,6 +4052,42 @@ test_time_wait_syn(void **state)
 	finish(c);
 }
 
+/* RFC 6191 2: with timestamps on both incarnations, the timestamp decides
+ * TIME-WAIT reuse: a SYN with a higher sequence number but an older
+ * timestamp is an old duplicate (PAWS), one with a newer timestamp is
+ * taken whatever its sequence number. */
+static void
+test_time_wait_syn_paws(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t fin_seq;
+
+	(void)state;
+	peer_init(&p, RPORT);
+	to_time_wait(&p);
+	fin_seq = p.seq;
+	p.seq = fin_seq + 100000;
+	p.tsdelta -= 100000;
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), -EINVAL);
+	assert_int_equal(mib(TCP_MIB_TimeWaitReused), 0);
+	assert_int_equal(mib(TCP_MIB_PAWSDrops), 1);
+	assert_int_equal(tcp_stack_nb_conns(E.st), 2);
+	/* A newer timestamp, a lower sequence number: reused. */
+	p.tsdelta += 100000;
+	p.seq = fin_seq - 10;
+	advance(1000);
+	clear_out();
+	assert_int_equal(psend(&p, TCP_F_SYN, NULL, 0), 0);
+	assert_int_equal(mib(TCP_MIB_TimeWaitReused), 1);
+	assert_int_equal(last_out()->o.flags, TCP_F_SYN | TCP_F_ACK);
+	p.ack = last_out()->o.seq + 1;
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	c = tcp_accept(E.l);
+	assert_non_null(c);
+	finish(c);
+}
+
 /* ------------------------------------------------------------------------ */
 /* conn show: the stack walked in chunks */
 
@@ -5665,6 +5701,7 @@ main(void)
 		T(test_time_wait_fin),
 		T(test_time_wait_rst),
 		T(test_time_wait_syn),
+		T(test_time_wait_syn_paws),
 		T(test_loopback),
 		T(test_loopback_loss),
 		T(test_loopback_loss_heavy),
