@@ -793,7 +793,7 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 	struct tcp_seg trimmed;
 	uint32_t seq, len, skip = 0, win;
 	uint32_t data_end, seglen;
-	bool fin, acceptable, fin_acked;
+	bool fin, acceptable, fin_acked, synack = false;
 
 	/* A retransmitted SYN for a passive open: answer with the SYN-ACK,
 	 * at most once per TCP_OOW_RATE_MS (Linux's tcp_check_req, by
@@ -834,6 +834,7 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 		trimmed.flags &= (uint8_t)~TCP_F_SYN;
 		trimmed.seq++;
 		s = &trimmed;
+		synack = true;
 	}
 	seq = s->seq;
 	len = s->len;
@@ -958,6 +959,13 @@ synced_input(struct tcp_conn *c, const struct tcp_seg *s)
 	 * challenge ACK), then dropped as tcp_refused. */
 	if (!ack_input(c, s))
 		return -EINVAL;
+	/* RFC 7323 2.2: the window field of a SYN or SYN-ACK is never scaled;
+	 * establish() and ack_input() took this one, the SYN stripped, as
+	 * scaled.  (Linux's tcp_rcv_state_process scales it in SYN-RECV.) */
+	if (synack) {
+		c->snd_wnd = s->wnd;
+		c->max_snd_wnd = c->snd_wnd;
+	}
 	c->last_rx_ms = st->now;
 	c->keep_probes = 0;
 	data_end = c->data_seq + c->snd.len;

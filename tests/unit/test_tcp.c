@@ -1617,6 +1617,33 @@ simopen_syn_received(struct peer *p, uint32_t *iss)
 	return c;
 }
 
+/* Simultaneous open: the peer's SYN-ACK completes it, and its window is
+ * taken unscaled (RFC 7323 2.2: never scaled in a SYN or SYN-ACK), though
+ * both sides agreed on window scaling. */
+static void
+test_syn_received_synack_window(void **state)
+{
+	struct tcp_conn *c;
+	struct peer p;
+	uint32_t iss;
+
+	(void)state;
+	c = simopen_syn_received(&p, &iss);
+	assert_int_equal(tcp_conn_state(c), TCP_SYN_RECEIVED);
+	assert_true(c->ws_ok);
+	assert_int_equal(c->snd_ws, 7);
+	p.seq--; /* the SYN-ACK carries the SYN again */
+	p.ack = iss + 1;
+	p.wnd = 1000;
+	assert_int_equal(psend(&p, TCP_F_SYN | TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(tcp_conn_state(c), TCP_ESTABLISHED);
+	assert_int_equal(c->snd_wnd, 1000);
+	/* Later segments' windows are scaled. */
+	assert_int_equal(psend(&p, TCP_F_ACK, NULL, 0), 0);
+	assert_int_equal(c->snd_wnd, 1000u << 7);
+	finish(c);
+}
+
 /* After an active open (a simultaneous open), SYN-RECEIVED handles a SYN
  * "per the directions for synchronized states" (RFC 9293 3.10.7.4,
  * fourth): a challenge ACK (RFC 5961 4.2), and the connection stays. */
@@ -5635,6 +5662,7 @@ main(void)
 		T(test_syn_received_syn_new_isn),
 		T(test_syn_received_syn_ack_new_isn),
 		T(test_syn_received_syn_simopen),
+		T(test_syn_received_synack_window),
 		T(test_syn_received_synack),
 		T(test_syn_received_close),
 		T(test_syn_received_close_pending),
